@@ -1,0 +1,1 @@
+//! A local emulator of the Fibery HTTP API.
