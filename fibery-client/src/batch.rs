@@ -1,0 +1,254 @@
+//! Sending commands: splitting into requests, merging concurrent callers, ordered results.
+//!
+//! N commands cost `ceil(N / max_commands_per_request)` HTTP requests (a top-level JSON array
+//! per request; Fibery answers with an array of envelopes in the same order). Each command's
+//! outcome is its own `Result`, so one failed command never hides the others.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Weak};
+
+use futures::StreamExt;
+use serde::Serialize;
+use serde_json::{Value, json};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::client::{Client, Inner};
+use crate::error::{Error, FiberyError, Result};
+use crate::retry::{Safety, command_is_idempotent};
+
+/// How many chunks of independent commands may be in flight at once (the pacer still
+/// spaces their start times).
+const IN_FLIGHT: usize = 4;
+
+struct Pending {
+    cmd: Value,
+    reply: oneshot::Sender<Result<Value>>,
+}
+
+/// Merges single commands issued by concurrent tasks into shared requests.
+pub(crate) struct AutoBatcher {
+    tx: mpsc::UnboundedSender<Pending>,
+}
+
+impl AutoBatcher {
+    fn start(inner: &Arc<Inner>) -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(run_batcher(Arc::downgrade(inner), rx));
+        AutoBatcher { tx }
+    }
+}
+
+async fn run_batcher(weak: Weak<Inner>, mut rx: mpsc::UnboundedReceiver<Pending>) {
+    while let Some(first) = rx.recv().await {
+        let Some(inner) = weak.upgrade() else { break };
+        let client = Client { inner };
+        let max = client.inner.max_commands;
+        let deadline = tokio::time::Instant::now() + client.inner.batch_window;
+        let mut batch = vec![first];
+        while batch.len() < max {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Some(p)) => batch.push(p),
+                _ => break,
+            }
+        }
+        tracing::trace!(commands = batch.len(), "auto-batcher flushing");
+        tokio::spawn(async move {
+            // Idempotent and other commands travel separately so that a 5xx can still be
+            // retried for the idempotent ones.
+            let (idem, other): (Vec<_>, Vec<_>) = batch.into_iter().partition(|p| command_is_idempotent(&p.cmd));
+            for group in [idem, other] {
+                if group.is_empty() {
+                    continue;
+                }
+                let (cmds, replies): (Vec<_>, Vec<_>) = group.into_iter().map(|p| (p.cmd, p.reply)).unzip();
+                let results = client.send_chunk(&cmds, 0).await;
+                for (reply, r) in replies.into_iter().zip(results) {
+                    let _ = reply.send(r);
+                }
+            }
+        });
+    }
+}
+
+pub(crate) fn to_value<C: Serialize>(cmd: C) -> Result<Value> {
+    let v = serde_json::to_value(cmd).map_err(|e| Error::Config(format!("cannot serialize a command: {e}")))?;
+    if !v.get("command").is_some_and(Value::is_string) {
+        return Err(Error::Config("a command must serialize to {\"command\": ..., \"args\": ...}".into()));
+    }
+    Ok(v)
+}
+
+impl Client {
+    /// Sends any number of commands (`fibery_core::command::Command`s or
+    /// `{"command", "args"}` JSON values) in `ceil(N / max_commands_per_request)` requests,
+    /// one after another, in input order. Returns one result per command, in input order.
+    ///
+    /// The outer `Err` is only for commands that cannot be serialized (nothing is sent
+    /// then). If a whole request fails (after retries), each of its commands gets an
+    /// [`Error::Batch`] sharing that failure, and later requests are still sent.
+    pub async fn execute<C, I>(&self, commands: I) -> Result<Vec<Result<Value>>>
+    where
+        C: Serialize,
+        I: IntoIterator<Item = C>,
+    {
+        let cmds = commands.into_iter().map(to_value).collect::<Result<Vec<_>>>()?;
+        Ok(self.execute_values(cmds, false).await)
+    }
+
+    /// Sends one command and returns its result. Concurrent callers are merged into shared
+    /// requests by the automatic batcher (see
+    /// [`ClientBuilder::batch_window`](crate::ClientBuilder::batch_window)).
+    pub async fn command<C: Serialize>(&self, command: C) -> Result<Value> {
+        let cmd = to_value(command)?;
+        if self.inner.batch_window.is_zero() {
+            return self.send_chunk(std::slice::from_ref(&cmd), 0).await.pop().expect("one result");
+        }
+        let batcher = self.inner.batcher.get_or_init(|| AutoBatcher::start(&self.inner));
+        let (tx, rx) = oneshot::channel();
+        batcher
+            .tx
+            .send(Pending { cmd, reply: tx })
+            .map_err(|_| Error::Config("the automatic batcher stopped".into()))?;
+        rx.await.map_err(|_| Error::Config("the automatic batcher dropped a command".into()))?
+    }
+
+    /// Sends already-serialized commands. `concurrent`: chunks are independent and may be in
+    /// flight together (still paced); otherwise chunk k+1 starts after chunk k answered.
+    pub(crate) async fn execute_values(&self, cmds: Vec<Value>, concurrent: bool) -> Vec<Result<Value>> {
+        let max = self.inner.max_commands;
+        let chunks: Vec<(usize, &[Value])> = cmds.chunks(max).enumerate().map(|(i, c)| (i * max, c)).collect();
+        let per_chunk: Vec<Vec<Result<Value>>> = if concurrent {
+            futures::stream::iter(chunks.into_iter().map(|(off, c)| self.send_chunk(c, off)))
+                .buffered(IN_FLIGHT)
+                .collect()
+                .await
+        } else {
+            let mut out = Vec::new();
+            for (off, c) in chunks {
+                out.push(self.send_chunk(c, off).await);
+            }
+            out
+        };
+        per_chunk.into_iter().flatten().collect()
+    }
+
+    /// Like `execute_values` but fails on the first failed command.
+    pub(crate) async fn execute_all_ok(&self, cmds: Vec<Value>, concurrent: bool) -> Result<Vec<Value>> {
+        self.execute_values(cmds, concurrent).await.into_iter().collect()
+    }
+
+    /// One HTTP request carrying `cmds`; `offset` is the index of `cmds[0]` in the caller's
+    /// input (for error messages).
+    pub(crate) async fn send_chunk(&self, cmds: &[Value], offset: usize) -> Vec<Result<Value>> {
+        match self.send_chunk_inner(cmds, offset).await {
+            Ok(r) => r,
+            Err(e) => {
+                let shared = Arc::new(e);
+                cmds.iter().map(|_| Err(Error::Batch { source: shared.clone() })).collect()
+            }
+        }
+    }
+
+    async fn send_chunk_inner(&self, cmds: &[Value], offset: usize) -> Result<Vec<Result<Value>>> {
+        let safety = if cmds.iter().all(command_is_idempotent) { Safety::Idempotent } else { Safety::Unsafe };
+        let url = self.url("/api/commands");
+        let body = Value::Array(cmds.to_vec());
+        let (resp, maybe_applied) = self
+            .send_tracking("/api/commands", safety, |http| {
+                self.count_commands(cmds.len());
+                Ok(http.post(&url).json(&body))
+            })
+            .await?;
+        let envelopes: Value = resp.json("command results")?;
+        let envelopes = match envelopes {
+            Value::Array(a) => a,
+            single @ Value::Object(_) if cmds.len() == 1 => vec![single],
+            other => return Err(Error::decode("command results", format!("expected an array, got {}", kind(&other)))),
+        };
+        if envelopes.len() != cmds.len() {
+            return Err(Error::decode(
+                "command results",
+                format!("sent {} commands, got {} results", cmds.len(), envelopes.len()),
+            ));
+        }
+        let mut results: Vec<Result<Value>> = envelopes
+            .into_iter()
+            .zip(cmds)
+            .enumerate()
+            .map(|(i, (env, cmd))| envelope(env, cmd, offset + i))
+            .collect();
+        if maybe_applied {
+            self.reconcile_creates(cmds, &mut results).await;
+        }
+        Ok(results)
+    }
+
+    /// After a retry of a request that may already have been applied, a create with a
+    /// client id can fail because the first attempt created it. Check which of those ids
+    /// exist and count them as created.
+    async fn reconcile_creates(&self, cmds: &[Value], results: &mut [Result<Value>]) {
+        let mut by_type: BTreeMap<String, Vec<(usize, String)>> = BTreeMap::new();
+        for (i, (cmd, r)) in cmds.iter().zip(results.iter()).enumerate() {
+            if r.is_ok() || cmd["command"] != "fibery.entity/create" {
+                continue;
+            }
+            if let (Some(t), Some(id)) = (cmd["args"]["type"].as_str(), cmd["args"]["entity"]["fibery/id"].as_str()) {
+                by_type.entry(t.to_owned()).or_default().push((i, id.to_owned()));
+            }
+        }
+        for (type_name, items) in by_type {
+            let ids: Vec<&str> = items.iter().map(|(_, id)| id.as_str()).collect();
+            let q = json!({"command": "fibery.entity/query", "args": {
+                "query": {"q/from": type_name, "q/select": ["fibery/id"],
+                          "q/where": ["q/in", ["fibery/id"], "$ids"], "q/limit": ids.len()},
+                "params": {"$ids": ids}}});
+            let Ok(Ok(rows)) = Box::pin(self.send_chunk_inner(std::slice::from_ref(&q), 0)).await.map(|mut v| v.remove(0)) else {
+                continue;
+            };
+            let found: HashMap<&str, &Value> = rows
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|r| r["fibery/id"].as_str().map(|id| (id, r)))
+                .collect();
+            for (i, id) in &items {
+                if let Some(row) = found.get(id.as_str()) {
+                    tracing::debug!(id, "create reconciled after retry: entity exists");
+                    results[*i] = Ok((*row).clone());
+                }
+            }
+        }
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn envelope(env: Value, cmd: &Value, index: usize) -> Result<Value> {
+    let command = cmd["command"].as_str().unwrap_or("?").to_owned();
+    let Value::Object(mut m) = env else {
+        return Err(Error::decode("command result", format!("expected an envelope object, got {}", kind(&env))));
+    };
+    let success = m.get("success").and_then(Value::as_bool);
+    let result = m.remove("result").unwrap_or(Value::Null);
+    match success {
+        Some(true) => Ok(result),
+        Some(false) => {
+            let error = serde_json::from_value::<FiberyError>(result.clone()).unwrap_or(FiberyError {
+                name: "unknown".into(),
+                message: result.to_string(),
+                data: Value::Null,
+            });
+            Err(Error::Command { index, command, error })
+        }
+        None => Err(Error::decode("command result", "envelope without a boolean `success`")),
+    }
+}

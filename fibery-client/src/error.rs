@@ -1,0 +1,223 @@
+//! The one error type of the client.
+//!
+//! Every variant says whether the request **may have been applied** by Fibery (see
+//! [`Error::may_have_been_sent`]); an importer uses that to decide whether a batch is
+//! uncertain. No variant ever contains the API token: errors are built from status codes,
+//! Fibery's error payloads and reqwest errors (whose URLs never carry the token).
+
+use std::time::Duration;
+
+use fibery_core::validate::Violation;
+
+/// Fibery's error payload: `{"name", "message", "data"}`.
+// TODO(core): switch to `fibery_core::error::FiberyError` once it lands.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FiberyError {
+    /// Stable error code, e.g. `entity.error/schema-type-not-found`.
+    pub name: String,
+    /// Human-readable message.
+    #[serde(default)]
+    pub message: String,
+    /// Extra data.
+    #[serde(default)]
+    pub data: serde_json::Value,
+}
+
+impl std::fmt::Display for FiberyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.name, self.message)
+    }
+}
+
+/// Result alias for the client.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong when talking to Fibery.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The client was configured wrongly (bad account name, non-loopback `http://`
+    /// base URL, missing token, ...). Nothing was sent.
+    #[error("configuration error: {0}")]
+    Config(String),
+
+    /// A write was rejected locally (validator rules or the workspace schema) before any
+    /// request left. `index` is the position of the rejected item in the input, if any.
+    #[error("validation failed for {type_name}{}: {}", index.map(|i| format!(" (item {i})")).unwrap_or_default(), join(violations))]
+    Validation {
+        /// The Fibery type being written.
+        type_name: String,
+        /// Position of the offending item in the caller's input.
+        index: Option<usize>,
+        /// What is wrong, field by field.
+        violations: Vec<Violation>,
+    },
+
+    /// Fibery rejected the credentials (HTTP 401/403). Not applied.
+    #[error("authentication failed (HTTP {status}): {message}")]
+    Auth {
+        /// HTTP status.
+        status: u16,
+        /// Server text (never includes the token).
+        message: String,
+    },
+
+    /// HTTP 429 after the retry budget was spent. Not applied.
+    #[error("rate limited by Fibery{}", retry_after.map(|d| format!(" (retry after {d:?})")).unwrap_or_default())]
+    RateLimited {
+        /// The server's `Retry-After`, when it sent one.
+        retry_after: Option<Duration>,
+    },
+
+    /// Fibery answered with an error payload outside the command envelope (HTTP 5xx with
+    /// `{name, message, data}`: unknown command, malformed request, server failure).
+    /// May have been applied when the status is 5xx.
+    #[error("Fibery server error (HTTP {status}): {error}")]
+    Server {
+        /// HTTP status.
+        status: u16,
+        /// Fibery's error payload (or one synthesized from a plain-text body).
+        error: FiberyError,
+    },
+
+    /// One command of a batch came back with `success: false`. The others' results are
+    /// unaffected.
+    #[error("command #{index} ({command}) failed: {error}")]
+    Command {
+        /// Position of the command in the caller's input.
+        index: usize,
+        /// The command name, e.g. `fibery.entity/create`.
+        command: String,
+        /// Fibery's error payload.
+        error: FiberyError,
+    },
+
+    /// An unexpected HTTP status from a non-command endpoint (documents, files, webhooks).
+    #[error("unexpected HTTP {status} from {endpoint}: {body}")]
+    Http {
+        /// HTTP status.
+        status: u16,
+        /// Which endpoint (path only).
+        endpoint: String,
+        /// The first bytes of the body.
+        body: String,
+    },
+
+    /// The request timed out. `sent` says whether it may have reached Fibery.
+    #[error("request timed out{}", if *sent { " (it may have been applied)" } else { "" })]
+    Timeout {
+        /// Whether the request may have been applied.
+        sent: bool,
+    },
+
+    /// Network failure (connection refused or reset, TLS, redirect loop, ...).
+    #[error("transport error{}: {source}", if *sent { " (request may have been applied)" } else { "" })]
+    Transport {
+        /// Whether the request may have been applied.
+        sent: bool,
+        /// The underlying reqwest error.
+        #[source]
+        source: reqwest::Error,
+    },
+
+    /// The response could not be decoded (truncated body, unexpected shape, a row that
+    /// does not fit the target struct). The request was applied.
+    #[error("cannot decode {context}: {message}")]
+    Decode {
+        /// What was being decoded.
+        context: String,
+        /// Why it failed.
+        message: String,
+    },
+
+    /// Something the caller asked for does not exist (entity, document, file, webhook).
+    #[error("not found: {0}")]
+    NotFound(String),
+
+    /// The request carrying this command failed as a whole (after retries); every command
+    /// of that request shares the same cause.
+    #[error("the request carrying this command failed: {source}")]
+    Batch {
+        /// The request-level failure.
+        #[source]
+        source: std::sync::Arc<Error>,
+    },
+
+    /// Local I/O failed (reading an upload, writing a download).
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+fn join(v: &[Violation]) -> String {
+    v.iter().map(|v| v.to_string()).collect::<Vec<_>>().join("; ")
+}
+
+impl Error {
+    /// Whether the request may have been applied by Fibery (so blindly repeating a
+    /// non-idempotent write could duplicate it).
+    pub fn may_have_been_sent(&self) -> bool {
+        match self {
+            Error::Config(_)
+            | Error::Validation { .. }
+            | Error::Auth { .. }
+            | Error::RateLimited { .. } => false,
+            Error::Timeout { sent } | Error::Transport { sent, .. } => *sent,
+            Error::Server { status, .. } => *status >= 500,
+            Error::Io(_) => false,
+            Error::Batch { source } => source.may_have_been_sent(),
+            _ => true,
+        }
+    }
+
+    /// The server's `Retry-After`, for rate-limit errors.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::RateLimited { retry_after } => *retry_after,
+            Error::Batch { source } => source.retry_after(),
+            _ => None,
+        }
+    }
+
+    /// HTTP status behind the error, when there was a response.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Auth { status, .. } | Error::Server { status, .. } | Error::Http { status, .. } => {
+                Some(*status)
+            }
+            Error::RateLimited { .. } => Some(429),
+            _ => None,
+        }
+    }
+
+    /// Fibery's error payload, for server and command errors.
+    pub fn fibery_error(&self) -> Option<&FiberyError> {
+        match self {
+            Error::Server { error, .. } | Error::Command { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+
+    /// The validation violations, for validation errors.
+    pub fn violations(&self) -> Option<&[Violation]> {
+        match self {
+            Error::Validation { violations, .. } => Some(violations),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn decode(context: impl Into<String>, message: impl std::fmt::Display) -> Self {
+        Error::Decode { context: context.into(), message: message.to_string() }
+    }
+
+    pub(crate) fn from_reqwest(e: reqwest::Error) -> Self {
+        // A connect error means nothing reached the server.
+        let sent = !e.is_connect();
+        if e.is_timeout() {
+            Error::Timeout { sent }
+        } else if e.is_decode() {
+            Error::decode("response body", e)
+        } else {
+            Error::Transport { sent, source: e }
+        }
+    }
+}

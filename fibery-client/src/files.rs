@@ -1,0 +1,149 @@
+//! Files: upload (multipart, streamed from disk), upload from a URL, download to any
+//! `AsyncWrite`, attach to entities.
+//!
+//! Multipart requests never carry a JSON `Content-Type` (the client sets no default
+//! content type; reqwest writes the multipart boundary). Uploading from a URL sends only the
+//! URL to Fibery, which fetches it itself: our `Authorization` header never reaches the
+//! remote host.
+
+use std::path::Path;
+
+use bytes::Bytes;
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use uuid::Uuid;
+
+use crate::client::Client;
+use crate::documents::check_secret;
+use crate::error::{Error, Result};
+use crate::retry::Safety;
+
+/// A stored file, as `POST /api/files` returns it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileInfo {
+    /// Entity id (used to attach the file).
+    #[serde(rename = "fibery/id")]
+    pub id: Uuid,
+    /// File name.
+    #[serde(rename = "fibery/name", default)]
+    pub name: String,
+    /// Storage secret (used to download).
+    #[serde(rename = "fibery/secret")]
+    pub secret: String,
+    /// MIME type.
+    #[serde(rename = "fibery/content-type", default)]
+    pub content_type: Option<String>,
+    /// Size in bytes, when reported.
+    #[serde(rename = "fibery/content-length", default, skip_serializing_if = "Option::is_none")]
+    pub content_length: Option<Value>,
+}
+
+fn decode_file(resp: &crate::client::HttpResponse) -> Result<FileInfo> {
+    let v: Value = resp.json("file")?;
+    // Some servers answer with a one-element array.
+    let v = match v {
+        Value::Array(mut a) if a.len() == 1 => a.remove(0),
+        v => v,
+    };
+    serde_json::from_value(v).map_err(|e| Error::decode("file", e))
+}
+
+fn file_stream(file: tokio::fs::File) -> impl futures::Stream<Item = std::io::Result<Bytes>> + Send + 'static {
+    futures::stream::unfold(Some(file), |state| async move {
+        let mut f = state?;
+        let mut buf = vec![0u8; 64 * 1024];
+        match f.read(&mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok(Bytes::from(buf)), Some(f)))
+            }
+            Err(e) => Some((Err(e), None)),
+        }
+    })
+}
+
+impl Client {
+    /// Uploads a file from disk, streamed (never read whole into memory). Retried only when
+    /// the request surely did not arrive (429, connection refused).
+    pub async fn upload_file(&self, path: impl AsRef<Path>) -> Result<FileInfo> {
+        let path = path.as_ref().to_owned();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .ok_or_else(|| Error::Config(format!("{} has no file name", path.display())))?;
+        let len = tokio::fs::metadata(&path).await?.len();
+        let url = self.url("/api/files");
+        // Opened per attempt so that a retry streams from the start.
+        let resp = self
+            .send("/api/files", Safety::Unsafe, |http| {
+                let file = tokio::fs::File::from_std(std::fs::File::open(&path)?);
+                let body = reqwest::Body::wrap_stream(file_stream(file));
+                let part = reqwest::multipart::Part::stream_with_length(body, len)
+                    .file_name(name.clone())
+                    .mime_str("application/octet-stream")
+                    .map_err(|e| Error::Config(e.to_string()))?;
+                Ok(http.post(&url).multipart(reqwest::multipart::Form::new().part("file", part)))
+            })
+            .await?;
+        decode_file(&resp)
+    }
+
+    /// Uploads bytes as a file called `name`.
+    pub async fn upload_bytes(&self, name: &str, content_type: &str, data: impl Into<Bytes>) -> Result<FileInfo> {
+        let data: Bytes = data.into();
+        let url = self.url("/api/files");
+        let resp = self
+            .send("/api/files", Safety::Unsafe, |http| {
+                let part = reqwest::multipart::Part::stream_with_length(reqwest::Body::from(data.clone()), data.len() as u64)
+                    .file_name(name.to_owned())
+                    .mime_str(content_type)
+                    .map_err(|e| Error::Config(format!("invalid content type: {e}")))?;
+                Ok(http.post(&url).multipart(reqwest::multipart::Form::new().part("file", part)))
+            })
+            .await?;
+        decode_file(&resp)
+    }
+
+    /// Asks Fibery to fetch `url` and store it as a file (`POST /api/files/from-url`). Only
+    /// the URL (and optional name) is sent; no credentials of ours go to that host.
+    pub async fn upload_from_url(&self, url: &str, name: Option<&str>) -> Result<FileInfo> {
+        let parsed = url::Url::parse(url).map_err(|e| Error::Config(format!("invalid file URL: {e}")))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(Error::Config("file URLs must be http(s)".into()));
+        }
+        let mut body = json!({"url": parsed.as_str()});
+        if let Some(n) = name {
+            body["name"] = json!(n);
+        }
+        let resp = self.post_json("/api/files/from-url", Safety::Unsafe, &body).await?;
+        decode_file(&resp)
+    }
+
+    /// Downloads a file by secret into `writer`, streaming. Returns the byte count.
+    pub async fn download_file<W: AsyncWrite + Unpin>(&self, secret: &str, writer: &mut W) -> Result<u64> {
+        check_secret(secret)?;
+        let path = format!("/api/files/{secret}");
+        let url = self.url(&path);
+        let resp = self.send_streaming(&path, |http| Ok(http.get(&url))).await?;
+        let mut n = 0u64;
+        let mut body = resp.bytes_stream();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(Error::from_reqwest)?;
+            writer.write_all(&chunk).await?;
+            n += chunk.len() as u64;
+        }
+        writer.flush().await?;
+        Ok(n)
+    }
+
+    /// Links files to an entity's file field (e.g. `Files/Files`).
+    pub async fn attach_files(&self, type_name: &str, entity: Uuid, field: &str, files: &[Uuid]) -> Result<()> {
+        let cmd = json!({"command": "fibery.entity/add-collection-items", "args": {
+            "type": type_name, "field": field, "entity": {"fibery/id": entity},
+            "items": files.iter().map(|f| json!({"fibery/id": f})).collect::<Vec<_>>()}});
+        self.command(cmd).await.map(|_| ())
+    }
+}

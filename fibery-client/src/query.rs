@@ -1,0 +1,167 @@
+//! Reading: [`Client::query`], [`Client::query_stream`] (cursor pagination) and
+//! [`Client::count`].
+//!
+//! Pagination follows Fibery's documented keyset cursor: order by `fibery/id`, ask for
+//! `page_size + 1` rows (the extra row only says "there is more"), and continue with
+//! `fibery/id > last seen id`. `q/no-limit` is never sent.
+
+use fibery_core::query::{CompareOp, Filter, Limit, Operand, Order, OrderBy, Query, Select, SelectItem};
+use futures::{Stream, TryStreamExt};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use crate::client::Client;
+use crate::error::{Error, Result};
+
+impl Client {
+    /// Runs one `fibery.entity/query` and returns its rows.
+    pub async fn query(&self, query: &Query) -> Result<Vec<Value>> {
+        self.query_args(query.to_args()).await
+    }
+
+    /// Runs a query and deserializes each row into `T`.
+    pub async fn query_as<T: DeserializeOwned>(&self, query: &Query) -> Result<Vec<T>> {
+        self.query(query)
+            .await?
+            .into_iter()
+            .enumerate()
+            .map(|(i, row)| serde_json::from_value(row).map_err(|e| Error::decode(format!("query row {i}"), e)))
+            .collect()
+    }
+
+    /// Runs a query given as raw `fibery.entity/query` args (`{"query": .., "params": ..}`).
+    pub async fn query_args(&self, args: Value) -> Result<Vec<Value>> {
+        let cmd = json!({"command": "fibery.entity/query", "args": args});
+        match self.command(cmd).await? {
+            Value::Array(rows) => Ok(rows),
+            other => Err(Error::decode("query result", format!("expected an array of rows, got {other}"))),
+        }
+    }
+
+    /// Every row matching `query`, as a stream over pages of
+    /// [`page_size`](crate::ClientBuilder::page_size) rows. The query's own order and limit
+    /// are replaced by the `fibery/id` cursor (rows come in id order).
+    pub fn query_stream(&self, query: &Query) -> impl Stream<Item = Result<Value>> + Send + 'static + use<> {
+        self.query_stream_with_page_size(query, self.inner.page_size)
+    }
+
+    /// [`query_stream`](Self::query_stream) with an explicit page size.
+    pub fn query_stream_with_page_size(
+        &self,
+        query: &Query,
+        page_size: usize,
+    ) -> impl Stream<Item = Result<Value>> + Send + 'static + use<> {
+        let page_size = page_size.max(1);
+        let client = self.clone();
+        let (base, added_id) = with_id_selected(query.clone());
+        struct State {
+            cursor: Option<String>,
+            done: bool,
+        }
+        let pages = futures::stream::try_unfold(State { cursor: None, done: false }, move |st| {
+            let client = client.clone();
+            let q = page_query(&base, st.cursor.as_deref(), page_size);
+            async move {
+                if st.done {
+                    return Ok(None);
+                }
+                let mut rows = client.query(&q).await?;
+                let more = rows.len() > page_size;
+                rows.truncate(page_size);
+                let cursor = match rows.last() {
+                    Some(last) => Some(
+                        last.get("fibery/id")
+                            .and_then(Value::as_str)
+                            .ok_or_else(|| Error::decode("query page", "row without a string `fibery/id`"))?
+                            .to_owned(),
+                    ),
+                    None => None,
+                };
+                if more && cursor == st.cursor {
+                    return Err(Error::decode("query page", "cursor did not advance"));
+                }
+                Ok(Some((rows, State { cursor, done: !more })))
+            }
+        });
+        pages
+            .map_ok(move |rows| {
+                futures::stream::iter(rows.into_iter().map(move |mut r| {
+                    if added_id && let Value::Object(m) = &mut r {
+                        m.remove("fibery/id");
+                    }
+                    Ok(r)
+                }))
+            })
+            .try_flatten()
+    }
+
+    /// Collects [`query_stream`](Self::query_stream) into a vector.
+    pub async fn query_all(&self, query: &Query) -> Result<Vec<Value>> {
+        self.query_stream(query).try_collect().await
+    }
+
+    /// Number of entities matching the query's type and filter, via `q/count`.
+    pub async fn count(&self, query: &Query) -> Result<u64> {
+        let mut args = query.to_args();
+        let q = args
+            .get_mut("query")
+            .and_then(Value::as_object_mut)
+            .ok_or_else(|| Error::Config("query args without `query`".into()))?;
+        q.insert("q/select".into(), json!({"count": ["q/count", "fibery/id"]}));
+        q.insert("q/limit".into(), json!(1));
+        q.remove("q/order-by");
+        q.remove("q/offset");
+        let rows = self.query_args(args).await?;
+        let n = rows.first().and_then(|r| r.get("count")).cloned().unwrap_or(json!(0));
+        n.as_u64()
+            .or_else(|| n.as_str().and_then(|s| s.parse().ok()))
+            .or_else(|| n.as_f64().map(|f| f as u64))
+            .ok_or_else(|| Error::decode("count", format!("not a number: {n}")))
+    }
+}
+
+/// Makes sure `fibery/id` is selected (the cursor needs it); says whether it was added.
+fn with_id_selected(mut q: Query) -> (Query, bool) {
+    let added = match &mut q.select {
+        Select::Fields(items) => {
+            if items.iter().any(|i| matches!(i, SelectItem::Field(f) if f == "fibery/id")) {
+                false
+            } else {
+                items.insert(0, SelectItem::Field("fibery/id".into()));
+                true
+            }
+        }
+        Select::Aliased(items) => {
+            if items.iter().any(|(k, _)| k == "fibery/id") {
+                false
+            } else {
+                items.insert(0, ("fibery/id".into(), fibery_core::query::AliasedExpr::Path(vec!["fibery/id".into()])));
+                true
+            }
+        }
+    };
+    (q, added)
+}
+
+pub(crate) fn page_query(base: &Query, cursor: Option<&str>, page_size: usize) -> Query {
+    let mut q = base.clone();
+    q.order_by = vec![OrderBy { expr: Operand::Path(vec!["fibery/id".into()]), order: Order::Asc }];
+    q.limit = Limit::Count(page_size as u64 + 1);
+    q.offset = None;
+    if let Some(c) = cursor {
+        let after = Filter::Compare {
+            op: CompareOp::Gt,
+            left: Operand::Path(vec!["fibery/id".into()]),
+            right: Operand::Value(Value::String(c.to_owned())),
+        };
+        q.filter = Some(match q.filter.take() {
+            Some(Filter::And(mut fs)) => {
+                fs.push(after);
+                Filter::And(fs)
+            }
+            Some(f) => Filter::And(vec![f, after]),
+            None => after,
+        });
+    }
+    q
+}

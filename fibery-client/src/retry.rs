@@ -1,0 +1,183 @@
+//! Which failures are retried, and how long to wait.
+//!
+//! Retries run with exponential backoff and full jitter ([`backon`]); a `Retry-After` from
+//! the server replaces the computed delay (clamped to [`RetryPolicy::max_retry_after`]).
+//! Every retry is logged with `tracing::warn!` (target `fibery_client::client`).
+//!
+//! | failure | idempotent request | other request |
+//! |---|---|---|
+//! | 429 (not processed) | retry | retry |
+//! | connection refused (nothing sent) | retry | retry |
+//! | 5xx, timeout, connection reset, truncated body | retry | **no** |
+//! | 401/403, 4xx, validation, command errors | no | no |
+//!
+//! Idempotent requests: queries, schema reads, creates whose entities all carry a
+//! client-generated `fibery/id` (a repeated create cannot duplicate; the client reconciles
+//! "already exists" answers), `fibery.entity.batch/create-or-update`, collection
+//! add/remove, document reads and writes.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::error::Error;
+
+/// Retry budget and backoff shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RetryPolicy {
+    /// Retries after the first attempt (default 8; 0 disables retries).
+    pub max_retries: usize,
+    /// First backoff delay (default 500 ms), doubled each retry, with jitter.
+    pub initial_backoff: Duration,
+    /// Cap on one backoff delay (default 30 s).
+    pub max_backoff: Duration,
+    /// Cap on the total time spent sleeping between attempts (default 5 min).
+    pub max_elapsed: Option<Duration>,
+    /// Cap applied to a server's `Retry-After` (default 60 s).
+    pub max_retry_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_retries: 8,
+            initial_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(30),
+            max_elapsed: Some(Duration::from_secs(300)),
+            max_retry_after: Duration::from_secs(60),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// No retries at all.
+    pub fn none() -> Self {
+        RetryPolicy { max_retries: 0, ..Default::default() }
+    }
+
+    /// Sets [`max_retries`](Self::max_retries).
+    pub fn with_max_retries(mut self, n: usize) -> Self {
+        self.max_retries = n;
+        self
+    }
+
+    /// Sets [`initial_backoff`](Self::initial_backoff).
+    pub fn with_initial_backoff(mut self, d: Duration) -> Self {
+        self.initial_backoff = d;
+        self
+    }
+
+    /// Sets [`max_backoff`](Self::max_backoff).
+    pub fn with_max_backoff(mut self, d: Duration) -> Self {
+        self.max_backoff = d;
+        self
+    }
+
+    /// Sets [`max_elapsed`](Self::max_elapsed).
+    pub fn with_max_elapsed(mut self, d: Option<Duration>) -> Self {
+        self.max_elapsed = d;
+        self
+    }
+
+    /// Sets [`max_retry_after`](Self::max_retry_after).
+    pub fn with_max_retry_after(mut self, d: Duration) -> Self {
+        self.max_retry_after = d;
+        self
+    }
+}
+
+/// Whether a request may be repeated after it possibly reached the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Safety {
+    /// Repeating cannot change the outcome.
+    Idempotent,
+    /// Repeating could apply the request twice.
+    Unsafe,
+}
+
+/// The retry decision (pure; table-tested below).
+pub(crate) fn should_retry(e: &Error, safety: Safety) -> bool {
+    match e {
+        Error::RateLimited { .. } => true,
+        Error::Transport { sent: false, .. } | Error::Timeout { sent: false } => true,
+        Error::Transport { .. } | Error::Timeout { .. } => safety == Safety::Idempotent,
+        Error::Decode { context, .. } if context == "response body" => safety == Safety::Idempotent,
+        Error::Server { status, .. } => *status >= 500 && safety == Safety::Idempotent,
+        _ => false,
+    }
+}
+
+/// Whether one command (`{"command", "args"}`) is safe to repeat.
+pub(crate) fn command_is_idempotent(cmd: &Value) -> bool {
+    let name = cmd.get("command").and_then(Value::as_str).unwrap_or("");
+    let args = cmd.get("args");
+    match name {
+        "fibery.entity/query"
+        | "fibery.schema/query"
+        | "fibery.entity.batch/create-or-update"
+        | "fibery.entity/add-collection-items"
+        | "fibery.entity/remove-collection-items" => true,
+        "fibery.entity/create" => args
+            .and_then(|a| a.get("entity"))
+            .and_then(|e| e.get("fibery/id"))
+            .is_some_and(|id| id.is_string()),
+        "fibery.command/batch" => args
+            .and_then(|a| a.get("commands"))
+            .and_then(Value::as_array)
+            .is_some_and(|cs| cs.iter().all(command_is_idempotent)),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::FiberyError;
+    use serde_json::json;
+
+    fn server(status: u16) -> Error {
+        Error::Server {
+            status,
+            error: FiberyError { name: "x".into(), message: "y".into(), data: Value::Null },
+        }
+    }
+
+    #[test]
+    fn decision_table() {
+        use Safety::*;
+        let cases: Vec<(Error, bool, bool)> = vec![
+            (Error::RateLimited { retry_after: None }, true, true),
+            (Error::Timeout { sent: true }, true, false),
+            (Error::Timeout { sent: false }, true, true),
+            (server(500), true, false),
+            (server(503), true, false),
+            (server(400), false, false),
+            (Error::Auth { status: 401, message: String::new() }, false, false),
+            (Error::Config("x".into()), false, false),
+            (Error::decode("response body", "truncated"), true, false),
+            (Error::decode("query row", "bad"), false, false),
+        ];
+        for (e, idem, unsafe_) in cases {
+            assert_eq!(should_retry(&e, Idempotent), idem, "{e}");
+            assert_eq!(should_retry(&e, Unsafe), unsafe_, "{e}");
+        }
+    }
+
+    #[test]
+    fn idempotency_of_commands() {
+        let create_with_id = json!({"command": "fibery.entity/create", "args": {"type": "A/B", "entity": {"fibery/id": "x"}}});
+        let create_without = json!({"command": "fibery.entity/create", "args": {"type": "A/B", "entity": {}}});
+        assert!(command_is_idempotent(&create_with_id));
+        assert!(!command_is_idempotent(&create_without));
+        assert!(command_is_idempotent(&json!({"command": "fibery.entity/query", "args": {}})));
+        assert!(!command_is_idempotent(&json!({"command": "fibery.entity/update", "args": {}})));
+        assert!(!command_is_idempotent(&json!({"command": "fibery.entity/delete", "args": {}})));
+        assert!(command_is_idempotent(
+            &json!({"command": "fibery.command/batch", "args": {"commands": [create_with_id]}})
+        ));
+        assert!(!command_is_idempotent(
+            &json!({"command": "fibery.command/batch", "args": {"commands": [create_without]}})
+        ));
+    }
+}
