@@ -9,25 +9,7 @@ use std::time::Duration;
 
 use fibery_core::validate::Violation;
 
-/// Fibery's error payload: `{"name", "message", "data"}`.
-// TODO(core): switch to `fibery_core::error::FiberyError` once it lands.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct FiberyError {
-    /// Stable error code, e.g. `entity.error/schema-type-not-found`.
-    pub name: String,
-    /// Human-readable message.
-    #[serde(default)]
-    pub message: String,
-    /// Extra data.
-    #[serde(default)]
-    pub data: serde_json::Value,
-}
-
-impl std::fmt::Display for FiberyError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.name, self.message)
-    }
-}
+pub use fibery_core::error::FiberyError;
 
 /// Result alias for the client.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
