@@ -1,6 +1,12 @@
 //! Validation of entity fields against the workspace schema, before anything is sent.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::schema::{FieldType, Schema, describe};
+use crate::value::FieldValue;
 
 /// One reason a write (or a mapping) does not fit the schema.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,5 +46,274 @@ pub enum Rule {
 impl std::fmt::Display for Violation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {} ({:?})", self.field, self.reason, self.rule)
+    }
+}
+
+/// Whether fields are for a create or an update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Mode {
+    /// `fibery.entity/create`: required fields must be present; `fibery/id` optional.
+    #[default]
+    Create,
+    /// `fibery.entity/update`: `fibery/id` must be present; only listed fields change.
+    Update,
+}
+
+/// One option of an enum type (single/multi-select option or workflow state).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct EnumOption {
+    /// `fibery/id`
+    #[serde(rename = "fibery/id")]
+    pub id: String,
+    /// `enum/name`
+    #[serde(rename = "enum/name")]
+    pub name: String,
+}
+
+/// Known options per enum type. The schema does not list options (they are entities of the
+/// enum type), so the client fills this by querying each enum type
+/// (`q/select ["fibery/id", "enum/name"]`) and passes it to [`Schema::validate_with`].
+/// Enum types without an entry are not checked.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EnumOptions {
+    types: BTreeMap<String, Vec<EnumOption>>,
+}
+
+impl EnumOptions {
+    /// No options known.
+    pub fn new() -> Self {
+        EnumOptions::default()
+    }
+
+    /// Sets the options of `enum_type`.
+    pub fn insert(&mut self, enum_type: impl Into<String>, options: Vec<EnumOption>) {
+        self.types.insert(enum_type.into(), options);
+    }
+
+    /// Sets the options of `enum_type` from query rows with `fibery/id` and `enum/name`
+    /// (rows missing either are skipped).
+    pub fn insert_rows(&mut self, enum_type: impl Into<String>, rows: &[Value]) {
+        let opts = rows
+            .iter()
+            .filter_map(|r| {
+                Some(EnumOption {
+                    id: r.get("fibery/id")?.as_str()?.to_owned(),
+                    name: r.get("enum/name")?.as_str()?.to_owned(),
+                })
+            })
+            .collect();
+        self.insert(enum_type, opts);
+    }
+
+    /// Reads the fixture/seed format `{"<enum type>": [{"fibery/id", "enum/name", ...}]}`.
+    pub fn from_seed_json(v: &Value) -> Option<EnumOptions> {
+        let mut out = EnumOptions::new();
+        for (t, rows) in v.as_object()? {
+            out.insert_rows(t.clone(), rows.as_array()?);
+        }
+        Some(out)
+    }
+
+    /// The options of `enum_type`, if known.
+    pub fn get(&self, enum_type: &str) -> Option<&[EnumOption]> {
+        self.types.get(enum_type).map(Vec::as_slice)
+    }
+
+    /// The option named `name` (exact match first, then case-insensitive).
+    pub fn resolve(&self, enum_type: &str, name: &str) -> Option<&EnumOption> {
+        let opts = self.types.get(enum_type)?;
+        opts.iter().find(|o| o.name == name).or_else(|| {
+            let lower = name.to_lowercase();
+            opts.iter().find(|o| o.name.to_lowercase() == lower)
+        })
+    }
+
+    /// The option with id `id`.
+    pub fn by_id(&self, enum_type: &str, id: &str) -> Option<&EnumOption> {
+        self.types.get(enum_type)?.iter().find(|o| o.id == id)
+    }
+
+    /// Enum types with known options.
+    pub fn enum_types(&self) -> impl Iterator<Item = &str> {
+        self.types.keys().map(String::as_str)
+    }
+}
+
+fn v(field: &str, rule: Rule, reason: impl Into<String>) -> Violation {
+    Violation {
+        field: field.to_owned(),
+        rule,
+        reason: reason.into(),
+    }
+}
+
+impl Schema {
+    /// Validates the fields of a create or update of `type_name` (see [`Schema::validate_with`];
+    /// enum options are not checked).
+    pub fn validate(
+        &self,
+        type_name: &str,
+        fields: &Map<String, Value>,
+        mode: Mode,
+    ) -> Result<(), Vec<Violation>> {
+        self.validate_with(type_name, fields, mode, &EnumOptions::new())
+    }
+
+    /// Validates `fields` as the `entity` of a `fibery.entity/create` (`Mode::Create`) or
+    /// `update` (`Mode::Update`) of `type_name`. Rules, in order per field:
+    /// unknown type; unknown field (with a did-you-mean); read-only (system fields, formulas,
+    /// lookups; `fibery/id` is allowed); not settable here (collections, multi-selects, files,
+    /// rich text: they take follow-up commands); `null` on a required field; wrong value shape
+    /// for the field type (bad date-time, email, url, uuid, ...); references that are not an
+    /// id / `{"fibery/id": ..}` ([`Rule::BadReference`]); select/workflow option ids not among
+    /// the known `options` ([`Rule::UnknownOption`]). On create, required fields without a
+    /// default must be present; on update, `fibery/id` must be.
+    pub fn validate_with(
+        &self,
+        type_name: &str,
+        fields: &Map<String, Value>,
+        mode: Mode,
+        options: &EnumOptions,
+    ) -> Result<(), Vec<Violation>> {
+        let Some(ty) = self.type_def(type_name) else {
+            let mut reason = format!("type `{type_name}` does not exist");
+            if let Some(s) = self.suggest_type(type_name) {
+                reason.push_str(&format!("; did you mean `{s}`?"));
+            }
+            return Err(vec![v(type_name, Rule::UnknownType, reason)]);
+        };
+        let mut out = Vec::new();
+        for (name, value) in fields {
+            let Some(def) = ty.field(name) else {
+                let mut reason = format!("`{type_name}` has no field `{name}`");
+                if let Some(s) = ty.suggest_field(name) {
+                    reason.push_str(&format!("; did you mean `{s}`?"));
+                }
+                out.push(v(name, Rule::UnknownField, reason));
+                continue;
+            };
+            if name == "fibery/id" {
+                if let Err(e) = crate::value::parse_ref(value) {
+                    out.push(v(name, Rule::WrongType, e.0));
+                }
+                continue;
+            }
+            if def.is_readonly() {
+                let why = if def.meta.formula {
+                    "a formula"
+                } else if def.meta.lookup {
+                    "a lookup"
+                } else {
+                    "read-only"
+                };
+                out.push(v(
+                    name,
+                    Rule::ReadOnly,
+                    format!("`{name}` is {why} and cannot be written"),
+                ));
+                continue;
+            }
+            let ft = def.field_type(self);
+            if ft == FieldType::RichText {
+                out.push(v(
+                    name,
+                    Rule::NotSettable,
+                    "rich text is written through the documents API after the entity exists",
+                ));
+                continue;
+            }
+            if ft.is_collection() {
+                out.push(v(
+                    name,
+                    Rule::NotSettable,
+                    format!(
+                        "`{name}` is {}; set it with add-collection-items after the entity exists",
+                        describe(&ft)
+                    ),
+                ));
+                continue;
+            }
+            if value.is_null() {
+                if def.meta.required {
+                    out.push(v(
+                        name,
+                        Rule::Required,
+                        format!("required field `{name}` cannot be null"),
+                    ));
+                }
+                continue;
+            }
+            if ft.is_reference() {
+                match crate::value::parse_ref(value) {
+                    Err(e) => {
+                        let mut reason = e.0;
+                        if let (Some(et), Some(s)) = (ft.enum_type(), value.as_str())
+                            && let Some(opt) = options.resolve(et, s)
+                        {
+                            reason = format!(
+                                "`{s}` is an option name; send its id {{\"fibery/id\": \"{}\"}}",
+                                opt.id
+                            );
+                        }
+                        out.push(v(name, Rule::BadReference, reason));
+                    }
+                    Ok(id) => {
+                        if let Some(et) = ft.enum_type()
+                            && let Some(opts) = options.get(et)
+                            && !opts
+                                .iter()
+                                .any(|o| o.id.eq_ignore_ascii_case(&id.to_string()))
+                        {
+                            let names: Vec<&str> = opts.iter().map(|o| o.name.as_str()).collect();
+                            out.push(v(
+                                name,
+                                Rule::UnknownOption,
+                                format!(
+                                    "{id} is not an option of `{et}` (options: {})",
+                                    names.join(", ")
+                                ),
+                            ));
+                        }
+                    }
+                }
+                continue;
+            }
+            if let Err(e) = FieldValue::parse(&ft, value) {
+                out.push(v(
+                    name,
+                    Rule::WrongType,
+                    format!("{} for {}", e.0, describe(&ft)),
+                ));
+            }
+        }
+        match mode {
+            Mode::Create => {
+                for def in ty.live_fields() {
+                    if def.meta.required
+                        && !def.is_readonly()
+                        && def.meta.default_value.is_none()
+                        && !def.meta.entity_component
+                        && !def.meta.collection
+                        && !fields.contains_key(&def.name)
+                    {
+                        out.push(v(
+                            &def.name,
+                            Rule::Required,
+                            format!("required field `{}` is missing", def.name),
+                        ));
+                    }
+                }
+            }
+            Mode::Update => {
+                if !fields.contains_key("fibery/id") {
+                    out.push(v(
+                        "fibery/id",
+                        Rule::Required,
+                        "an update needs the entity's `fibery/id`",
+                    ));
+                }
+            }
+        }
+        if out.is_empty() { Ok(()) } else { Err(out) }
     }
 }
