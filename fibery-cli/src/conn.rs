@@ -1,0 +1,198 @@
+//! The connection every command uses: a `fibery_client::Client`, pointed at Fibery
+//! (`--account`), at a base URL (`--base-url`), or at an embedded emulator loaded with the
+//! sample schema when neither is given.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use fibery_client::{Client, Error as ClientError, Stats};
+use fibery_core::schema::Schema;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+use crate::cli::GlobalOpts;
+use crate::error::{CliError, Result};
+
+/// The sample schema (`examples/data/schema.json`) used by the embedded emulator.
+pub const SAMPLE_SCHEMA: &str = include_str!("../../examples/data/schema.json");
+/// The sample seed (`examples/data/seed.json`): enum options and projects.
+pub const SAMPLE_SEED: &str = include_str!("../../examples/data/seed.json");
+/// The token the embedded emulator accepts.
+const EMBEDDED_TOKEN: &str = "embedded-emulator-token";
+
+/// Where requests go, for messages and the journal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// An in-process emulator (data is discarded on exit).
+    Embedded,
+    /// A real workspace or an emulator/proxy.
+    Remote(String),
+}
+
+impl Target {
+    /// A short description.
+    pub fn describe(&self) -> String {
+        match self {
+            Target::Embedded => "embedded emulator (sample schema; data is discarded on exit)".into(),
+            Target::Remote(u) => u.clone(),
+        }
+    }
+}
+
+/// An open connection.
+pub struct Conn {
+    /// The client.
+    pub client: Client,
+    /// Where it points.
+    pub target: Target,
+    /// The configured requests-per-second limit.
+    pub rps: u32,
+    emulator: Option<fibery_emulator::Emulator>,
+}
+
+/// Whether the user gave --token on the command line (rather than FIBERY_TOKEN).
+pub fn warn_token_on_command_line(quiet: bool) {
+    if !quiet {
+        eprintln!(
+            "warning: --token on the command line can leak through shell history and process lists; prefer the FIBERY_TOKEN environment variable"
+        );
+    }
+}
+
+impl Conn {
+    /// Connects according to the global options. `max_commands`: commands per request.
+    pub async fn open(g: &GlobalOpts, max_commands: usize) -> Result<Conn> {
+        if g.rps == 0 {
+            return Err(CliError::usage("--rps must be at least 1"));
+        }
+        let remote = g.base_url.is_some() || g.account.is_some();
+        let mut b = Client::builder()
+            .requests_per_second(g.rps)
+            .min_delay(Duration::from_millis(g.delay))
+            .max_commands_per_request(max_commands.max(1))
+            .user_agent(concat!("fibery-cli/", env!("CARGO_PKG_VERSION")));
+        let (target, emulator) = if remote {
+            let token = g.token.as_deref().filter(|t| !t.is_empty()).ok_or_else(|| {
+                CliError::usage("no API token")
+                    .hint("set FIBERY_TOKEN (Fibery: Settings > API Keys), or drop --account/--base-url to use the embedded emulator")
+            })?;
+            b = b.token(token);
+            let target = if let Some(u) = &g.base_url {
+                b = b.base_url(u.clone());
+                Target::Remote(u.clone())
+            } else {
+                let a = g.account.clone().unwrap_or_default();
+                b = b.account(a.clone());
+                Target::Remote(format!("https://{a}.fibery.io"))
+            };
+            (target, None)
+        } else {
+            let emu = start_embedded(false, 0).await?;
+            b = b.base_url(emu.base_url()).token(EMBEDDED_TOKEN);
+            (Target::Embedded, Some(emu))
+        };
+        let client = b.build().map_err(|e| {
+            CliError::usage(format!("cannot configure the client: {e}"))
+                .hint("check --account / --base-url (http:// is only allowed for 127.0.0.1/localhost)")
+        })?;
+        Ok(Conn { client, target, rps: g.rps, emulator })
+    }
+
+    /// Fetches the workspace schema.
+    pub async fn schema(&self) -> Result<Arc<Schema>> {
+        self.client.schema().await.map_err(|e| client_error("cannot read the schema", &e))
+    }
+
+    /// Client counters.
+    pub fn stats(&self) -> Stats {
+        self.client.stats()
+    }
+
+    /// Runs a query (`{"query": .., "params": ..}` args) and returns the rows.
+    pub async fn query_args(&self, args: Value) -> Result<Vec<Value>> {
+        self.client.query_args(args).await.map_err(|e| client_error("query failed", &e))
+    }
+
+    /// Pages through every row of `query` (keyset pagination on `fibery/id`), calling `f`
+    /// for each page. `query` must not have `q/order-by`, `q/limit` or `q/offset`.
+    pub async fn for_each_page(
+        &self,
+        query: &Value,
+        params: &Value,
+        page_size: usize,
+        mut f: impl FnMut(Vec<Value>) -> Result<()>,
+    ) -> Result<()> {
+        let mut last: Option<String> = None;
+        loop {
+            let mut q = query.clone();
+            let mut p = params.as_object().cloned().unwrap_or_default();
+            let base_where = q.get("q/where").cloned();
+            if let Some(l) = &last {
+                p.insert("$__after".into(), json!(l));
+                let after = json!([">", ["fibery/id"], "$__after"]);
+                q["q/where"] = match base_where {
+                    Some(w) => json!(["q/and", w, after]),
+                    None => after,
+                };
+            }
+            q["q/order-by"] = json!([[["fibery/id"], "q/asc"]]);
+            q["q/limit"] = json!(page_size);
+            let rows = self.query_args(json!({"query": q, "params": p})).await?;
+            let n = rows.len();
+            last = rows
+                .last()
+                .and_then(|r| r.get("fibery/id"))
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            f(rows)?;
+            if n < page_size || last.is_none() {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Stops the embedded emulator, if any.
+    pub async fn close(self) {
+        if let Some(e) = self.emulator {
+            e.shutdown().await;
+        }
+    }
+}
+
+/// Starts an in-process emulator with the sample schema and seed.
+pub async fn start_embedded(no_limits: bool, port: u16) -> Result<fibery_emulator::Emulator> {
+    let schema = Schema::parse(SAMPLE_SCHEMA)
+        .map_err(|e| CliError::failure(format!("the built-in sample schema is invalid: {e}")))?;
+    let seed: Value = serde_json::from_str(SAMPLE_SEED)
+        .map_err(|e| CliError::failure(format!("the built-in sample seed is invalid: {e}")))?;
+    let mut b = fibery_emulator::Emulator::builder()
+        .schema(schema)
+        .seed_json(seed)
+        .token(EMBEDDED_TOKEN)
+        .bind(([127, 0, 0, 1], port).into());
+    if no_limits {
+        b = b.without_rate_limits();
+    }
+    b.start()
+        .await
+        .map_err(|e| CliError::failure(format!("cannot start the embedded emulator: {e}")))
+}
+
+/// Turns a client error into a one-line CLI error with a hint (never includes the token).
+pub fn client_error(context: &str, e: &ClientError) -> CliError {
+    let base = CliError::failure(format!("{context}: {e}"));
+    match e {
+        ClientError::Auth { .. } => base.hint("check FIBERY_TOKEN (and that it belongs to this workspace)"),
+        ClientError::RateLimited { .. } => base.hint("lower --rps or add --delay; another client may share the token"),
+        ClientError::Timeout { .. } | ClientError::Transport { .. } => {
+            base.hint("check the network and --account/--base-url; an import can continue with --resume")
+        }
+        ClientError::Config(_) => CliError::usage(format!("{context}: {e}")),
+        _ => base,
+    }
+}
+
+/// Whether progress output can be drawn (stderr is a terminal).
+pub fn stderr_is_tty() -> bool {
+    std::io::stderr().is_terminal()
+}
