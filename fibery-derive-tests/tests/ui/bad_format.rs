@@ -1,0 +1,12 @@
+use fibery_derive_tests::FiberyEntity;
+
+#[derive(FiberyEntity)]
+#[fibery(type = "Projects/Task", crate = "fibery_derive_tests")]
+struct Task {
+    #[fibery(rich_text = "Projects/Description", format = "docx")]
+    description: Option<String>,
+    #[fibery(field = "Projects/Name", format = "md")]
+    name: String,
+}
+
+fn main() {}

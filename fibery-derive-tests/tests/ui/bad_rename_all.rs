@@ -1,0 +1,9 @@
+use fibery_derive_tests::FiberyEntity;
+
+#[derive(FiberyEntity)]
+#[fibery(type = "Projects/Task", rename_all = "camelCase", crate = "fibery_derive_tests")]
+struct Task {
+    name: String,
+}
+
+fn main() {}

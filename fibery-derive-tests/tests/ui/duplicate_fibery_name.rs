@@ -1,0 +1,12 @@
+use fibery_derive_tests::FiberyEntity;
+
+#[derive(FiberyEntity)]
+#[fibery(type = "Projects/Task", crate = "fibery_derive_tests")]
+struct Task {
+    #[fibery(field = "Projects/Name")]
+    name: String,
+    #[fibery(field = "Projects/Name")]
+    title: Option<String>,
+}
+
+fn main() {}

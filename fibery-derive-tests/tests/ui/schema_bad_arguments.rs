@@ -1,0 +1,5 @@
+mod generated {
+    fibery_derive::schema!("schema.json", typs = ["Projects/Task"]);
+}
+
+fn main() {}

@@ -1,0 +1,5 @@
+mod generated {
+    fibery_derive::schema!("no/such/schema.json", types = ["Projects/Task"]);
+}
+
+fn main() {}

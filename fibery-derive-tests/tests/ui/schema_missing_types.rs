@@ -1,0 +1,5 @@
+mod generated {
+    fibery_derive::schema!("schema.json");
+}
+
+fn main() {}

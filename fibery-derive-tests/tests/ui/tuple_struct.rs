@@ -1,0 +1,7 @@
+use fibery_derive_tests::FiberyEntity;
+
+#[derive(FiberyEntity)]
+#[fibery(type = "Projects/Task", crate = "fibery_derive_tests")]
+struct Task(String);
+
+fn main() {}

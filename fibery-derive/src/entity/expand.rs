@@ -1,0 +1,428 @@
+//! Code generation for `#[derive(FiberyEntity)]` from the checked model.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use super::{DocFormat, Entity, Field, Kind};
+use crate::types::{Wrapper, split_wrapper};
+
+fn doc_format(f: DocFormat) -> TokenStream {
+    match f {
+        DocFormat::Md => quote!(_fc::entity::DocFormat::Md),
+        DocFormat::Html => quote!(_fc::entity::DocFormat::Html),
+        DocFormat::Json => quote!(_fc::entity::DocFormat::Json),
+    }
+}
+
+fn mapping(f: &Field) -> TokenStream {
+    let rust_name = f.ident.to_string();
+    let rust_name = rust_name.strip_prefix("r#").unwrap_or(&rust_name);
+    let name = &f.fibery_name;
+    let vec = f.wrapper == Wrapper::Vec;
+    let kind = match f.kind {
+        Kind::Id => quote!(_fc::entity::MappingKind::Id),
+        Kind::Primitive => quote!(_fc::entity::MappingKind::Primitive),
+        Kind::RichText(fmt) => {
+            let fmt = doc_format(fmt);
+            quote!(_fc::entity::MappingKind::RichText(#fmt))
+        }
+        Kind::Relation => quote!(_fc::entity::MappingKind::Relation { collection: #vec }),
+        Kind::Enum { .. } => quote!(_fc::entity::MappingKind::Enum { multi: #vec }),
+        Kind::Files => quote!(_fc::entity::MappingKind::Files),
+        Kind::Skip => unreachable!("skipped fields have no mapping"),
+    };
+    let optional = f.wrapper == Wrapper::Option;
+    quote! {
+        _fc::entity::FieldMapping {
+            rust_name: #rust_name,
+            fibery_name: #name,
+            kind: #kind,
+            optional: #optional,
+        }
+    }
+}
+
+fn encode_field(f: &Field) -> TokenStream {
+    let ident = &f.ident;
+    let name = &f.fibery_name;
+    let (_, inner) = split_wrapper(&f.ty);
+    if f.readonly {
+        return quote! {};
+    }
+    let enum_name = |v: TokenStream, string: bool| {
+        if string {
+            quote!(::std::clone::Clone::clone(#v))
+        } else {
+            // Spanned on the field type so a missing `FiberyEnum` points at it.
+            let call = quote_spanned!(inner.span()=> <#inner>::fibery_name);
+            quote!(::std::borrow::ToOwned::to_owned(#call(#v)))
+        }
+    };
+    match (f.kind, f.wrapper) {
+        (Kind::Skip, _) => quote! {},
+        (Kind::Id, Wrapper::Option) => quote! {
+            if let ::std::option::Option::Some(id) = self.#ident {
+                out.fields.insert(#name.to_owned(), _json::Value::String(id.to_string()));
+            }
+        },
+        (Kind::Id, _) => quote! {
+            out.fields.insert(#name.to_owned(), _json::Value::String(self.#ident.to_string()));
+        },
+        (Kind::Primitive, Wrapper::Option) => quote! {
+            if let ::std::option::Option::Some(v) = &self.#ident {
+                out.fields.insert(#name.to_owned(), __encode_value(#name, v)?);
+            }
+        },
+        (Kind::Primitive, _) => quote! {
+            out.fields.insert(#name.to_owned(), __encode_value(#name, &self.#ident)?);
+        },
+        (Kind::RichText(fmt), Wrapper::Option) => {
+            let fmt = doc_format(fmt);
+            quote! {
+                if let ::std::option::Option::Some(v) = &self.#ident {
+                    out.rich_text.push((#name.to_owned(), #fmt, v.clone()));
+                }
+            }
+        }
+        (Kind::RichText(fmt), _) => {
+            let fmt = doc_format(fmt);
+            quote! {
+                out.rich_text.push((#name.to_owned(), #fmt, self.#ident.clone()));
+            }
+        }
+        (Kind::Relation | Kind::Files, Wrapper::Vec) => quote! {
+            out.collections.push((
+                #name.to_owned(),
+                self.#ident
+                    .iter()
+                    .map(|v| __encode_ref_id(#name, v))
+                    .collect::<::std::result::Result<_, _>>()?,
+            ));
+        },
+        (Kind::Relation | Kind::Files, Wrapper::Option) => quote! {
+            if let ::std::option::Option::Some(v) = &self.#ident {
+                out.fields.insert(#name.to_owned(), __encode_ref(#name, v)?);
+            }
+        },
+        (Kind::Relation | Kind::Files, Wrapper::Plain) => quote! {
+            out.fields.insert(#name.to_owned(), __encode_ref(#name, &self.#ident)?);
+        },
+        (Kind::Enum { string }, Wrapper::Vec) => {
+            let each = enum_name(quote!(v), string);
+            quote! {
+                out.enums.push((
+                    #name.to_owned(),
+                    self.#ident.iter().map(|v| #each).collect(),
+                    true,
+                ));
+            }
+        }
+        (Kind::Enum { string }, Wrapper::Option) => {
+            let one = enum_name(quote!(v), string);
+            quote! {
+                if let ::std::option::Option::Some(v) = &self.#ident {
+                    out.enums.push((#name.to_owned(), ::std::vec![#one], false));
+                }
+            }
+        }
+        (Kind::Enum { string }, Wrapper::Plain) => {
+            let one = enum_name(quote!(&self.#ident), string);
+            quote! {
+                out.enums.push((#name.to_owned(), ::std::vec![#one], false));
+            }
+        }
+    }
+}
+
+fn decode_field(f: &Field) -> TokenStream {
+    let ident = &f.ident;
+    let ty = &f.ty;
+    let name = &f.fibery_name;
+    let (_, inner) = split_wrapper(&f.ty);
+    let value = quote!(__field(row, #name));
+    let expr = match (f.kind, f.wrapper) {
+        (Kind::Skip, _) => quote!(::std::default::Default::default()),
+        (Kind::Id | Kind::Primitive | Kind::RichText(_), _) => {
+            quote!(__decode_value::<#ty>(#name, #value)?)
+        }
+        (Kind::Relation | Kind::Files, Wrapper::Vec) => {
+            quote!(__decode_refs::<#inner>(#name, #value)?)
+        }
+        (Kind::Relation | Kind::Files, Wrapper::Option) => quote! {
+            match #value {
+                _json::Value::Null => ::std::option::Option::None,
+                v => ::std::option::Option::Some(__decode_ref::<#inner>(#name, v)?),
+            }
+        },
+        (Kind::Relation | Kind::Files, Wrapper::Plain) => {
+            quote!(__decode_ref::<#ty>(#name, #value)?)
+        }
+        (Kind::Enum { string }, wrapper) => {
+            let one = if string {
+                quote!(::std::borrow::ToOwned::to_owned(n))
+            } else {
+                let call = quote_spanned!(inner.span()=> <#inner>::from_fibery_name);
+                quote! {
+                    #call(n).ok_or_else(|| {
+                        __decode_error(#name, ::std::format!("unknown option `{}`", n))
+                    })?
+                }
+            };
+            match wrapper {
+                Wrapper::Vec => quote! {
+                    __decode_enum_names(#name, #value)?
+                        .into_iter()
+                        .map(|n| ::std::result::Result::Ok(#one))
+                        .collect::<::std::result::Result<_, _fc::entity::DecodeError>>()?
+                },
+                Wrapper::Option => quote! {
+                    match #value {
+                        _json::Value::Null => ::std::option::Option::None,
+                        v => {
+                            let n = __decode_enum_name(#name, v)?;
+                            ::std::option::Option::Some(#one)
+                        }
+                    }
+                },
+                Wrapper::Plain => quote! {
+                    {
+                        let n = __decode_enum_name(#name, #value)?;
+                        #one
+                    }
+                },
+            }
+        }
+    };
+    quote!(#ident: #expr,)
+}
+
+/// Small generic helpers emitted once per derive (inside the `const _` block).
+fn helpers(type_name: &str) -> TokenStream {
+    quote! {
+        const __TYPE_NAME: &str = #type_name;
+
+        #[allow(dead_code)]
+        fn __decode_error(field: &str, reason: impl ::std::fmt::Display) -> _fc::entity::DecodeError {
+            _fc::entity::DecodeError {
+                type_name: __TYPE_NAME.to_owned(),
+                field: field.to_owned(),
+                reason: reason.to_string(),
+            }
+        }
+
+        #[allow(dead_code)]
+        fn __encode_error(field: &str, reason: impl ::std::fmt::Display) -> _fc::entity::EncodeError {
+            _fc::entity::EncodeError {
+                field: field.to_owned(),
+                reason: reason.to_string(),
+            }
+        }
+
+        /// The row's value for `field` (`null` when absent).
+        #[allow(dead_code)]
+        fn __field<'a>(row: &'a _json::Map<::std::string::String, _json::Value>, field: &str) -> &'a _json::Value {
+            static NULL: _json::Value = _json::Value::Null;
+            row.get(field).unwrap_or(&NULL)
+        }
+
+        /// Deserializes a primitive; Fibery returns decimals as strings, so a string that
+        /// parses as a number is retried as that number.
+        #[allow(dead_code)]
+        fn __decode_value<T: _serde::de::DeserializeOwned>(
+            field: &str,
+            v: &_json::Value,
+        ) -> ::std::result::Result<T, _fc::entity::DecodeError> {
+            match _json::from_value::<T>(v.clone()) {
+                ::std::result::Result::Ok(x) => ::std::result::Result::Ok(x),
+                ::std::result::Result::Err(e) => {
+                    if let _json::Value::String(s) = v {
+                        if let ::std::result::Result::Ok(n) = s.parse::<_json::Number>() {
+                            if let ::std::result::Result::Ok(x) = _json::from_value::<T>(_json::Value::Number(n)) {
+                                return ::std::result::Result::Ok(x);
+                            }
+                        }
+                    }
+                    if v.is_null() {
+                        ::std::result::Result::Err(__decode_error(field, "value is missing (null)"))
+                    } else {
+                        ::std::result::Result::Err(__decode_error(field, e))
+                    }
+                }
+            }
+        }
+
+        /// One `{"fibery/id": ..}` item, read as `EntityRef` (or any type deserializable from
+        /// that object) or as the bare id (`Uuid`).
+        #[allow(dead_code)]
+        fn __decode_ref<T: _serde::de::DeserializeOwned>(
+            field: &str,
+            v: &_json::Value,
+        ) -> ::std::result::Result<T, _fc::entity::DecodeError> {
+            match _json::from_value::<T>(v.clone()) {
+                ::std::result::Result::Ok(x) => ::std::result::Result::Ok(x),
+                ::std::result::Result::Err(e) => match v.get("fibery/id") {
+                    ::std::option::Option::Some(id) => {
+                        _json::from_value::<T>(id.clone()).map_err(|e| __decode_error(field, e))
+                    }
+                    ::std::option::Option::None if v.is_null() => {
+                        ::std::result::Result::Err(__decode_error(field, "value is missing (null)"))
+                    }
+                    ::std::option::Option::None => ::std::result::Result::Err(__decode_error(field, e)),
+                },
+            }
+        }
+
+        /// A collection (`null` reads as empty).
+        #[allow(dead_code)]
+        fn __decode_refs<T: _serde::de::DeserializeOwned>(
+            field: &str,
+            v: &_json::Value,
+        ) -> ::std::result::Result<::std::vec::Vec<T>, _fc::entity::DecodeError> {
+            match v {
+                _json::Value::Null => ::std::result::Result::Ok(::std::vec::Vec::new()),
+                _json::Value::Array(items) => items.iter().map(|i| __decode_ref::<T>(field, i)).collect(),
+                other => ::std::result::Result::Err(__decode_error(
+                    field,
+                    ::std::format!("expected an array of references, got {}", other),
+                )),
+            }
+        }
+
+        /// An option name: `{"enum/name": ".."}` or a bare string.
+        #[allow(dead_code)]
+        fn __decode_enum_name<'a>(
+            field: &str,
+            v: &'a _json::Value,
+        ) -> ::std::result::Result<&'a str, _fc::entity::DecodeError> {
+            v.as_str()
+                .or_else(|| v.get("enum/name").and_then(_json::Value::as_str))
+                .ok_or_else(|| {
+                    if v.is_null() {
+                        __decode_error(field, "value is missing (null)")
+                    } else {
+                        __decode_error(field, ::std::format!("expected an option name, got {}", v))
+                    }
+                })
+        }
+
+        #[allow(dead_code)]
+        fn __decode_enum_names<'a>(
+            field: &str,
+            v: &'a _json::Value,
+        ) -> ::std::result::Result<::std::vec::Vec<&'a str>, _fc::entity::DecodeError> {
+            match v {
+                _json::Value::Null => ::std::result::Result::Ok(::std::vec::Vec::new()),
+                _json::Value::Array(items) => items.iter().map(|i| __decode_enum_name(field, i)).collect(),
+                other => ::std::result::Result::Err(__decode_error(
+                    field,
+                    ::std::format!("expected an array of option names, got {}", other),
+                )),
+            }
+        }
+
+        #[allow(dead_code)]
+        fn __encode_value<T: _serde::Serialize + ?Sized>(
+            field: &str,
+            v: &T,
+        ) -> ::std::result::Result<_json::Value, _fc::entity::EncodeError> {
+            _json::to_value(v).map_err(|e| __encode_error(field, e))
+        }
+
+        /// The id of a relation item (`EntityRef`, `Uuid`, or anything serializing to either).
+        #[allow(dead_code)]
+        fn __encode_ref_id<T: _serde::Serialize + ?Sized>(
+            field: &str,
+            v: &T,
+        ) -> ::std::result::Result<_uuid::Uuid, _fc::entity::EncodeError> {
+            let value = __encode_value(field, v)?;
+            let id = match &value {
+                _json::Value::String(s) => ::std::option::Option::Some(s.as_str()),
+                other => other.get("fibery/id").and_then(_json::Value::as_str),
+            };
+            id.and_then(|s| _uuid::Uuid::parse_str(s).ok()).ok_or_else(|| {
+                __encode_error(field, ::std::format!("expected an entity id, got {}", value))
+            })
+        }
+
+        #[allow(dead_code)]
+        fn __encode_ref<T: _serde::Serialize + ?Sized>(
+            field: &str,
+            v: &T,
+        ) -> ::std::result::Result<_json::Value, _fc::entity::EncodeError> {
+            let id = __encode_ref_id(field, v)?;
+            let mut obj = _json::Map::new();
+            obj.insert("fibery/id".to_owned(), _json::Value::String(id.to_string()));
+            ::std::result::Result::Ok(_json::Value::Object(obj))
+        }
+    }
+}
+
+pub(super) fn expand(m: &Entity) -> darling::Result<TokenStream> {
+    let krate = &m.krate;
+    let ident = &m.ident;
+    let type_name = &m.type_name;
+    let mapped: Vec<&Field> = m.fields.iter().filter(|f| f.kind != Kind::Skip).collect();
+    let mappings = mapped.iter().map(|f| mapping(f));
+    let id_field = m.fields.iter().find(|f| f.kind == Kind::Id);
+    let (id_body, set_id_body) = match id_field {
+        Some(f) if f.wrapper == Wrapper::Option => {
+            let i = &f.ident;
+            (
+                quote!(self.#i),
+                quote!(self.#i = ::std::option::Option::Some(id);),
+            )
+        }
+        Some(f) => {
+            let i = &f.ident;
+            (
+                quote!(::std::option::Option::Some(self.#i)),
+                quote!(self.#i = id;),
+            )
+        }
+        None => (quote!(::std::option::Option::None), quote!(let _ = id;)),
+    };
+    let encodes = m.fields.iter().map(encode_field);
+    let decodes = m.fields.iter().map(decode_field);
+    let helpers = helpers(type_name);
+
+    Ok(quote! {
+        const _: () = {
+            use #krate::__private::fibery_core as _fc;
+            use #krate::__private::serde as _serde;
+            use #krate::__private::serde_json as _json;
+            use #krate::__private::uuid as _uuid;
+
+            #helpers
+
+            #[automatically_derived]
+            impl _fc::entity::FiberyEntity for #ident {
+                const TYPE_NAME: &'static str = #type_name;
+                const FIELDS: &'static [_fc::entity::FieldMapping] = &[#(#mappings),*];
+
+                fn id(&self) -> ::std::option::Option<_uuid::Uuid> {
+                    #id_body
+                }
+
+                fn set_id(&mut self, id: _uuid::Uuid) {
+                    #set_id_body
+                }
+
+                fn encode(&self) -> ::std::result::Result<_fc::entity::EncodedEntity, _fc::entity::EncodeError> {
+                    let mut out = _fc::entity::EncodedEntity::default();
+                    #(#encodes)*
+                    ::std::result::Result::Ok(out)
+                }
+
+                fn decode(row: &_json::Value) -> ::std::result::Result<Self, _fc::entity::DecodeError> {
+                    let row = row.as_object().ok_or_else(|| {
+                        __decode_error("fibery/id", ::std::format!("expected a row object, got {}", row))
+                    })?;
+                    ::std::result::Result::Ok(Self {
+                        #(#decodes)*
+                    })
+                }
+            }
+        };
+    })
+}
