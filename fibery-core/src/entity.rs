@@ -177,7 +177,9 @@ pub fn select_for(fields: &[FieldMapping]) -> Value {
             MappingKind::Relation { collection: false } => {
                 serde_json::json!({ f.fibery_name: ["fibery/id"] })
             }
-            MappingKind::Enum { multi: false } => serde_json::json!({ f.fibery_name: ["enum/name"] }),
+            MappingKind::Enum { multi: false } => {
+                serde_json::json!({ f.fibery_name: ["enum/name"] })
+            }
             MappingKind::Relation { collection: true } | MappingKind::Files => serde_json::json!({
                 f.fibery_name: {"q/select": ["fibery/id"], "q/limit": 100}
             }),

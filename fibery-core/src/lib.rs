@@ -10,6 +10,7 @@
 //! | [`value`] | [`FieldValue`] with Fibery's exact wire formats (dates, decimals, refs) |
 //! | [`validate`] | `Schema::validate` rules and [`Violation`]s |
 //! | [`entity`] | the [`FiberyEntity`] contract used by `#[derive(FiberyEntity)]` |
+//! | [`fixtures`] | the shared schema fixtures, embedded |
 //! | [`error`] | Fibery's error payload [`FiberyError`] and [`CoreError`] |
 //!
 //! # Example
@@ -65,6 +66,7 @@
 pub mod command;
 pub mod entity;
 pub mod error;
+pub mod fixtures;
 pub mod query;
 pub mod schema;
 pub mod validate;

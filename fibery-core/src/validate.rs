@@ -193,8 +193,18 @@ impl Schema {
                 continue;
             };
             if name == "fibery/id" {
-                if let Err(e) = crate::value::parse_ref(value) {
-                    out.push(v(name, Rule::WrongType, e.0));
+                let ok = value
+                    .as_str()
+                    .is_some_and(|s| uuid::Uuid::parse_str(s).is_ok());
+                if !ok {
+                    out.push(v(
+                        name,
+                        Rule::WrongType,
+                        format!(
+                            "`fibery/id` must be a UUID string, got {}",
+                            crate::value::short(value)
+                        ),
+                    ));
                 }
                 continue;
             }

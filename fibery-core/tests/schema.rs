@@ -299,3 +299,46 @@ fn check_mapping_accepts_fitting_and_rejects_misfits() {
     assert_eq!(v[0].rule, Rule::UnknownType);
     assert!(v[0].reason.contains("Projects/Task"));
 }
+
+#[test]
+fn embedded_fixtures_match_files_and_options_fit() {
+    use fibery_core::fixtures;
+    assert_eq!(fixtures::project_management(), load("project-management"));
+    assert_eq!(fixtures::all_primitives(), load("all-primitives"));
+    assert_eq!(fixtures::relations_enums(), load("relations-enums"));
+    for (schema, opts) in [
+        (
+            fixtures::project_management(),
+            fixtures::project_management_options(),
+        ),
+        (
+            fixtures::relations_enums(),
+            fixtures::relations_enums_options(),
+        ),
+    ] {
+        // every enum type has options, and every default-value option id exists
+        for t in schema.enum_types() {
+            assert!(
+                opts.get(&t.name).is_some_and(|o| !o.is_empty()),
+                "{} has no options",
+                t.name
+            );
+        }
+        for t in schema.domain_types() {
+            for f in t.live_fields() {
+                if let (Some(et), Some(default)) = (
+                    f.field_type(&schema).enum_type().map(str::to_owned),
+                    f.meta.default_value.as_ref(),
+                ) {
+                    let id = default["fibery/id"].as_str().unwrap();
+                    assert!(
+                        opts.by_id(&et, id).is_some(),
+                        "{}.{} default {id}",
+                        t.name,
+                        f.name
+                    );
+                }
+            }
+        }
+    }
+}

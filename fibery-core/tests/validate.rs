@@ -179,6 +179,12 @@ fn readonly_required_and_not_settable() {
         Mode::Update,
     ));
     assert_eq!(r, vec![("fibery/id".into(), Rule::WrongType)]);
+    let r = rules(s.validate(
+        "Prims/Record",
+        &map(json!({"fibery/id": {"fibery/id": ID}})),
+        Mode::Update,
+    ));
+    assert_eq!(r, vec![("fibery/id".into(), Rule::WrongType)]);
     // soft-deleted fields are unknown
     let r = rules(s.validate(
         "Prims/Record",
