@@ -465,6 +465,6 @@ mod tests {
         assert_eq!(ident_camel("Task"), "Task");
         assert_eq!(ident_camel("Product Feature"), "ProductFeature");
         assert_eq!(ident_camel("Self"), "TypeSelf");
-        assert_eq!(ident_camel("3D Model"), "Type3DModel");
+        assert_eq!(ident_camel("3D Model"), "Type3dModel");
     }
 }
