@@ -101,7 +101,7 @@ impl Client {
     pub async fn command<C: Serialize>(&self, command: C) -> Result<Value> {
         let cmd = to_value(command)?;
         if self.inner.batch_window.is_zero() {
-            return self.send_chunk(std::slice::from_ref(&cmd), 0).await.pop().expect("one result");
+            return self.send_chunk(std::slice::from_ref(&cmd), 0).await.pop().expect("one result").map_err(Error::unshare);
         }
         let batcher = self.inner.batcher.get_or_init(|| AutoBatcher::start(&self.inner));
         let (tx, rx) = oneshot::channel();
@@ -109,7 +109,9 @@ impl Client {
             .tx
             .send(Pending { cmd, reply: tx })
             .map_err(|_| Error::Config("the automatic batcher stopped".into()))?;
-        rx.await.map_err(|_| Error::Config("the automatic batcher dropped a command".into()))?
+        rx.await
+            .map_err(|_| Error::Config("the automatic batcher dropped a command".into()))?
+            .map_err(Error::unshare)
     }
 
     /// Sends already-serialized commands. `concurrent`: chunks are independent and may be in

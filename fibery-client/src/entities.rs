@@ -256,7 +256,7 @@ where
             .collect();
         let chunk_results = futures::stream::iter(cmds.into_iter().map(|c| {
             let client = self.client.clone();
-            async move { client.send_chunk(std::slice::from_ref(&c), 0).await.pop().expect("one result") }
+            async move { client.send_chunk(std::slice::from_ref(&c), 0).await.pop().expect("one result").map_err(Error::unshare) }
         }))
         .buffered(4)
         .collect::<Vec<_>>()

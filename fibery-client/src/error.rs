@@ -187,6 +187,17 @@ impl Error {
         }
     }
 
+    /// For a request-level failure shared by no other command, the failure itself.
+    pub(crate) fn unshare(self) -> Self {
+        match self {
+            Error::Batch { source } => match std::sync::Arc::try_unwrap(source) {
+                Ok(e) => e,
+                Err(source) => Error::Batch { source },
+            },
+            e => e,
+        }
+    }
+
     pub(crate) fn decode(context: impl Into<String>, message: impl std::fmt::Display) -> Self {
         Error::Decode { context: context.into(), message: message.to_string() }
     }

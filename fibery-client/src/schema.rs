@@ -176,7 +176,7 @@ impl Client {
     }
 
     async fn send_unbatched(&self, cmd: Value) -> Result<Value> {
-        self.send_chunk(std::slice::from_ref(&cmd), 0).await.pop().expect("one result")
+        self.send_chunk(std::slice::from_ref(&cmd), 0).await.pop().expect("one result").map_err(Error::unshare)
     }
 }
 

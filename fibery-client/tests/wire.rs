@@ -1,0 +1,364 @@
+//! Wire-level edge cases the emulator must not fake: headers, odd status/body shapes,
+//! Retry-After forms, redirects, token hygiene. Each test runs a wiremock server on loopback.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use fibery_client::{AuthScheme, Client, Error, RetryPolicy};
+use serde_json::{Value, json};
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+const TOKEN: &str = "sekrit-token-0123456789";
+
+fn client(server: &MockServer) -> fibery_client::ClientBuilder {
+    Client::builder()
+        .base_url(server.uri())
+        .token(TOKEN)
+        .requests_per_second(0)
+        .batch_window(Duration::ZERO)
+        .retry(RetryPolicy::default().with_initial_backoff(Duration::from_millis(20)).with_max_retries(3))
+}
+
+/// Answers every command of the posted array with `{"success": true, "result": <index>}`.
+struct Echo;
+impl Respond for Echo {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let body: Value = serde_json::from_slice(&req.body).unwrap();
+        let n = body.as_array().map(Vec::len).unwrap_or(1);
+        let out: Vec<Value> = (0..n).map(|i| json!({"success": true, "result": i})).collect();
+        ResponseTemplate::new(200).set_body_json(out)
+    }
+}
+
+fn query_cmd() -> Value {
+    json!({"command": "fibery.entity/query", "args": {"query": {"q/from": "A/B", "q/select": ["fibery/id"], "q/limit": 1}}})
+}
+
+#[tokio::test]
+async fn sends_token_scheme_user_agent_and_json() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/commands"))
+        .and(header("authorization", format!("Token {TOKEN}").as_str()))
+        .and(header("content-type", "application/json"))
+        .respond_with(Echo)
+        .expect(1)
+        .mount(&server)
+        .await;
+    let c = client(&server).user_agent("my-agent/1").build().unwrap();
+    assert_eq!(c.command(query_cmd()).await.unwrap(), json!(0));
+    let reqs = server.received_requests().await.unwrap();
+    assert_eq!(reqs[0].headers.get("user-agent").unwrap(), "my-agent/1");
+
+    let server2 = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+        .respond_with(Echo)
+        .expect(1)
+        .mount(&server2)
+        .await;
+    let c = client(&server2).auth_scheme(AuthScheme::Bearer).build().unwrap();
+    c.command(query_cmd()).await.unwrap();
+}
+
+#[tokio::test]
+async fn batches_in_ceil_n_over_max_requests_in_order() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST")).and(path("/api/commands")).respond_with(Echo).expect(3).mount(&server).await;
+    let c = client(&server).max_commands_per_request(100).build().unwrap();
+    let cmds: Vec<Value> = (0..250).map(|_| query_cmd()).collect();
+    let results = c.execute(cmds).await.unwrap();
+    assert_eq!(results.len(), 250);
+    // Each request answers 0..n; order within and across chunks is kept.
+    for (i, r) in results.iter().enumerate() {
+        assert_eq!(r.as_ref().unwrap(), &json!(i % 100));
+    }
+    assert_eq!(c.stats().requests, 3);
+}
+
+#[tokio::test]
+async fn one_failed_command_does_not_hide_the_others() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([
+            {"success": true, "result": "a"},
+            {"success": false, "result": {"name": "entity.error/schema-type-not-found", "message": "\"X/Y\" database was not found.", "data": {}}},
+            {"success": true, "result": "c"}
+        ])))
+        .mount(&server)
+        .await;
+    let c = client(&server).build().unwrap();
+    let r = c.execute(vec![query_cmd(), query_cmd(), query_cmd()]).await.unwrap();
+    assert_eq!(r[0].as_ref().unwrap(), "a");
+    assert_eq!(r[2].as_ref().unwrap(), "c");
+    match &r[1] {
+        Err(Error::Command { index, command, error }) => {
+            assert_eq!(*index, 1);
+            assert_eq!(command, "fibery.entity/query");
+            assert_eq!(error.name, "entity.error/schema-type-not-found");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn retry_after_header_is_honoured() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1").set_body_string("Too Many Requests"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST")).respond_with(Echo).mount(&server).await;
+    let c = client(&server).build().unwrap();
+    let start = Instant::now();
+    c.command(query_cmd()).await.unwrap();
+    assert!(start.elapsed() >= Duration::from_millis(950), "{:?}", start.elapsed());
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+    assert_eq!(c.stats().rate_limited, 1);
+    assert_eq!(c.stats().retries, 1);
+}
+
+#[tokio::test]
+async fn missing_retry_after_falls_back_to_backoff() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(429).set_body_string("Too Many Requests"))
+        .up_to_n_times(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST")).respond_with(Echo).mount(&server).await;
+    let c = client(&server).build().unwrap();
+    let start = Instant::now();
+    c.command(query_cmd()).await.unwrap();
+    // Two backoffs of ~20-80 ms, far below a 1 s default.
+    assert!(start.elapsed() < Duration::from_millis(900), "{:?}", start.elapsed());
+    assert_eq!(server.received_requests().await.unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn rate_limit_budget_exhausted_is_typed() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "0"))
+        .mount(&server)
+        .await;
+    let c = client(&server).retry(RetryPolicy::default().with_max_retries(2).with_initial_backoff(Duration::from_millis(5))).build().unwrap();
+    let e = c.command(query_cmd()).await.unwrap_err();
+    assert!(matches!(e, Error::RateLimited { retry_after: Some(d) } if d.is_zero()), "{e:?}");
+    assert!(!e.may_have_been_sent());
+    assert_eq!(server.received_requests().await.unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn server_errors_retried_only_when_idempotent() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503).set_body_string("upstream unavailable"))
+        .mount(&server)
+        .await;
+    let c = client(&server).build().unwrap();
+    // A query is safe: 1 + 3 retries.
+    let e = c.command(query_cmd()).await.unwrap_err();
+    assert!(matches!(&e, Error::Server { status: 503, error } if error.message.contains("upstream")), "{e:?}");
+    assert_eq!(server.received_requests().await.unwrap().len(), 4);
+    // An update is not: exactly one attempt.
+    server.reset().await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(503)).mount(&server).await;
+    let upd = json!({"command": "fibery.entity/update", "args": {"type": "A/B", "entity": {"fibery/id": "x", "A/Name": "n"}}});
+    let e = c.command(upd).await.unwrap_err();
+    assert!(e.may_have_been_sent());
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn server_error_payload_outside_envelope() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(500).set_body_json(json!({"name": "command/unknown", "message": "no such command", "data": {}})))
+        .mount(&server)
+        .await;
+    let c = client(&server).retry(RetryPolicy::none()).build().unwrap();
+    let e = c.command(json!({"command": "fibery.nope/x", "args": {}})).await.unwrap_err();
+    assert_eq!(e.fibery_error().unwrap().name, "command/unknown");
+    assert_eq!(e.status(), Some(500));
+}
+
+#[tokio::test]
+async fn truncated_and_malformed_bodies_are_decode_errors() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(r#"[{"success": true, "res"#, "application/json"))
+        .mount(&server)
+        .await;
+    let c = client(&server).retry(RetryPolicy::none()).build().unwrap();
+    let e = c.command(query_cmd()).await.unwrap_err();
+    assert!(matches!(e, Error::Decode { .. }), "{e:?}");
+
+    server.reset().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{"success": true, "result": 1}, {"success": true, "result": 2}])))
+        .mount(&server)
+        .await;
+    let e = c.command(query_cmd()).await.unwrap_err();
+    assert!(e.to_string().contains("sent 1 commands, got 2 results"), "{e}");
+
+    server.reset().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{"result": 1}])))
+        .mount(&server)
+        .await;
+    assert!(matches!(c.command(query_cmd()).await.unwrap_err(), Error::Decode { .. }));
+}
+
+#[tokio::test]
+async fn unauthorized_is_typed_and_token_free() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(401).set_body_string("Unauthorized")).mount(&server).await;
+    let c = client(&server).build().unwrap();
+    let e = c.command(query_cmd()).await.unwrap_err();
+    assert!(matches!(e, Error::Auth { status: 401, .. }), "{e:?}");
+    assert!(!e.to_string().contains(TOKEN));
+    assert!(!format!("{e:?}").contains(TOKEN));
+    assert!(!format!("{c:?}").contains(TOKEN));
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn redirects_never_forward_the_token_to_another_host() {
+    let storage = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/blob/abc"))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(b"hello file".to_vec()))
+        .expect(1)
+        .mount(&storage)
+        .await;
+    let api = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/files/abc-123"))
+        .respond_with(ResponseTemplate::new(302).insert_header("Location", format!("{}/blob/abc", storage.uri()).as_str()))
+        .mount(&api)
+        .await;
+    let c = client(&api).build().unwrap();
+    let mut out = Vec::new();
+    let n = c.download_file("abc-123", &mut out).await.unwrap();
+    assert_eq!(n, 10);
+    assert_eq!(out, b"hello file");
+    let api_req = &api.received_requests().await.unwrap()[0];
+    assert!(api_req.headers.get("authorization").is_some());
+    let storage_req = &storage.received_requests().await.unwrap()[0];
+    assert!(storage_req.headers.get("authorization").is_none(), "token forwarded to another host");
+}
+
+#[tokio::test]
+async fn multipart_upload_has_no_json_content_type() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/files"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "fibery/id": "b0a6e1a6-1111-4222-8333-444455556666", "fibery/name": "a.txt",
+            "fibery/secret": "c0a6e1a6-1111-4222-8333-444455556666", "fibery/content-type": "text/plain"})))
+        .mount(&server)
+        .await;
+    let c = client(&server).build().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("a.txt");
+    std::fs::File::create(&p).unwrap().write_all(b"streamed content").unwrap();
+    let f = c.upload_file(&p).await.unwrap();
+    assert_eq!(f.name, "a.txt");
+    let f2 = c.upload_bytes("b.bin", "application/octet-stream", b"xyz".to_vec()).await.unwrap();
+    assert_eq!(f2.secret, "c0a6e1a6-1111-4222-8333-444455556666");
+    for req in server.received_requests().await.unwrap() {
+        let ct = req.headers.get("content-type").unwrap().to_str().unwrap().to_owned();
+        assert!(ct.starts_with("multipart/form-data; boundary="), "{ct}");
+        let body = String::from_utf8_lossy(&req.body);
+        assert!(body.contains("name=\"file\""), "{body}");
+    }
+    let bodies: Vec<String> = server.received_requests().await.unwrap().iter().map(|r| String::from_utf8_lossy(&r.body).into_owned()).collect();
+    assert!(bodies[0].contains("streamed content"));
+    assert!(bodies[1].contains("xyz"));
+}
+
+#[tokio::test]
+async fn schema_is_cached_and_revalidated_with_etag() {
+    let schema = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../fibery-core/tests/fixtures/project-management.json")).unwrap();
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/schema"))
+        .and(header("if-none-match", "\"v1\""))
+        .respond_with(ResponseTemplate::new(304))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/schema"))
+        .respond_with(ResponseTemplate::new(200).insert_header("ETag", "\"v1\"").set_body_raw(schema, "application/json"))
+        .mount(&server)
+        .await;
+    let c = client(&server).build().unwrap();
+    let s1 = c.schema().await.unwrap();
+    let s2 = c.schema().await.unwrap(); // cached: no request
+    assert!(Arc::ptr_eq(&s1, &s2));
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+    let s3 = c.refresh_schema().await.unwrap(); // 304
+    assert!(Arc::ptr_eq(&s1, &s3));
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+    assert!(s1.type_def("Projects/Task").is_some());
+}
+
+/// A `Write` that appends to a shared buffer (captures tracing output).
+#[derive(Clone, Default)]
+struct Buf(Arc<Mutex<Vec<u8>>>);
+impl Write for Buf {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn token_never_in_tracing_output() {
+    let buf = Buf::default();
+    let b2 = buf.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || b2.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503).set_body_string("boom"))
+        .up_to_n_times(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(401).set_body_string("Unauthorized")).mount(&server).await;
+    let c = client(&server).build().unwrap();
+    tracing::info!(client = ?c, "built");
+    let e = c.command(query_cmd()).await.unwrap_err();
+    tracing::error!(error = %e, debug = ?e, "failed");
+    let out = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    assert!(out.contains("retrying Fibery request"), "retries must be logged: {out}");
+    assert!(out.contains("[REDACTED]"));
+    assert!(!out.contains(TOKEN), "token leaked into logs");
+    assert!(!out.contains("sekrit"), "token leaked into logs");
+}
+
+#[test]
+fn builder_rejects_bad_config_without_leaking() {
+    let e = Client::builder().account("evil.com/x").token(TOKEN).build().unwrap_err();
+    assert!(matches!(e, Error::Config(_)));
+    let e = Client::builder().base_url("http://example.com").token(TOKEN).build().unwrap_err();
+    assert!(e.to_string().contains("loopback"));
+    assert!(Client::builder().account("acme").build().is_err());
+    assert!(Client::builder().account("acme").token("bad\ntoken").build().is_err());
+    let b = Client::builder().account("acme").token(TOKEN);
+    assert!(!format!("{b:?}").contains(TOKEN));
+    let c = b.build().unwrap();
+    assert_eq!(c.base_url(), "https://acme.fibery.io");
+}
