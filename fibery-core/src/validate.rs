@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::schema::{FieldType, Schema, describe};
+use crate::query::{AliasedExpr, Filter, Operand, Query, Select, SelectItem, SubQuery};
+use crate::schema::{FieldDef, FieldType, Schema, TypeDef, describe};
 use crate::value::FieldValue;
 
 /// One reason a write (or a mapping) does not fit the schema.
@@ -325,5 +326,306 @@ impl Schema {
             }
         }
         if out.is_empty() { Ok(()) } else { Err(out) }
+    }
+}
+
+use crate::error::names as err;
+
+struct QueryChecker<'a> {
+    schema: &'a Schema,
+    out: Vec<(Violation, &'static str)>,
+}
+
+impl<'a> QueryChecker<'a> {
+    fn push(&mut self, at: &str, rule: Rule, name: &'static str, reason: String) {
+        self.out.push((v(at, rule, reason), name));
+    }
+
+    /// The field `name` of `ty`, reporting an unknown one.
+    fn field<'s>(&mut self, ty: &'s TypeDef, name: &str, at: &str) -> Option<&'s FieldDef> {
+        let f = ty.field(name);
+        if f.is_none() {
+            let mut reason = format!("`{}` has no field `{name}`", ty.name);
+            if let Some(s) = ty.suggest_field(name) {
+                reason.push_str(&format!("; did you mean `{s}`?"));
+            }
+            self.push(at, Rule::UnknownField, err::SCHEMA_FIELD_NOT_FOUND, reason);
+        }
+        f
+    }
+
+    /// The type a reference field points at (documents, files, users, enums, relations).
+    fn target(&self, ft: &FieldType) -> Option<&'a TypeDef> {
+        let name = match ft {
+            FieldType::RichText => "Collaboration~Documents/Document",
+            FieldType::File { .. } => "fibery/file",
+            FieldType::User { .. } => "fibery/user",
+            FieldType::Relation { target, .. } => target,
+            other => other.enum_type()?,
+        };
+        self.schema.type_def(name)
+    }
+
+    fn select(&mut self, ty: &TypeDef, select: &Select, at: &str) {
+        match select {
+            Select::Fields(items) => {
+                for item in items {
+                    self.item(ty, item, at);
+                }
+            }
+            Select::Aliased(items) => {
+                for (alias, expr) in items {
+                    let at = format!("{at}{alias}");
+                    match expr {
+                        AliasedExpr::Path(p) => self.path(ty, p, &at, false),
+                        AliasedExpr::SubQuery { field, query } => {
+                            self.sub_query(ty, field, query, &at)
+                        }
+                        AliasedExpr::Aggregate { path, .. } => self.aggregate(ty, path, &at),
+                    }
+                }
+            }
+        }
+    }
+
+    fn item(&mut self, ty: &TypeDef, item: &SelectItem, at: &str) {
+        match item {
+            SelectItem::Field(name) => {
+                let at = format!("{at}{name}");
+                let Some(f) = self.field(ty, name, &at) else {
+                    return;
+                };
+                let ft = f.field_type(self.schema);
+                if !matches!(ft, FieldType::Primitive(_) | FieldType::Unknown(_)) {
+                    let how = if ft.is_collection() {
+                        "a sub-query `{field: {\"q/select\": [..], \"q/limit\": 100}}`"
+                    } else {
+                        "a dereference `{field: [..]}`"
+                    };
+                    self.push(
+                        &at,
+                        Rule::WrongType,
+                        err::QUERY_PRIMITIVE_FIELD_EXPR_INVALID,
+                        format!("`{name}` is {}; select it with {how}", describe(&ft)),
+                    );
+                }
+            }
+            SelectItem::Deref { field, select } => {
+                let at = format!("{at}{field}");
+                let Some(f) = self.field(ty, field, &at) else {
+                    return;
+                };
+                let ft = f.field_type(self.schema);
+                if ft.is_collection() {
+                    self.push(
+                        &at,
+                        Rule::WrongType,
+                        err::QUERY_SELECT_COLLECTION_VECTOR_SHAPE_INVALID,
+                        format!(
+                            "`{field}` is {}; use a sub-query, not a dereference",
+                            describe(&ft)
+                        ),
+                    );
+                    return;
+                }
+                let Some(target) = self.target(&ft) else {
+                    self.push(
+                        &at,
+                        Rule::WrongType,
+                        err::QUERY_PRIMITIVE_FIELD_EXPR_INVALID,
+                        format!("`{field}` is {} and cannot be dereferenced", describe(&ft)),
+                    );
+                    return;
+                };
+                let inner = format!("{at} -> ");
+                for i in select {
+                    self.item(target, i, &inner);
+                }
+            }
+            SelectItem::SubQuery { field, query } => {
+                self.sub_query(ty, field, query, &format!("{at}{field}"))
+            }
+            SelectItem::Aggregate { alias, path, .. } => {
+                self.aggregate(ty, path, &format!("{at}{alias}"))
+            }
+        }
+    }
+
+    fn sub_query(&mut self, ty: &TypeDef, field: &str, q: &SubQuery, at: &str) {
+        let Some(f) = self.field(ty, field, at) else {
+            return;
+        };
+        let ft = f.field_type(self.schema);
+        if !ft.is_collection() {
+            self.push(
+                at,
+                Rule::WrongType,
+                err::QUERY_SELECT_COLLECTION_VECTOR_SHAPE_INVALID,
+                format!(
+                    "`{field}` is {}; sub-queries need a collection",
+                    describe(&ft)
+                ),
+            );
+            return;
+        }
+        let Some(target) = self.target(&ft) else {
+            return;
+        };
+        let inner = format!("{at} -> ");
+        self.select(target, &q.select, &inner);
+        if let Some(filter) = &q.filter {
+            self.filter(target, filter, &inner);
+        }
+        for o in &q.order_by {
+            self.operand(target, &o.expr, &inner);
+        }
+    }
+
+    fn aggregate(&mut self, ty: &TypeDef, path: &[String], at: &str) {
+        let Some(first) = path.first() else { return };
+        let Some(f) = self.field(ty, first, at) else {
+            return;
+        };
+        let ft = f.field_type(self.schema);
+        if !ft.is_collection() {
+            self.push(
+                at,
+                Rule::WrongType,
+                err::QUERY_SELECT_COLLECTION_VECTOR_SHAPE_INVALID,
+                format!(
+                    "aggregates need a collection; `{first}` is {}",
+                    describe(&ft)
+                ),
+            );
+            return;
+        }
+        if let (Some(target), Some(rest)) = (self.target(&ft), path.get(1..))
+            && !rest.is_empty()
+        {
+            self.path(target, rest, at, false);
+        }
+    }
+
+    /// A path to a primitive leaf; intermediate segments must be references (collections
+    /// only when `through_collections`, as in `q/in` any-match paths).
+    fn path(&mut self, ty: &TypeDef, path: &[String], at: &str, through_collections: bool) {
+        let mut ty = ty;
+        for (i, seg) in path.iter().enumerate() {
+            let Some(f) = self.field(ty, seg, at) else {
+                return;
+            };
+            let ft = f.field_type(self.schema);
+            let last = i + 1 == path.len();
+            if last {
+                if !matches!(ft, FieldType::Primitive(_) | FieldType::Unknown(_)) {
+                    self.push(
+                        at,
+                        Rule::WrongType, err::QUERY_PRIMITIVE_FIELD_EXPR_INVALID,
+                        format!(
+                            "path ends at `{seg}`, which is {}; go down to a primitive such as `fibery/id` or `enum/name`",
+                            describe(&ft)
+                        ),
+                    );
+                }
+                return;
+            }
+            if ft.is_collection() && !through_collections {
+                self.push(
+                    at,
+                    Rule::WrongType,
+                    err::QUERY_SELECT_COLLECTION_VECTOR_SHAPE_INVALID,
+                    format!("paths cannot go through the collection `{seg}`; use a sub-query"),
+                );
+                return;
+            }
+            match self.target(&ft) {
+                Some(t) => ty = t,
+                None => {
+                    self.push(
+                        at,
+                        Rule::WrongType,
+                        err::QUERY_PRIMITIVE_FIELD_EXPR_INVALID,
+                        format!("`{seg}` is {} and has no fields", describe(&ft)),
+                    );
+                    return;
+                }
+            }
+        }
+    }
+
+    fn operand(&mut self, ty: &TypeDef, o: &Operand, at: &str) {
+        match o {
+            Operand::Path(p) => self.path(ty, p, &format!("{at}{}", p.join(" -> ")), false),
+            Operand::IsNull(x) | Operand::NullOrEmpty(x) | Operand::Start(x) | Operand::End(x) => {
+                self.operand(ty, x, at)
+            }
+            Operand::Count(p) => self.aggregate(ty, p, &format!("{at}{}", p.join(" -> "))),
+            Operand::Param(_) | Operand::Value(_) => {}
+        }
+    }
+
+    fn filter(&mut self, ty: &TypeDef, f: &Filter, at: &str) {
+        match f {
+            Filter::And(v) | Filter::Or(v) => {
+                for x in v {
+                    self.filter(ty, x, at);
+                }
+            }
+            Filter::Compare { left, right, .. } | Filter::Text { left, right, .. } => {
+                self.operand(ty, left, at);
+                self.operand(ty, right, at);
+            }
+            Filter::In { left, right, .. } => {
+                if let Operand::Path(p) = left {
+                    self.path(ty, p, &format!("{at}{}", p.join(" -> ")), true);
+                } else {
+                    self.operand(ty, left, at);
+                }
+                self.operand(ty, right, at);
+            }
+        }
+    }
+}
+
+impl Schema {
+    /// Checks a query against the schema the way Fibery would: the type exists, every field
+    /// exists, primitives are selected as strings, single references are dereferenced,
+    /// collections use sub-queries (not dereferences or paths), aggregates and `q/count` run
+    /// over collections, and `q/where` / `q/order-by` paths end at a primitive (`q/in` paths may
+    /// cross collections). Violations name the location as `Field -> Inner field`.
+    pub fn check_query(&self, q: &Query) -> Result<(), Vec<Violation>> {
+        self.check_query_named(q)
+            .map_err(|v| v.into_iter().map(|(v, _)| v).collect())
+    }
+
+    /// [`Schema::check_query`], pairing each violation with the Fibery error name it
+    /// corresponds to (`entity.error/schema-type-not-found`, `...schema-field-not-found`,
+    /// `...query-primitive-field-expr-invalid` where a primitive was expected,
+    /// `...query-select-collection-field-vector-shape-invalid` where a collection was misused
+    /// or expected). The last two are best-effort mappings (Fibery's exact choice for each
+    /// misuse is not documented).
+    pub fn check_query_named(&self, q: &Query) -> Result<(), Vec<(Violation, &'static str)>> {
+        let Some(ty) = self.type_def(&q.from) else {
+            let mut reason = format!("type `{}` does not exist", q.from);
+            if let Some(s) = self.suggest_type(&q.from) {
+                reason.push_str(&format!("; did you mean `{s}`?"));
+            }
+            return Err(vec![(
+                v(&q.from, Rule::UnknownType, reason),
+                err::SCHEMA_TYPE_NOT_FOUND,
+            )]);
+        };
+        let mut c = QueryChecker {
+            schema: self,
+            out: Vec::new(),
+        };
+        c.select(ty, &q.select, "");
+        if let Some(f) = &q.filter {
+            c.filter(ty, f, "");
+        }
+        for o in &q.order_by {
+            c.operand(ty, &o.expr, "");
+        }
+        if c.out.is_empty() { Ok(()) } else { Err(c.out) }
     }
 }
