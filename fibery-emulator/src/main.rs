@@ -1,1 +1,113 @@
-fn main() {}
+//! `fibery-emulator`: serve a local Fibery API for offline tests and demos.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+use clap::Parser;
+use fibery_emulator::{Emulator, Faults, RateLimits};
+
+/// A local emulator of the Fibery HTTP API (commands, schema, documents, files, webhooks)
+/// with Fibery's auth, envelopes, error names and rate limits, plus optional fault injection.
+#[derive(Parser, Debug)]
+#[command(name = "fibery-emulator", version, about, long_about = None)]
+struct Args {
+    /// TCP port to listen on (0 picks a free port).
+    #[arg(long, default_value_t = 8080, env = "FIBERY_EMULATOR_PORT")]
+    port: u16,
+    /// Address to bind (loopback by default).
+    #[arg(long, default_value = "127.0.0.1")]
+    host: IpAddr,
+    /// API token to accept as `Authorization: Token <t>` or `Bearer <t>`; repeat for several.
+    #[arg(long, env = "FIBERY_TOKEN", required = true, num_args = 1)]
+    token: Vec<String>,
+    /// Schema file: the result of `fibery.schema/query` (bare, or inside its envelope).
+    #[arg(long)]
+    schema: Option<PathBuf>,
+    /// State file: loaded at start if it exists, rewritten atomically after every change.
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Seed file applied to a fresh state: `{"entities": {"Type": [..]}, "commands": [..]}`.
+    #[arg(long)]
+    seed: Option<PathBuf>,
+    /// Requests per second allowed per token.
+    #[arg(long, default_value_t = 3)]
+    rate_per_token: u32,
+    /// Requests per second allowed for the whole workspace.
+    #[arg(long, default_value_t = 7)]
+    rate_per_workspace: u32,
+    /// Disable rate limiting entirely.
+    #[arg(long)]
+    no_rate_limit: bool,
+    /// Do not send `Retry-After` with 429 answers.
+    #[arg(long)]
+    no_retry_after: bool,
+    /// Probability (0..1) of answering 500/502/503.
+    #[arg(long, default_value_t = 0.0)]
+    fault_5xx: f64,
+    /// Probability (0..1) of answering 429 regardless of the rate.
+    #[arg(long, default_value_t = 0.0)]
+    fault_429: f64,
+    /// Probability (0..1) of dropping the connection without answering.
+    #[arg(long, default_value_t = 0.0)]
+    fault_drop: f64,
+    /// Latency added to every API request, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Seed of the fault generator (same seed + same requests = same faults).
+    #[arg(long, default_value_t = 0)]
+    fault_seed: u64,
+    /// Maximum request body size in bytes (larger bodies get HTTP 413).
+    #[arg(long, default_value_t = 16 * 1024 * 1024)]
+    max_body_bytes: usize,
+}
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .init();
+    let args = Args::parse();
+    if let Err(e) = run(args).await {
+        eprintln!("fibery-emulator: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    let mut b = Emulator::builder()
+        .bind(SocketAddr::new(args.host, args.port))
+        .max_body_bytes(args.max_body_bytes)
+        .faults(Faults {
+            error_5xx: args.fault_5xx,
+            rate_limited: args.fault_429,
+            drop: args.fault_drop,
+            latency: std::time::Duration::from_millis(args.latency_ms),
+            seed: args.fault_seed,
+        });
+    if let Some(p) = &args.schema {
+        b = b.schema(fibery_emulator::load_schema_file(p)?);
+    }
+    for t in args.token {
+        b = b.token(t);
+    }
+    if let Some(p) = &args.data {
+        b = b.data_file(p);
+    }
+    if let Some(p) = &args.seed {
+        b = b.seed_json(serde_json::from_str(&std::fs::read_to_string(p)?)?);
+    }
+    b = if args.no_rate_limit {
+        b.without_rate_limits()
+    } else {
+        b.rate_limits(RateLimits {
+            per_token: args.rate_per_token,
+            per_workspace: args.rate_per_workspace,
+            retry_after: !args.no_retry_after,
+        })
+    };
+    let emu = b.start().await?;
+    println!("fibery-emulator listening on {}", emu.base_url());
+    tokio::signal::ctrl_c().await?;
+    emu.shutdown().await;
+    Ok(())
+}

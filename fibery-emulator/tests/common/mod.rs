@@ -1,0 +1,124 @@
+//! Shared helpers for the emulator integration tests.
+#![allow(dead_code)]
+
+use fibery_emulator::{Emulator, EmulatorBuilder};
+use serde_json::{Value, json};
+
+pub const TOKEN: &str = "test-token";
+
+fn fixture(name: &str) -> Value {
+    let p = format!(
+        "{}/../fibery-core/tests/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    serde_json::from_str(&std::fs::read_to_string(&p).expect("fixture readable"))
+        .expect("fixture json")
+}
+
+/// Builder with the project-management schema, its enum options and no rate limits.
+pub fn pm_builder() -> EmulatorBuilder {
+    let schema =
+        fibery_emulator::schema_from_value(fixture("project-management.json")).expect("schema");
+    Emulator::builder()
+        .schema(schema)
+        .seed_json(fixture("project-management.options.json"))
+        .token(TOKEN)
+        .without_rate_limits()
+}
+
+pub async fn pm() -> Emulator {
+    pm_builder().start().await.expect("emulator starts")
+}
+
+pub fn options() -> Value {
+    fixture("project-management.options.json")
+}
+
+/// Id of the enum option with this name in the options fixture.
+pub fn option_id(enum_type: &str, name: &str) -> String {
+    options()[enum_type]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["enum/name"] == name)
+        .unwrap()["fibery/id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+pub struct Api {
+    pub base: String,
+    pub http: reqwest::Client,
+}
+
+impl Api {
+    pub fn new(emu: &Emulator) -> Self {
+        Api {
+            base: emu.base_url(),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// POSTs a body to /api/commands; returns (status, json).
+    pub async fn raw(&self, body: &Value) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}/api/commands", self.base))
+            .header("Authorization", format!("Token {TOKEN}"))
+            .json(body)
+            .send()
+            .await
+            .expect("request");
+        let st = r.status().as_u16();
+        (st, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// One command; returns its envelope.
+    pub async fn cmd(&self, command: &str, args: Value) -> Value {
+        let (st, v) = self.raw(&json!([{"command": command, "args": args}])).await;
+        assert_eq!(st, 200, "{command}: {v}");
+        v[0].clone()
+    }
+
+    /// One command that must succeed; returns its result.
+    pub async fn ok(&self, command: &str, args: Value) -> Value {
+        let env = self.cmd(command, args.clone()).await;
+        assert_eq!(env["success"], true, "{command} {args} failed: {env}");
+        env["result"].clone()
+    }
+
+    /// One command that must fail; returns the error name.
+    pub async fn err(&self, command: &str, args: Value) -> String {
+        let env = self.cmd(command, args.clone()).await;
+        assert_eq!(env["success"], false, "{command} {args} should fail: {env}");
+        env["result"]["name"].as_str().unwrap().to_string()
+    }
+
+    pub async fn query(&self, query: Value, params: Value) -> Value {
+        self.ok(
+            "fibery.entity/query",
+            json!({"query": query, "params": params}),
+        )
+        .await
+    }
+
+    pub async fn create(&self, ty: &str, entity: Value) -> Value {
+        self.ok(
+            "fibery.entity/create",
+            json!({"type": ty, "entity": entity}),
+        )
+        .await
+    }
+
+    pub async fn task(&self, name: &str, extra: Value) -> String {
+        let mut e = json!({"Projects/Name": name});
+        for (k, v) in extra.as_object().unwrap() {
+            e[k] = v.clone();
+        }
+        self.create("Projects/Task", e).await["fibery/id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+}
