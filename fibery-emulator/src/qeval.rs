@@ -60,11 +60,11 @@ pub(crate) fn select_rows<'a>(
 ) -> Result<Vec<&'a Entity>, FErr> {
     let mut order: Vec<(Operand, Order)> =
         order_by.iter().map(|o| (o.expr.clone(), o.order)).collect();
-    order.push((
-        Operand::Path(vec!["fibery/creation-date".into()]),
-        Order::Asc,
-    ));
-    order.push((Operand::Path(vec!["fibery/id".into()]), Order::Asc));
+    for k in ["fibery/creation-date", "fibery/id"] {
+        if find_type(&store.schema, ty).and_then(|t| crate::model::find_field(t, k)).is_some() {
+            order.push((Operand::Path(vec![k.into()]), Order::Asc));
+        }
+    }
     if let Some(f) = filter {
         eval_filter(store, ty, None, f)?;
     }
