@@ -52,7 +52,7 @@ pub use fibery_core::validate::{Rule, Violation};
 
 /// The derive macros (feature `derive`, on by default).
 #[cfg(feature = "derive")]
-pub use fibery_derive::{FiberyEntity, FiberyEnum};
+pub use fibery_derive::{FiberyEntity, FiberyEnum, schema};
 
 pub use secrecy::SecretString;
 pub use validator::Validate;

@@ -100,8 +100,26 @@ impl Client {
         self.query_stream(query).try_collect().await
     }
 
-    /// Number of entities matching the query's type and filter, via `q/count`.
+    /// Number of entities matching the query's type and filter, via a top-level `q/count`
+    /// aggregate. When the server rejects the aggregate (unsupported, or a database with
+    /// row-level permissions), falls back to paging through the ids.
     pub async fn count(&self, query: &Query) -> Result<u64> {
+        match self.count_aggregate(query).await {
+            Err(Error::Command { error, .. }) => {
+                tracing::debug!(error = %error, "q/count rejected; counting by id pages");
+                let ids = query.clone().with_select(Select::Fields(vec![SelectItem::Field("fibery/id".into())]));
+                let mut n = 0u64;
+                let mut s = std::pin::pin!(self.query_stream_with_page_size(&ids, 1000));
+                while s.try_next().await?.is_some() {
+                    n += 1;
+                }
+                Ok(n)
+            }
+            other => other,
+        }
+    }
+
+    async fn count_aggregate(&self, query: &Query) -> Result<u64> {
         let mut args = query.to_args();
         let q = args
             .get_mut("query")

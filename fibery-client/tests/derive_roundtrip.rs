@@ -17,9 +17,10 @@ fn fixture(name: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-async fn start(schema: &str) -> (Emulator, Client) {
-    let schema = Schema::parse(&fixture(&format!("{schema}.json"))).unwrap();
-    let options: Value = serde_json::from_str(&fixture(&format!("{schema_name}.options.json", schema_name = schema_name(&schema)))).unwrap();
+/// An emulator on the fixture schema `name` with its enum options seeded, and a client.
+async fn start(name: &str) -> (Emulator, Client) {
+    let schema = Schema::parse(&fixture(&format!("{name}.json"))).unwrap();
+    let options: Value = serde_json::from_str(&fixture(&format!("{name}.options.json"))).unwrap();
     let emu = Emulator::builder()
         .schema(schema)
         .token(TOKEN)
@@ -36,15 +37,6 @@ async fn start(schema: &str) -> (Emulator, Client) {
         .build()
         .unwrap();
     (emu, client)
-}
-
-/// The fixture a schema came from, by one of its domain types.
-fn schema_name(schema: &Schema) -> &'static str {
-    if schema.type_def("Projects/Task").is_some() {
-        "project-management"
-    } else {
-        "relations-enums"
-    }
 }
 
 #[derive(FiberyEnum, Debug, Clone, Copy, PartialEq)]
@@ -338,6 +330,7 @@ async fn generated_crm_structs_round_trip() {
         .unwrap()
         .unwrap();
     assert_eq!(contact_back.deals, vec![EntityRef::new(deal.id.unwrap())]);
+    assert_eq!(contact_back.primary_deal, Some(EntityRef::new(deal.id.unwrap())));
     contact_back.deals.clear();
     contact_back.company_name = None;
     contact_back.primary_deal = None;
