@@ -27,6 +27,9 @@ pub(crate) fn run(store: &Store, q: &Query) -> Result<Value, FErr> {
         .get(&q.from)
         .map(|t| t.entities.values().collect())
         .unwrap_or_default();
+    if let Some(v) = top_level_aggregate(store, q, &cands)? {
+        return Ok(v);
+    }
     let rows = select_rows(
         store,
         &q.from,
@@ -61,7 +64,10 @@ pub(crate) fn select_rows<'a>(
     let mut order: Vec<(Operand, Order)> =
         order_by.iter().map(|o| (o.expr.clone(), o.order)).collect();
     for k in ["fibery/creation-date", "fibery/id"] {
-        if find_type(&store.schema, ty).and_then(|t| crate::model::find_field(t, k)).is_some() {
+        if find_type(&store.schema, ty)
+            .and_then(|t| crate::model::find_field(t, k))
+            .is_some()
+        {
             order.push((Operand::Path(vec![k.into()]), Order::Asc));
         }
     }
@@ -675,9 +681,20 @@ fn aggregate(
         ));
     };
     let inner = rest.first().map(String::as_str).unwrap_or("fibery/id");
-    let ifd = field(&store.schema, &target, inner)?;
-    let decimal = ifd.type_name == "fibery/decimal";
     let items = coll_entities(store, &target, e, coll);
+    aggregate_over(store, &target, &items, func, inner)
+}
+
+/// An aggregate of `inner` over `items` (entities of `ty`).
+fn aggregate_over(
+    store: &Store,
+    ty: &str,
+    items: &[&Entity],
+    func: Aggregate,
+    inner: &str,
+) -> Result<Value, FErr> {
+    let ifd = field(&store.schema, ty, inner)?;
+    let decimal = ifd.type_name == "fibery/decimal";
     let vals: Vec<&Value> = items
         .iter()
         .filter_map(|x| x.get(inner))
@@ -720,4 +737,46 @@ fn aggregate(
             best.cloned().unwrap_or(Value::Null)
         }
     })
+}
+
+/// `{"alias": ["q/count", "fibery/id"]}` at the top level: one row aggregating every matching
+/// row (limit and offset do not apply). Only when every select entry is such an aggregate.
+fn top_level_aggregate(store: &Store, q: &Query, cands: &[&Entity]) -> Result<Option<Value>, FErr> {
+    let Select::Aliased(pairs) = &q.select else {
+        return Ok(None);
+    };
+    let mut plan = vec![];
+    for (alias, e) in pairs {
+        let AliasedExpr::Aggregate { func, path } = e else {
+            return Ok(None);
+        };
+        let Some(first) = path.first() else {
+            return Ok(None);
+        };
+        let f = field(&store.schema, &q.from, first)?;
+        if matches!(kind_of(&store.schema, f), Kind::Collection(_)) {
+            return Ok(None);
+        }
+        if path.len() > 1 {
+            return Err(FErr::field_not_found(&f.type_name, &path[1]));
+        }
+        plan.push((alias, *func, first));
+    }
+    let rows = select_rows(
+        store,
+        &q.from,
+        cands.to_vec(),
+        q.filter.as_ref(),
+        &[],
+        Limit::NoLimit,
+        None,
+    )?;
+    let mut out = Map::new();
+    for (alias, func, inner) in plan {
+        out.insert(
+            alias.clone(),
+            aggregate_over(store, &q.from, &rows, func, inner)?,
+        );
+    }
+    Ok(Some(json!([out])))
 }

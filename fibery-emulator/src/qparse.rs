@@ -179,9 +179,16 @@ fn parse_select(sel: Option<&Value>, params: &Map<String, Value>) -> Result<Sele
                 } else if let Some(p) = string_path(e) {
                     AliasedExpr::Path(p)
                 } else if let Value::Object(sq) = e {
+                    // `q/from` may also be a one-element array `["Ops/Watchers"]` (n8n).
                     let field = sq
                         .get("q/from")
-                        .and_then(Value::as_str)
+                        .and_then(|f| {
+                            f.as_str().or_else(|| {
+                                f.as_array()
+                                    .filter(|a| a.len() == 1)
+                                    .and_then(|a| a[0].as_str())
+                            })
+                        })
                         .ok_or_else(|| invalid("sub-query in a map select needs q/from", e))?
                         .to_string();
                     AliasedExpr::SubQuery {

@@ -8,7 +8,11 @@ use common::{Api, TOKEN, pm_builder};
 use fibery_emulator::{Faults, RateLimits};
 use serde_json::json;
 
-async fn burst(base: &str, tokens: &[&str], per_token: usize) -> Vec<(u16, Option<String>, String)> {
+async fn burst(
+    base: &str,
+    tokens: &[&str],
+    per_token: usize,
+) -> Vec<(u16, Option<String>, String)> {
     let http = reqwest::Client::new();
     let mut futs = vec![];
     for t in tokens {
@@ -19,7 +23,10 @@ async fn burst(base: &str, tokens: &[&str], per_token: usize) -> Vec<(u16, Optio
                 .json(&json!([{"command": "fibery.schema/query"}]));
             futs.push(async move {
                 let r = req.send().await.unwrap();
-                let ra = r.headers().get("retry-after").map(|v| v.to_str().unwrap().to_string());
+                let ra = r
+                    .headers()
+                    .get("retry-after")
+                    .map(|v| v.to_str().unwrap().to_string());
                 (r.status().as_u16(), ra, r.text().await.unwrap())
             });
         }
@@ -33,7 +40,11 @@ async fn burst(base: &str, tokens: &[&str], per_token: usize) -> Vec<(u16, Optio
 
 #[tokio::test]
 async fn burst_of_20_on_one_token_gets_17_429s() {
-    let emu = pm_builder().rate_limits(RateLimits::default()).start().await.unwrap();
+    let emu = pm_builder()
+        .rate_limits(RateLimits::default())
+        .start()
+        .await
+        .unwrap();
     let res = burst(&emu.base_url(), &[TOKEN], 20).await;
     let ok = res.iter().filter(|r| r.0 == 200).count();
     let limited: Vec<_> = res.iter().filter(|r| r.0 == 429).collect();
@@ -54,14 +65,21 @@ async fn workspace_limit_caps_several_tokens_and_retry_after_is_a_switch() {
     let emu = pm_builder()
         .token("second")
         .token("third")
-        .rate_limits(RateLimits { per_token: 3, per_workspace: 7, retry_after: false })
+        .rate_limits(RateLimits {
+            per_token: 3,
+            per_workspace: 7,
+            retry_after: false,
+        })
         .start()
         .await
         .unwrap();
     let res = burst(&emu.base_url(), &[TOKEN, "second", "third"], 5).await;
     assert_eq!(res.iter().filter(|r| r.0 == 200).count(), 7);
     assert_eq!(res.iter().filter(|r| r.0 == 429).count(), 8);
-    assert!(res.iter().all(|r| r.1.is_none()), "no Retry-After when switched off");
+    assert!(
+        res.iter().all(|r| r.1.is_none()),
+        "no Retry-After when switched off"
+    );
     // Unauthenticated requests are answered 401 and don't consume the budget.
     emu.set_rate_limits(None);
     let res = burst(&emu.base_url(), &["bad"], 3).await;
@@ -70,7 +88,15 @@ async fn workspace_limit_caps_several_tokens_and_retry_after_is_a_switch() {
 
 #[tokio::test]
 async fn injected_5xx_and_429() {
-    let emu = pm_builder().faults(Faults { error_5xx: 1.0, seed: 7, ..Faults::default() }).start().await.unwrap();
+    let emu = pm_builder()
+        .faults(Faults {
+            error_5xx: 1.0,
+            seed: 7,
+            ..Faults::default()
+        })
+        .start()
+        .await
+        .unwrap();
     let api = Api::new(&emu);
     let mut seen = std::collections::BTreeSet::new();
     for _ in 0..12 {
@@ -80,28 +106,55 @@ async fn injected_5xx_and_429() {
     assert!(seen.iter().all(|s| [500, 502, 503].contains(s)), "{seen:?}");
     assert!(seen.len() >= 2, "several 5xx kinds over 12 draws: {seen:?}");
     assert_eq!(emu.stats().faults_injected, 12);
-    emu.set_faults(Faults { rate_limited: 1.0, ..Faults::default() });
-    let r = api.http.post(format!("{}/api/commands", api.base)).header("Authorization", format!("Token {TOKEN}")).json(&json!([])).send().await.unwrap();
+    emu.set_faults(Faults {
+        rate_limited: 1.0,
+        ..Faults::default()
+    });
+    let r = api
+        .http
+        .post(format!("{}/api/commands", api.base))
+        .header("Authorization", format!("Token {TOKEN}"))
+        .json(&json!([]))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 429);
     assert_eq!(r.text().await.unwrap(), "Too Many Requests");
     emu.set_faults(Faults::default());
     assert_eq!(api.raw(&json!([])).await.0, 200);
-    assert_eq!(emu.stats().rate_limited, 0, "injected 429s are counted as faults");
+    assert_eq!(
+        emu.stats().rate_limited,
+        0,
+        "injected 429s are counted as faults"
+    );
     assert_eq!(emu.stats().faults_injected, 13);
 }
 
 #[tokio::test]
 async fn dropped_connections_and_latency() {
-    let emu = pm_builder().faults(Faults { drop: 1.0, ..Faults::default() }).start().await.unwrap();
+    let emu = pm_builder()
+        .faults(Faults {
+            drop: 1.0,
+            ..Faults::default()
+        })
+        .start()
+        .await
+        .unwrap();
     let api = Api::new(&emu);
     let r = api.http.post(format!("{}/api/commands", api.base)).header("Authorization", format!("Token {TOKEN}"))
         .json(&json!([{"command": "fibery.entity/create", "args": {"type": "Projects/Task", "entity": {"Projects/Name": "x"}}}]))
         .timeout(Duration::from_secs(5)).send().await;
     let e = r.expect_err("connection dropped");
     assert!(!e.is_timeout(), "dropped, not hung: {e}");
-    assert!(emu.entities("Projects/Task").is_empty(), "dropped before executing");
+    assert!(
+        emu.entities("Projects/Task").is_empty(),
+        "dropped before executing"
+    );
     assert_eq!(emu.request_log().last().unwrap().status, 0);
-    emu.set_faults(Faults { latency: Duration::from_millis(150), ..Faults::default() });
+    emu.set_faults(Faults {
+        latency: Duration::from_millis(150),
+        ..Faults::default()
+    });
     let t = Instant::now();
     assert_eq!(api.raw(&json!([])).await.0, 200);
     assert!(t.elapsed() >= Duration::from_millis(150));
@@ -110,7 +163,16 @@ async fn dropped_connections_and_latency() {
 #[tokio::test]
 async fn faults_are_reproducible_for_a_seed() {
     async fn statuses(seed: u64) -> Vec<u16> {
-        let emu = pm_builder().faults(Faults { error_5xx: 0.3, rate_limited: 0.3, seed, ..Faults::default() }).start().await.unwrap();
+        let emu = pm_builder()
+            .faults(Faults {
+                error_5xx: 0.3,
+                rate_limited: 0.3,
+                seed,
+                ..Faults::default()
+            })
+            .start()
+            .await
+            .unwrap();
         let api = Api::new(&emu);
         let mut v = vec![];
         for _ in 0..30 {
@@ -120,6 +182,9 @@ async fn faults_are_reproducible_for_a_seed() {
     }
     let a = statuses(42).await;
     assert_eq!(a, statuses(42).await);
-    assert!(a.contains(&200) && a.contains(&429) && a.iter().any(|s| *s >= 500), "{a:?}");
+    assert!(
+        a.contains(&200) && a.contains(&429) && a.iter().any(|s| *s >= 500),
+        "{a:?}"
+    );
     assert_ne!(a, statuses(43).await);
 }
