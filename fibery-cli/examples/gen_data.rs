@@ -30,25 +30,71 @@ impl Rng {
 }
 
 const VERBS: &[&str] = &[
-    "Fix", "Add", "Refactor", "Document", "Investigate", "Remove", "Speed up", "Migrate",
-    "Test", "Review", "Design", "Automate", "Localize", "Harden", "Simplify", "Monitor",
+    "Fix",
+    "Add",
+    "Refactor",
+    "Document",
+    "Investigate",
+    "Remove",
+    "Speed up",
+    "Migrate",
+    "Test",
+    "Review",
+    "Design",
+    "Automate",
+    "Localize",
+    "Harden",
+    "Simplify",
+    "Monitor",
 ];
 const OBJECTS: &[&str] = &[
-    "login redirect loop", "CSV export of reports", "billing webhook retries", "search ranking",
-    "onboarding checklist", "password reset email", "dark mode colours", "audit log retention",
-    "invoice PDF layout", "API rate limiter", "mobile push notifications", "SSO for SAML",
-    "timezone handling in reminders", "dashboard load time", "file upload size limit",
-    "flaky integration tests", "database connection pool", "user avatar cropping",
-    "permissions on shared views", "release notes page", "backup restore procedure",
-    "error messages in forms", "keyboard shortcuts", "Slack integration", "data import wizard",
+    "login redirect loop",
+    "CSV export of reports",
+    "billing webhook retries",
+    "search ranking",
+    "onboarding checklist",
+    "password reset email",
+    "dark mode colours",
+    "audit log retention",
+    "invoice PDF layout",
+    "API rate limiter",
+    "mobile push notifications",
+    "SSO for SAML",
+    "timezone handling in reminders",
+    "dashboard load time",
+    "file upload size limit",
+    "flaky integration tests",
+    "database connection pool",
+    "user avatar cropping",
+    "permissions on shared views",
+    "release notes page",
+    "backup restore procedure",
+    "error messages in forms",
+    "keyboard shortcuts",
+    "Slack integration",
+    "data import wizard",
 ];
 const QUALIFIERS: &[&str] = &[
-    "", "", "", " for enterprise plan", " on Android", " on iOS", " in EU region", " (follow-up)",
-    " before v2 launch", " for new customers",
+    "",
+    "",
+    "",
+    " for enterprise plan",
+    " on Android",
+    " on iOS",
+    " in EU region",
+    " (follow-up)",
+    " before v2 launch",
+    " for new customers",
 ];
 const PROJECTS: &[&str] = &[
-    "Apollo", "Borealis", "Cascade", "Delta Migration", "Everest", "Falcon Mobile",
-    "Gemini Billing", "Helios Search",
+    "Apollo",
+    "Borealis",
+    "Cascade",
+    "Delta Migration",
+    "Everest",
+    "Falcon Mobile",
+    "Gemini Billing",
+    "Helios Search",
 ];
 const STATES: &[&str] = &["Open", "Open", "In Progress", "In Progress", "Done"];
 const PRIORITIES: &[&str] = &["Low", "Medium", "Medium", "High", "Critical"];
@@ -65,7 +111,9 @@ fn csv_field(s: &str) -> String {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let path = args.next().unwrap_or_else(|| "examples/data/tasks.csv".to_string());
+    let path = args
+        .next()
+        .unwrap_or_else(|| "examples/data/tasks.csv".to_string());
     let rows: u64 = match args.next() {
         Some(n) => n.parse()?,
         None => 10_000,

@@ -5,14 +5,17 @@ use std::io::{BufWriter, Read, Write};
 use fibery_core::schema::Schema;
 use serde_json::{Map, Value, json};
 
-use crate::cli::{CodegenArgs, EmulatorArgs, ExportArgs, ExportFormat, GlobalOpts, QueryArgs, SchemaCommand};
+use crate::cli::{
+    CodegenArgs, EmulatorArgs, ExportArgs, ExportFormat, GlobalOpts, QueryArgs, SchemaCommand,
+};
 use crate::conn::{Conn, SAMPLE_SCHEMA, SAMPLE_SEED, Target};
 use crate::error::{CliError, EXIT_OK, Result};
 use crate::fields::{self, FieldKind};
 
 fn parse_json(what: &str, text: &str) -> Result<Value> {
     serde_json::from_str(text).map_err(|e| {
-        CliError::usage(format!("{what} is not valid JSON: {e}")).hint("quote it for the shell: '...'")
+        CliError::usage(format!("{what} is not valid JSON: {e}"))
+            .hint("quote it for the shell: '...'")
     })
 }
 
@@ -27,7 +30,9 @@ fn open_out(path: Option<&std::path::Path>) -> Result<Box<dyn Write>> {
 
 fn note_embedded(g: &GlobalOpts, conn: &Conn) {
     if conn.target == Target::Embedded && !g.quiet {
-        eprintln!("note: no --account or --base-url: using an embedded emulator with the sample schema");
+        eprintln!(
+            "note: no --account or --base-url: using an embedded emulator with the sample schema"
+        );
     }
 }
 
@@ -43,8 +48,17 @@ pub async fn export(g: &GlobalOpts, a: &ExportArgs) -> Result<i32> {
     if a.page_size == 0 {
         return Err(CliError::usage("--page-size must be at least 1"));
     }
-    let where_ = a.where_.as_deref().map(|w| parse_json("--where", w)).transpose()?;
-    let params = a.params.as_deref().map(|p| parse_json("--params", p)).transpose()?.unwrap_or(json!({}));
+    let where_ = a
+        .where_
+        .as_deref()
+        .map(|w| parse_json("--where", w))
+        .transpose()?;
+    let params = a
+        .params
+        .as_deref()
+        .map(|p| parse_json("--params", p))
+        .transpose()?
+        .unwrap_or(json!({}));
     let conn = Conn::open(g, 100).await?;
     note_embedded(g, &conn);
     let r = export_with(&conn, a, where_, params).await;
@@ -52,9 +66,15 @@ pub async fn export(g: &GlobalOpts, a: &ExportArgs) -> Result<i32> {
     r
 }
 
-async fn export_with(conn: &Conn, a: &ExportArgs, where_: Option<Value>, params: Value) -> Result<i32> {
+async fn export_with(
+    conn: &Conn,
+    a: &ExportArgs,
+    where_: Option<Value>,
+    params: Value,
+) -> Result<i32> {
     let schema = conn.schema().await?;
-    let td = fields::type_def(&schema, &a.type_name).ok_or_else(|| unknown_type(&schema, &a.type_name))?;
+    let td = fields::type_def(&schema, &a.type_name)
+        .ok_or_else(|| unknown_type(&schema, &a.type_name))?;
     let mut cols = Vec::new();
     let wanted: Vec<String> = if a.fields.is_empty() {
         td.fields
@@ -67,7 +87,10 @@ async fn export_with(conn: &Conn, a: &ExportArgs, where_: Option<Value>, params:
     };
     for name in &wanted {
         let f = fields::field_def(td, name).ok_or_else(|| {
-            let e = CliError::usage(format!("--fields: \"{name}\" is not a field of {}", td.name));
+            let e = CliError::usage(format!(
+                "--fields: \"{name}\" is not a field of {}",
+                td.name
+            ));
             match fields::did_you_mean(name, td.fields.iter().map(|f| f.name.as_str())) {
                 Some(s) => e.hint(format!("did you mean \"{s}\"?")),
                 None => e,
@@ -76,7 +99,14 @@ async fn export_with(conn: &Conn, a: &ExportArgs, where_: Option<Value>, params:
         let kind = FieldKind::of(&schema, f);
         if matches!(kind, FieldKind::RichText | FieldKind::File) {
             if !a.fields.is_empty() {
-                return Err(CliError::usage(format!("exporting {} ({name}) is not supported", if kind == FieldKind::RichText { "rich text" } else { "files" })));
+                return Err(CliError::usage(format!(
+                    "exporting {} ({name}) is not supported",
+                    if kind == FieldKind::RichText {
+                        "rich text"
+                    } else {
+                        "files"
+                    }
+                )));
             }
             continue;
         }
@@ -87,20 +117,30 @@ async fn export_with(conn: &Conn, a: &ExportArgs, where_: Option<Value>, params:
             FieldKind::Enum { .. } => Some("enum/name".to_string()),
             _ => None,
         };
-        cols.push(ExportCol { field: f.name.clone(), kind, title });
+        cols.push(ExportCol {
+            field: f.name.clone(),
+            kind,
+            title,
+        });
     }
     let mut select_plain = Vec::new();
     let mut select_obj = Map::new();
     for c in &cols {
         match &c.kind {
-            FieldKind::Relation { collection: false, .. } | FieldKind::Enum { multi: false, .. } => {
+            FieldKind::Relation {
+                collection: false, ..
+            }
+            | FieldKind::Enum { multi: false, .. } => {
                 let mut inner = vec![json!("fibery/id")];
                 if let Some(t) = &c.title {
                     inner.push(json!(t));
                 }
                 select_obj.insert(c.field.clone(), Value::Array(inner));
             }
-            FieldKind::Relation { collection: true, .. } | FieldKind::Enum { multi: true, .. } => {
+            FieldKind::Relation {
+                collection: true, ..
+            }
+            | FieldKind::Enum { multi: true, .. } => {
                 let mut inner = vec![json!("fibery/id")];
                 if let Some(t) = &c.title {
                     inner.push(json!(t));
@@ -120,7 +160,8 @@ async fn export_with(conn: &Conn, a: &ExportArgs, where_: Option<Value>, params:
     let mut out = open_out(a.out.as_deref())?;
     let mut csv_out = if a.format == ExportFormat::Csv {
         let mut w = csv::Writer::from_writer(Vec::new());
-        w.write_record(cols.iter().map(|c| c.field.as_str())).map_err(|e| CliError::failure(e.to_string()))?;
+        w.write_record(cols.iter().map(|c| c.field.as_str()))
+            .map_err(|e| CliError::failure(e.to_string()))?;
         out.write_all(&w.into_inner().unwrap_or_default())?;
         Some(())
     } else {
@@ -141,16 +182,22 @@ async fn export_with(conn: &Conn, a: &ExportArgs, where_: Option<Value>, params:
                         Some(Value::String(s)) => s.clone(),
                         Some(Value::Array(items)) => items
                             .iter()
-                            .map(|i| i.as_str().map(str::to_string).unwrap_or_else(|| i.to_string()))
+                            .map(|i| {
+                                i.as_str()
+                                    .map(str::to_string)
+                                    .unwrap_or_else(|| i.to_string())
+                            })
                             .collect::<Vec<_>>()
                             .join(", "),
                         Some(other) => other.to_string(),
                     })
                     .collect();
-                w.write_record(&cells).map_err(|e| CliError::failure(e.to_string()))?;
+                w.write_record(&cells)
+                    .map_err(|e| CliError::failure(e.to_string()))?;
                 out.write_all(&w.into_inner().unwrap_or_default())?;
             } else {
-                serde_json::to_writer(&mut out, &flat).map_err(|e| CliError::failure(e.to_string()))?;
+                serde_json::to_writer(&mut out, &flat)
+                    .map_err(|e| CliError::failure(e.to_string()))?;
                 out.write_all(b"\n")?;
             }
         }
@@ -178,7 +225,13 @@ fn flatten(cols: &[ExportCol], row: &Value, ids: bool) -> Map<String, Value> {
         let v = row.get(&c.field).cloned().unwrap_or(Value::Null);
         let out = match (&c.kind, &v) {
             (_, Value::Null) if c.kind.is_collection() => Value::Array(vec![]),
-            (FieldKind::Relation { collection: false, .. } | FieldKind::Enum { multi: false, .. }, Value::Object(_)) => pick(c, &v),
+            (
+                FieldKind::Relation {
+                    collection: false, ..
+                }
+                | FieldKind::Enum { multi: false, .. },
+                Value::Object(_),
+            ) => pick(c, &v),
             (_, Value::Array(items)) if c.kind.is_collection() => {
                 Value::Array(items.iter().map(|i| pick(c, i)).collect())
             }
@@ -191,8 +244,17 @@ fn flatten(cols: &[ExportCol], row: &Value, ids: bool) -> Map<String, Value> {
 
 fn unknown_type(schema: &Schema, name: &str) -> CliError {
     let e = CliError::usage(format!("type \"{name}\" is not in the workspace schema"));
-    match fields::did_you_mean(name, schema.types.iter().filter(|t| t.meta.domain).map(|t| t.name.as_str())) {
-        Some(s) => e.hint(format!("did you mean \"{s}\"? (`fibery schema dump` lists the types)")),
+    match fields::did_you_mean(
+        name,
+        schema
+            .types
+            .iter()
+            .filter(|t| t.meta.domain)
+            .map(|t| t.name.as_str()),
+    ) {
+        Some(s) => e.hint(format!(
+            "did you mean \"{s}\"? (`fibery schema dump` lists the types)"
+        )),
         None => e.hint("`fibery schema dump` lists the types"),
     }
 }
@@ -217,7 +279,11 @@ pub async fn schema(g: &GlobalOpts, c: &SchemaCommand) -> Result<i32> {
             }
         }
         .map_err(|e| CliError::failure(e.to_string()))?;
-        let text = if g.json { v.to_string() } else { serde_json::to_string_pretty(&v).unwrap_or_default() };
+        let text = if g.json {
+            v.to_string()
+        } else {
+            serde_json::to_string_pretty(&v).unwrap_or_default()
+        };
         println!("{text}");
         Ok(EXIT_OK)
     }
@@ -233,7 +299,10 @@ pub async fn codegen(g: &GlobalOpts, a: &CodegenArgs) -> Result<i32> {
     let r = async {
         let schema = conn.schema().await?;
         let code = fibery_codegen::generate(&schema, &a.types, &fibery_codegen::Options::default())
-            .map_err(|e| CliError::usage(format!("codegen: {e}")).hint("`fibery schema dump` lists the types"))?;
+            .map_err(|e| {
+                CliError::usage(format!("codegen: {e}"))
+                    .hint("`fibery schema dump` lists the types")
+            })?;
         let mut out = open_out(a.out.as_deref())?;
         out.write_all(code.as_bytes())?;
         out.flush()?;
@@ -275,7 +344,11 @@ pub async fn query(g: &GlobalOpts, a: &QueryArgs) -> Result<i32> {
             writeln!(out, "{row}")?;
         }
     } else {
-        writeln!(out, "{}", serde_json::to_string_pretty(&rows).unwrap_or_default())?;
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&rows).unwrap_or_default()
+        )?;
     }
     Ok(EXIT_OK)
 }
@@ -283,7 +356,8 @@ pub async fn query(g: &GlobalOpts, a: &QueryArgs) -> Result<i32> {
 /// Runs `fibery emulator` until Ctrl-C.
 pub async fn emulator(g: &GlobalOpts, a: &EmulatorArgs) -> Result<i32> {
     let schema_text = match &a.schema {
-        Some(p) => std::fs::read_to_string(p).map_err(|e| CliError::usage(format!("cannot read {}: {e}", p.display())))?,
+        Some(p) => std::fs::read_to_string(p)
+            .map_err(|e| CliError::usage(format!("cannot read {}: {e}", p.display())))?,
         None => SAMPLE_SCHEMA.to_string(),
     };
     let schema = Schema::parse(&schema_text)
@@ -291,16 +365,23 @@ pub async fn emulator(g: &GlobalOpts, a: &EmulatorArgs) -> Result<i32> {
     let seed = match (&a.seed, &a.schema) {
         (Some(p), _) => Some(parse_json(
             "the seed file",
-            &std::fs::read_to_string(p).map_err(|e| CliError::usage(format!("cannot read {}: {e}", p.display())))?,
+            &std::fs::read_to_string(p)
+                .map_err(|e| CliError::usage(format!("cannot read {}: {e}", p.display())))?,
         )?),
         (None, None) => Some(parse_json("the sample seed", SAMPLE_SEED)?),
         (None, Some(_)) => None,
     };
-    let mut b = fibery_emulator::Emulator::builder().schema(schema).bind(([127, 0, 0, 1], a.port).into());
+    let mut b = fibery_emulator::Emulator::builder()
+        .schema(schema)
+        .bind(([127, 0, 0, 1], a.port).into());
     if let Some(s) = seed {
         b = b.seed_json(s);
     }
-    let tokens = if a.accept_tokens.is_empty() { vec!["dev-token".to_string()] } else { a.accept_tokens.clone() };
+    let tokens = if a.accept_tokens.is_empty() {
+        vec!["dev-token".to_string()]
+    } else {
+        a.accept_tokens.clone()
+    };
     for t in &tokens {
         b = b.token(t.clone());
     }
@@ -308,14 +389,18 @@ pub async fn emulator(g: &GlobalOpts, a: &EmulatorArgs) -> Result<i32> {
         b = b.without_rate_limits();
     }
     let emu = b.start().await.map_err(|e| {
-        CliError::failure(format!("cannot start the emulator: {e}")).hint("is the port in use? try --port 0")
+        CliError::failure(format!("cannot start the emulator: {e}"))
+            .hint("is the port in use? try --port 0")
     })?;
     if g.json {
         println!("{}", json!({"base_url": emu.base_url()}));
     } else if !g.quiet {
         println!("fibery emulator listening on {}", emu.base_url());
         if a.accept_tokens.is_empty() {
-            println!("try: FIBERY_TOKEN=dev-token fibery --base-url {} schema dump", emu.base_url());
+            println!(
+                "try: FIBERY_TOKEN=dev-token fibery --base-url {} schema dump",
+                emu.base_url()
+            );
         }
         println!("press Ctrl-C to stop");
     }

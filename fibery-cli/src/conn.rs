@@ -33,7 +33,9 @@ impl Target {
     /// A short description.
     pub fn describe(&self) -> String {
         match self {
-            Target::Embedded => "embedded emulator (sample schema; data is discarded on exit)".into(),
+            Target::Embedded => {
+                "embedded emulator (sample schema; data is discarded on exit)".into()
+            }
             Target::Remote(u) => u.clone(),
         }
     }
@@ -92,15 +94,24 @@ impl Conn {
             (Target::Embedded, Some(emu))
         };
         let client = b.build().map_err(|e| {
-            CliError::usage(format!("cannot configure the client: {e}"))
-                .hint("check --account / --base-url (http:// is only allowed for 127.0.0.1/localhost)")
+            CliError::usage(format!("cannot configure the client: {e}")).hint(
+                "check --account / --base-url (http:// is only allowed for 127.0.0.1/localhost)",
+            )
         })?;
-        Ok(Conn { client, target, rps: g.rps, emulator })
+        Ok(Conn {
+            client,
+            target,
+            rps: g.rps,
+            emulator,
+        })
     }
 
     /// Fetches the workspace schema.
     pub async fn schema(&self) -> Result<Arc<Schema>> {
-        self.client.schema().await.map_err(|e| client_error("cannot read the schema", &e))
+        self.client
+            .schema()
+            .await
+            .map_err(|e| client_error("cannot read the schema", &e))
     }
 
     /// Client counters.
@@ -110,7 +121,10 @@ impl Conn {
 
     /// Runs a query (`{"query": .., "params": ..}` args) and returns the rows.
     pub async fn query_args(&self, args: Value) -> Result<Vec<Value>> {
-        self.client.query_args(args).await.map_err(|e| client_error("query failed", &e))
+        self.client
+            .query_args(args)
+            .await
+            .map_err(|e| client_error("query failed", &e))
     }
 
     /// Pages through every row of `query` (keyset pagination on `fibery/id`), calling `f`
@@ -182,11 +196,15 @@ pub async fn start_embedded(no_limits: bool, port: u16) -> Result<fibery_emulato
 pub fn client_error(context: &str, e: &ClientError) -> CliError {
     let base = CliError::failure(format!("{context}: {e}"));
     match e {
-        ClientError::Auth { .. } => base.hint("check FIBERY_TOKEN (and that it belongs to this workspace)"),
-        ClientError::RateLimited { .. } => base.hint("lower --rps or add --delay; another client may share the token"),
-        ClientError::Timeout { .. } | ClientError::Transport { .. } => {
-            base.hint("check the network and --account/--base-url; an import can continue with --resume")
+        ClientError::Auth { .. } => {
+            base.hint("check FIBERY_TOKEN (and that it belongs to this workspace)")
         }
+        ClientError::RateLimited { .. } => {
+            base.hint("lower --rps or add --delay; another client may share the token")
+        }
+        ClientError::Timeout { .. } | ClientError::Transport { .. } => base.hint(
+            "check the network and --account/--base-url; an import can continue with --resume",
+        ),
         ClientError::Config(_) => CliError::usage(format!("{context}: {e}")),
         _ => base,
     }

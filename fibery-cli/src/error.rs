@@ -34,12 +34,20 @@ pub struct CliError {
 impl CliError {
     /// A usage error (exit code 2).
     pub fn usage(message: impl Into<String>) -> Self {
-        Self { kind: ErrorKind::Usage, message: one_line(message.into()), hint: None }
+        Self {
+            kind: ErrorKind::Usage,
+            message: one_line(message.into()),
+            hint: None,
+        }
     }
 
     /// A failure (exit code 1).
     pub fn failure(message: impl Into<String>) -> Self {
-        Self { kind: ErrorKind::Failure, message: one_line(message.into()), hint: None }
+        Self {
+            kind: ErrorKind::Failure,
+            message: one_line(message.into()),
+            hint: None,
+        }
     }
 
     /// Adds a hint line.

@@ -61,15 +61,27 @@ impl FieldKind {
             },
             FieldType::RichText => FieldKind::RichText,
             FieldType::File { .. } => FieldKind::File,
-            FieldType::User { collection } => {
-                FieldKind::Relation { target: "fibery/user".into(), collection }
+            FieldType::User { collection } => FieldKind::Relation {
+                target: "fibery/user".into(),
+                collection,
+            },
+            FieldType::Relation { target, collection } => {
+                FieldKind::Relation { target, collection }
             }
-            FieldType::Relation { target, collection } => FieldKind::Relation { target, collection },
             FieldType::SingleSelect { enum_type } | FieldType::WorkflowState { enum_type } => {
-                FieldKind::Enum { enum_type, multi: false }
+                FieldKind::Enum {
+                    enum_type,
+                    multi: false,
+                }
             }
-            FieldType::MultiSelect { enum_type } => FieldKind::Enum { enum_type, multi: true },
-            FieldType::Unknown(t) => FieldKind::Relation { target: t, collection: field.meta.collection },
+            FieldType::MultiSelect { enum_type } => FieldKind::Enum {
+                enum_type,
+                multi: true,
+            },
+            FieldType::Unknown(t) => FieldKind::Relation {
+                target: t,
+                collection: field.meta.collection,
+            },
         }
     }
 
@@ -77,7 +89,11 @@ impl FieldKind {
     pub fn is_collection(&self) -> bool {
         matches!(
             self,
-            FieldKind::Enum { multi: true, .. } | FieldKind::Relation { collection: true, .. }
+            FieldKind::Enum { multi: true, .. }
+                | FieldKind::Relation {
+                    collection: true,
+                    ..
+                }
         )
     }
 }
@@ -148,7 +164,10 @@ mod tests {
     #[test]
     fn suggestions() {
         let c = ["Projects/Name", "Projects/Estimate", "workflow/state"];
-        assert_eq!(did_you_mean("Projects/Estimat", c), Some("Projects/Estimate"));
+        assert_eq!(
+            did_you_mean("Projects/Estimat", c),
+            Some("Projects/Estimate")
+        );
         assert_eq!(did_you_mean("state", c), Some("workflow/state"));
         assert_eq!(did_you_mean("Completely different", c), None);
     }

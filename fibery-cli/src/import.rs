@@ -90,19 +90,30 @@ impl Summary {
     /// The human summary.
     pub fn human(&self) -> String {
         let mut s = String::new();
-        let verb = if self.dry_run { "would write" } else { "written" };
+        let verb = if self.dry_run {
+            "would write"
+        } else {
+            "written"
+        };
         s.push_str(&format!(
             "{} {} -> {} ({}){}\n",
             if self.dry_run { "Dry run:" } else { "Imported" },
             self.file,
             self.type_name,
             self.mode,
-            if self.interrupted { " — INTERRUPTED (continue with --resume)" } else { "" }
+            if self.interrupted {
+                " — INTERRUPTED (continue with --resume)"
+            } else {
+                ""
+            }
         ));
         s.push_str(&format!("  target        {}\n", self.target));
         s.push_str(&format!("  rows read     {}\n", self.rows_read));
         if self.rows_skipped_resume > 0 {
-            s.push_str(&format!("  skipped       {} (settled by an earlier run, per the journal)\n", self.rows_skipped_resume));
+            s.push_str(&format!(
+                "  skipped       {} (settled by an earlier run, per the journal)\n",
+                self.rows_skipped_resume
+            ));
         }
         s.push_str(&format!(
             "  {verb:<13} {} (created {}, updated {})\n",
@@ -111,12 +122,26 @@ impl Summary {
         if self.already_present > 0 {
             s.push_str(&format!("  already there {}\n", self.already_present));
         }
-        s.push_str(&format!("  rejected      {}{}\n", self.rejected, if self.rejected > 0 { format!("  -> {}", self.rejects_file) } else { String::new() }));
+        s.push_str(&format!(
+            "  rejected      {}{}\n",
+            self.rejected,
+            if self.rejected > 0 {
+                format!("  -> {}", self.rejects_file)
+            } else {
+                String::new()
+            }
+        ));
         if self.partial > 0 {
-            s.push_str(&format!("  partial       {} (collection values failed; see the rejects file)\n", self.partial));
+            s.push_str(&format!(
+                "  partial       {} (collection values failed; see the rejects file)\n",
+                self.partial
+            ));
         }
         if !self.dry_run {
-            s.push_str(&format!("  requests      {} (retried {}, 429s {})\n", self.requests, self.retried, self.rate_limited));
+            s.push_str(&format!(
+                "  requests      {} (retried {}, 429s {})\n",
+                self.requests, self.retried, self.rate_limited
+            ));
             s.push_str(&format!(
                 "  elapsed       {:.1}s write phase, {:.1}s total\n",
                 self.elapsed_s, self.total_elapsed_s
@@ -137,7 +162,10 @@ impl Summary {
 }
 
 fn default_side_file(input: &Path, suffix: &str) -> PathBuf {
-    let stem = input.file_stem().and_then(|s| s.to_str()).unwrap_or("import");
+    let stem = input
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("import");
     input.with_file_name(format!("{stem}.{suffix}"))
 }
 
@@ -163,10 +191,18 @@ impl Rejects {
                 }
             }
         }
-        let f = OpenOptions::new().create(true).write(true).truncate(true).open(path).map_err(|e| {
-            CliError::failure(format!("cannot write the rejects file {}: {e}", path.display()))
+        let f = OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(true)
+            .open(path)
+            .map_err(|e| {
+                CliError::failure(format!(
+                    "cannot write the rejects file {}: {e}",
+                    path.display()
+                ))
                 .hint("pass --rejects PATH to put it somewhere writable")
-        })?;
+            })?;
         let mut out = BufWriter::new(f);
         for l in &kept {
             writeln!(out, "{l}")?;
@@ -200,7 +236,10 @@ async fn load_lookups(conn: &Conn, plan: &Plan) -> Result<Lookups> {
         let q = json!({"q/from": t, "q/select": select});
         conn.for_each_page(&q, &json!({}), 1000, |rows| {
             for r in rows {
-                let Some(id) = r.get("fibery/id").and_then(Value::as_str).and_then(|s| Uuid::parse_str(s).ok())
+                let Some(id) = r
+                    .get("fibery/id")
+                    .and_then(Value::as_str)
+                    .and_then(|s| Uuid::parse_str(s).ok())
                 else {
                     continue;
                 };
@@ -243,7 +282,11 @@ fn row_reject(row: &PreparedRow, field: &str, rule: Rule, reason: String) -> Rej
         line: 0,
         field: field.to_string(),
         reason: reason.clone(),
-        errors: vec![Violation { field: field.to_string(), rule, reason }],
+        errors: vec![Violation {
+            field: field.to_string(),
+            rule,
+            reason,
+        }],
         record: Some(row.fields.clone()),
     }
 }
@@ -280,8 +323,18 @@ impl Writer<'_> {
                 // Rows up to last_row are settled (all rejected): record progress.
                 let batch = self.next_batch;
                 self.next_batch += 1;
-                j.append(&Entry::Sent { batch, first_row: last_row, last_row, ids: vec![] })?;
-                j.append(&Entry::Done { batch, last_row, written: 0, rejected: 0 })?;
+                j.append(&Entry::Sent {
+                    batch,
+                    first_row: last_row,
+                    last_row,
+                    ids: vec![],
+                })?;
+                j.append(&Entry::Done {
+                    batch,
+                    last_row,
+                    written: 0,
+                    rejected: 0,
+                })?;
             }
             return Ok(Vec::new());
         }
@@ -291,12 +344,18 @@ impl Writer<'_> {
             let ids: Vec<String> = rows.iter().map(|r| r.id.to_string()).collect();
             let present: HashSet<Uuid> = self
                 .conn
-                .query_args(json!({"query": {"q/from": self.type_name, "q/select": ["fibery/id"],
+                .query_args(
+                    json!({"query": {"q/from": self.type_name, "q/select": ["fibery/id"],
                     "q/where": ["q/in", ["fibery/id"], "$ids"], "q/limit": ids.len()},
-                    "params": {"$ids": ids}}))
+                    "params": {"$ids": ids}}),
+                )
                 .await?
                 .iter()
-                .filter_map(|r| r.get("fibery/id").and_then(Value::as_str).and_then(|s| Uuid::parse_str(s).ok()))
+                .filter_map(|r| {
+                    r.get("fibery/id")
+                        .and_then(Value::as_str)
+                        .and_then(|s| Uuid::parse_str(s).ok())
+                })
                 .collect();
             let before = rows.len();
             rows.retain(|r| !present.contains(&r.id));
@@ -305,24 +364,55 @@ impl Writer<'_> {
         let batch = self.next_batch;
         self.next_batch += 1;
         if let Some(j) = &mut self.journal {
-            j.append(&Entry::Sent { batch, first_row, last_row, ids: rows.iter().map(|r| r.id).collect() })?;
+            j.append(&Entry::Sent {
+                batch,
+                first_row,
+                last_row,
+                ids: rows.iter().map(|r| r.id).collect(),
+            })?;
         }
         let mut rejects = Vec::new();
         let mut written = 0u64;
         if !rows.is_empty() {
+            let docs: Vec<(u64, Uuid, Vec<(String, String)>)> = rows
+                .iter()
+                .filter(|r| !r.documents.is_empty())
+                .map(|r| (r.row, r.id, r.documents.clone()))
+                .collect();
             written = if self.create_mode {
                 self.send_creates(&rows, &mut rejects).await?
             } else {
                 self.send_upserts(rows, &mut rejects).await?
             };
+            if !docs.is_empty() {
+                let failed: HashSet<u64> = rejects
+                    .iter()
+                    .filter(|r| r.record.is_some())
+                    .map(|r| r.row)
+                    .collect();
+                let docs: Vec<_> = docs
+                    .into_iter()
+                    .filter(|d| !failed.contains(&d.0))
+                    .collect();
+                self.write_documents(docs, &mut rejects).await?;
+            }
         }
         if let Some(j) = &mut self.journal {
-            j.append(&Entry::Done { batch, last_row, written, rejected: rejects.len() as u64 })?;
+            j.append(&Entry::Done {
+                batch,
+                last_row,
+                written,
+                rejected: rejects.len() as u64,
+            })?;
         }
         Ok(rejects)
     }
 
-    async fn send_creates(&mut self, rows: &[PreparedRow], rejects: &mut Vec<Reject>) -> Result<u64> {
+    async fn send_creates(
+        &mut self,
+        rows: &[PreparedRow],
+        rejects: &mut Vec<Reject>,
+    ) -> Result<u64> {
         let mut cmds: Vec<Value> = rows
             .iter()
             .map(|r| json!({"command": "fibery.entity/create", "args": {"type": self.type_name, "entity": r.fields}}))
@@ -343,7 +433,12 @@ impl Writer<'_> {
                 }
                 Err(e) => {
                     failed.insert(i);
-                    rejects.push(row_reject(r, &self.type_name, Rule::Validator, format!("server: {e}")));
+                    rejects.push(row_reject(
+                        r,
+                        &self.type_name,
+                        Rule::Validator,
+                        format!("server: {e}"),
+                    ));
                 }
             }
         }
@@ -352,19 +447,25 @@ impl Writer<'_> {
         Ok(written)
     }
 
-    async fn send_upserts(&mut self, rows: Vec<PreparedRow>, rejects: &mut Vec<Reject>) -> Result<u64> {
+    async fn send_upserts(
+        &mut self,
+        rows: Vec<PreparedRow>,
+        rejects: &mut Vec<Reject>,
+    ) -> Result<u64> {
         // Work list: halves of a batch the server refused, down to single rows.
         let mut work = vec![rows];
         let mut written = 0;
         while let Some(part) = work.pop() {
             let key = self.key.clone().unwrap_or_default();
             let entities: Vec<&Map<String, Value>> = part.iter().map(|r| &r.fields).collect();
-            let mut cmds = vec![json!({"command": "fibery.entity.batch/create-or-update", "args": {
-                "type": self.type_name,
-                "conflict-field": key,
-                "conflict-action": "update-latest",
-                "entities": entities,
-            }})];
+            let mut cmds = vec![
+                json!({"command": "fibery.entity.batch/create-or-update", "args": {
+                    "type": self.type_name,
+                    "conflict-field": key,
+                    "conflict-action": "update-latest",
+                    "entities": entities,
+                }}),
+            ];
             let colls = self.collection_commands(&part);
             cmds.extend(colls.iter().map(|c| c.2.clone()));
             let results = self.execute(cmds).await?;
@@ -382,7 +483,12 @@ impl Writer<'_> {
                     self.collection_results(&part, &colls, &results[1..], &HashSet::new(), rejects);
                 }
                 Err(e) if part.len() == 1 => {
-                    rejects.push(row_reject(&part[0], &self.type_name, Rule::Validator, format!("server: {e}")));
+                    rejects.push(row_reject(
+                        &part[0],
+                        &self.type_name,
+                        Rule::Validator,
+                        format!("server: {e}"),
+                    ));
                 }
                 Err(_) => {
                     let mut a = part;
@@ -411,16 +517,97 @@ impl Writer<'_> {
                 if partial_rows.insert(*i) {
                     self.tally.partial += 1;
                 }
-                let mut r = row_reject(&rows[*i], field, Rule::NotSettable, format!("entity written, but setting {field} failed: {e}"));
+                let mut r = row_reject(
+                    &rows[*i],
+                    field,
+                    Rule::NotSettable,
+                    format!("entity written, but setting {field} failed: {e}"),
+                );
                 r.record = None;
                 rejects.push(r);
             }
         }
     }
 
+    /// Writes rich-text fields: looks up each entity's document secret, then writes the
+    /// documents in chunks (`create-or-update-documents`, markdown).
+    async fn write_documents(
+        &mut self,
+        docs: Vec<(u64, Uuid, Vec<(String, String)>)>,
+        rejects: &mut Vec<Reject>,
+    ) -> Result<()> {
+        let mut fields: Vec<String> = docs
+            .iter()
+            .flat_map(|d| d.2.iter().map(|f| f.0.clone()))
+            .collect();
+        fields.sort();
+        fields.dedup();
+        let ids: Vec<String> = docs.iter().map(|d| d.1.to_string()).collect();
+        let mut select = vec![json!("fibery/id")];
+        let mut obj = Map::new();
+        for f in &fields {
+            obj.insert(f.clone(), json!(["Collaboration~Documents/secret"]));
+        }
+        select.push(Value::Object(obj));
+        let rows = self
+            .conn
+            .query_args(
+                json!({"query": {"q/from": self.type_name, "q/select": select,
+                "q/where": ["q/in", ["fibery/id"], "$ids"], "q/limit": ids.len()},
+                "params": {"$ids": ids}}),
+            )
+            .await?;
+        let mut secrets = std::collections::HashMap::new();
+        for r in &rows {
+            for f in &fields {
+                if let (Some(id), Some(secret)) = (
+                    r.get("fibery/id").and_then(Value::as_str),
+                    r.get(f)
+                        .and_then(|d| d.get("Collaboration~Documents/secret"))
+                        .and_then(Value::as_str),
+                ) {
+                    secrets.insert((id.to_string(), f.clone()), secret.to_string());
+                }
+            }
+        }
+        let mut pairs = Vec::new();
+        for (row, id, items) in &docs {
+            for (field, md) in items {
+                match secrets.get(&(id.to_string(), field.clone())) {
+                    Some(secret) => pairs.push((secret.clone(), md.clone())),
+                    None => {
+                        self.tally.partial += 1;
+                        rejects.push(Reject {
+                            row: *row,
+                            line: 0,
+                            field: field.clone(),
+                            reason: format!(
+                                "entity written, but its {field} document was not found"
+                            ),
+                            errors: vec![],
+                            record: None,
+                        });
+                    }
+                }
+            }
+        }
+        if !pairs.is_empty() {
+            self.conn
+                .client
+                .set_documents(&pairs, fibery_core::entity::DocFormat::Md)
+                .await
+                .map_err(|e| client_error("writing rich text failed", &e)
+                    .hint("the entities are written; re-run with --resume or without to rewrite the documents"))?;
+        }
+        Ok(())
+    }
+
     /// Sends commands; a request-level failure aborts the import (the journal has the batch
     /// as uncertain, so `--resume` re-checks it).
-    async fn execute(&self, cmds: Vec<Value>) -> Result<Vec<std::result::Result<Value, ClientError>>> {
+    async fn execute(
+        &self,
+        cmds: Vec<Value>,
+    ) -> Result<Vec<std::result::Result<Value, ClientError>>> {
         let results = self
             .conn
             .client
@@ -446,7 +633,9 @@ pub async fn run(g: &GlobalOpts, args: &ImportArgs) -> Result<i32> {
     let mapping = args.map.as_deref().map(MappingFile::load).transpose()?;
     let conn = Conn::open(g, args.batch * 4 + 1).await?;
     if conn.target == Target::Embedded && !g.quiet && !g.json {
-        eprintln!("note: no --account or --base-url: importing into an embedded emulator with the sample schema (nothing leaves this machine)");
+        eprintln!(
+            "note: no --account or --base-url: importing into an embedded emulator with the sample schema (nothing leaves this machine)"
+        );
     }
     let result = run_with(g, args, &conn, &mut reader, mapping.as_ref(), started).await;
     conn.close().await;
@@ -462,13 +651,26 @@ async fn run_with(
     started: Instant,
 ) -> Result<i32> {
     let schema: Arc<Schema> = conn.schema().await?;
-    let mut plan = Plan::build(&schema, &args.type_name, reader.headers(), mapping, args.key.as_deref(), &args.separator)?;
+    let mut plan = Plan::build(
+        &schema,
+        &args.type_name,
+        reader.headers(),
+        mapping,
+        args.key.as_deref(),
+        &args.separator,
+    )?;
     let mut lookups = load_lookups(conn, &plan).await?;
     let create_mode = args.create || plan.key.is_none();
     let mode = if create_mode { "create" } else { "upsert" };
 
-    let rejects_path = args.rejects.clone().unwrap_or_else(|| default_side_file(&args.file, "rejects.jsonl"));
-    let journal_path = args.journal.clone().unwrap_or_else(|| default_side_file(&args.file, "journal.jsonl"));
+    let rejects_path = args
+        .rejects
+        .clone()
+        .unwrap_or_else(|| default_side_file(&args.file, "rejects.jsonl"));
+    let journal_path = args
+        .journal
+        .clone()
+        .unwrap_or_else(|| default_side_file(&args.file, "journal.jsonl"));
     let (size, hash) = fingerprint(&args.file)?;
     let header = Header {
         version: 1,
@@ -490,14 +692,14 @@ async fn run_with(
         None
     } else if args.resume {
         if conn.target == Target::Embedded {
-            return Err(CliError::usage("--resume needs a persistent target; the embedded emulator starts empty every run")
-                .hint("pass --base-url or --account"));
+            return Err(CliError::usage(
+                "--resume needs a persistent target; the embedded emulator starts empty every run",
+            )
+            .hint("pass --base-url or --account"));
         }
         let (j, st) = Journal::resume(&journal_path, &header)?;
-        if st.complete {
-            if !g.quiet {
-                eprintln!("the journal says this import already finished; nothing to do");
-            }
+        if st.complete && !g.quiet {
+            eprintln!("the journal says this import already finished; nothing to do");
         }
         done_through = st.done_through;
         next_batch = st.next_batch;
@@ -509,13 +711,29 @@ async fn run_with(
     } else {
         Some(Journal::create(&journal_path, &header)?)
     };
-    let mut rejects = Rejects::open(&rejects_path, if args.resume { Some(done_through) } else { None })?;
+    let mut rejects = Rejects::open(
+        &rejects_path,
+        if args.resume {
+            Some(done_through)
+        } else {
+            None
+        },
+    )?;
 
     let show_progress = !g.quiet && !g.json && !args.no_progress && stderr_is_tty();
-    let pb = ProgressBar::with_draw_target(Some(size), if show_progress { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() });
+    let pb = ProgressBar::with_draw_target(
+        Some(size),
+        if show_progress {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        },
+    );
     pb.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {percent:>3}% ETA {eta} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {percent:>3}% ETA {eta} {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     pb.enable_steady_tick(Duration::from_millis(200));
 
@@ -550,7 +768,11 @@ async fn run_with(
                         line: p.line,
                         field: String::new(),
                         reason: p.reason.clone(),
-                        errors: vec![Violation { field: String::new(), rule: Rule::WrongType, reason: p.reason }],
+                        errors: vec![Violation {
+                            field: String::new(),
+                            rule: Rule::WrongType,
+                            reason: p.reason,
+                        }],
                         record: None,
                     })?;
                     last_row = p.row;
@@ -569,7 +791,11 @@ async fn run_with(
         if reader.headers().is_empty() {
             let before = plan.columns.len();
             for k in plan.extend_for(&schema, &rec) {
-                extra_errors.push(Violation { field: k.clone(), rule: Rule::UnknownField, reason: format!("\"{k}\" matches no writable field of {}", plan.type_name) });
+                extra_errors.push(Violation {
+                    field: k.clone(),
+                    rule: Rule::UnknownField,
+                    reason: format!("\"{k}\" matches no writable field of {}", plan.type_name),
+                });
                 unknown_reported.insert(k);
             }
             if plan.columns.len() != before {
@@ -580,7 +806,7 @@ async fn run_with(
             lookups = load_lookups(conn, &plan).await?;
             pending_lookup_refresh = false;
         }
-        match prepare(&plan, &rec, &lookups) {
+        match prepare(&schema, &plan, &rec, &lookups) {
             Ok(row) if extra_errors.is_empty() => batch.push(row),
             Ok(_) => rejects.write(&Reject::new(&rec, extra_errors))?,
             Err(mut errs) => {
@@ -635,7 +861,11 @@ async fn run_with(
     let elapsed = write_started.elapsed().as_secs_f64();
     let requests = st.requests - stats0.requests;
     let ceiling = f64::from(conn.rps) * args.batch as f64;
-    let eps = if elapsed > 0.0 { w.tally.written as f64 / elapsed } else { 0.0 };
+    let eps = if elapsed > 0.0 {
+        w.tally.written as f64 / elapsed
+    } else {
+        0.0
+    };
     let row_rejects = rejects.count - w.tally.partial;
     let summary = Summary {
         file: args.file.display().to_string(),
@@ -657,22 +887,37 @@ async fn run_with(
         elapsed_s: elapsed,
         total_elapsed_s: started.elapsed().as_secs_f64(),
         entities_per_s: eps,
-        requests_per_s: if elapsed > 0.0 { requests as f64 / elapsed } else { 0.0 },
+        requests_per_s: if elapsed > 0.0 {
+            requests as f64 / elapsed
+        } else {
+            0.0
+        },
         rps_limit: conn.rps,
         batch: args.batch,
         ceiling_entities_per_s: ceiling,
         fraction_of_ceiling: if ceiling > 0.0 { eps / ceiling } else { 0.0 },
         rejects_file: rejects_path.display().to_string(),
-        journal_file: if args.dry_run { String::new() } else { journal_path.display().to_string() },
+        journal_file: if args.dry_run {
+            String::new()
+        } else {
+            journal_path.display().to_string()
+        },
         interrupted,
     };
     if g.json {
-        println!("{}", serde_json::to_string(&summary).map_err(|e| CliError::failure(e.to_string()))?);
+        println!(
+            "{}",
+            serde_json::to_string(&summary).map_err(|e| CliError::failure(e.to_string()))?
+        );
     } else if !g.quiet {
         print!("{}", summary.human());
     }
     if interrupted {
         return Ok(130);
     }
-    Ok(if rejects.count > 0 { EXIT_REJECTS } else { EXIT_OK })
+    Ok(if rejects.count > 0 {
+        EXIT_REJECTS
+    } else {
+        EXIT_OK
+    })
 }

@@ -66,7 +66,12 @@ pub fn detect_format(path: &Path, explicit: Option<InputFormat>) -> Result<Input
     if let Some(f) = explicit {
         return Ok(f);
     }
-    match path.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase()).as_deref() {
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(|e| e.to_ascii_lowercase())
+        .as_deref()
+    {
         Some("csv") | Some("txt") => Ok(InputFormat::Csv),
         Some("jsonl") | Some("ndjson") | Some("json") => Ok(InputFormat::Jsonl),
         _ => Err(CliError::usage(format!(
@@ -91,16 +96,26 @@ impl Reader {
                 let headers = rdr
                     .headers()
                     .map_err(|e| {
-                        CliError::usage(format!("cannot read the CSV header of {}: {e}", path.display()))
+                        CliError::usage(format!(
+                            "cannot read the CSV header of {}: {e}",
+                            path.display()
+                        ))
                     })?
                     .iter()
                     .map(|h| h.trim().trim_start_matches('\u{feff}').to_string())
                     .collect::<Vec<_>>();
                 if headers.iter().all(|h| h.is_empty()) {
-                    return Err(CliError::usage(format!("{} has no header row", path.display()))
-                        .hint("the first line must name the columns"));
+                    return Err(
+                        CliError::usage(format!("{} has no header row", path.display()))
+                            .hint("the first line must name the columns"),
+                    );
                 }
-                Ok(Reader::Csv { inner: rdr, headers, buf: csv::StringRecord::new(), row: 0 })
+                Ok(Reader::Csv {
+                    inner: rdr,
+                    headers,
+                    buf: csv::StringRecord::new(),
+                    row: 0,
+                })
             }
             InputFormat::Jsonl => Ok(Reader::Jsonl {
                 inner,
@@ -123,7 +138,12 @@ impl Reader {
     /// The next row: `None` at the end, `Some(Err(problem))` for an unreadable row.
     pub fn next_record(&mut self) -> Option<std::result::Result<Record, ReadProblem>> {
         match self {
-            Reader::Csv { inner, headers, buf, row } => {
+            Reader::Csv {
+                inner,
+                headers,
+                buf,
+                row,
+            } => {
                 let res = inner.read_record(buf);
                 match res {
                     Ok(false) => None,
@@ -146,16 +166,31 @@ impl Reader {
                         for (h, v) in headers.iter().zip(buf.iter()) {
                             values.insert(h.clone(), Value::String(v.to_string()));
                         }
-                        Some(Ok(Record { row: *row, line, end_byte, values }))
+                        Some(Ok(Record {
+                            row: *row,
+                            line,
+                            end_byte,
+                            values,
+                        }))
                     }
                     Err(e) => {
                         *row += 1;
                         let line = e.position().map_or(0, |p| p.line());
-                        Some(Err(ReadProblem { row: *row, line, reason: format!("bad CSV: {e}") }))
+                        Some(Err(ReadProblem {
+                            row: *row,
+                            line,
+                            reason: format!("bad CSV: {e}"),
+                        }))
                     }
                 }
             }
-            Reader::Jsonl { inner, buf, row, line, bytes } => loop {
+            Reader::Jsonl {
+                inner,
+                buf,
+                row,
+                line,
+                bytes,
+            } => loop {
                 buf.clear();
                 match inner.read_line(buf) {
                     Ok(0) => return None,
@@ -168,9 +203,12 @@ impl Reader {
                         }
                         *row += 1;
                         return Some(match serde_json::from_str::<Value>(text) {
-                            Ok(Value::Object(values)) => {
-                                Ok(Record { row: *row, line: *line, end_byte: *bytes, values })
-                            }
+                            Ok(Value::Object(values)) => Ok(Record {
+                                row: *row,
+                                line: *line,
+                                end_byte: *bytes,
+                                values,
+                            }),
                             Ok(_) => Err(ReadProblem {
                                 row: *row,
                                 line: *line,

@@ -113,7 +113,10 @@ impl Journal {
             CliError::failure(format!("cannot write the journal {}: {e}", path.display()))
                 .hint("pass --journal PATH to put it somewhere writable")
         })?;
-        let mut j = Journal { file, path: path.to_path_buf() };
+        let mut j = Journal {
+            file,
+            path: path.to_path_buf(),
+        };
         j.append(&Entry::Start(header.clone()))?;
         Ok(j)
     }
@@ -121,8 +124,11 @@ impl Journal {
     /// Opens an existing journal for `--resume`: checks the header, returns the state.
     pub fn resume(path: &Path, header: &Header) -> Result<(Journal, ResumeState)> {
         let f = File::open(path).map_err(|e| {
-            CliError::usage(format!("--resume: cannot read the journal {}: {e}", path.display()))
-                .hint("run without --resume to start the import from the beginning")
+            CliError::usage(format!(
+                "--resume: cannot read the journal {}: {e}",
+                path.display()
+            ))
+            .hint("run without --resume to start the import from the beginning")
         })?;
         let mut state = ResumeState::default();
         let mut pending: Option<(u64, u64, u64, Vec<Uuid>)> = None;
@@ -132,7 +138,9 @@ impl Journal {
                 continue;
             }
             // A torn last line (killed mid-write) is ignored.
-            let Ok(entry) = serde_json::from_str::<Entry>(&line) else { continue };
+            let Ok(entry) = serde_json::from_str::<Entry>(&line) else {
+                continue;
+            };
             match entry {
                 Entry::Start(h) => {
                     if i == 0 && &h != header {
@@ -143,11 +151,21 @@ impl Journal {
                         .hint("run without --resume to start over (writes are idempotent: nothing is duplicated)"));
                     }
                 }
-                Entry::Sent { batch, first_row, last_row, ids } => {
+                Entry::Sent {
+                    batch,
+                    first_row,
+                    last_row,
+                    ids,
+                } => {
                     pending = Some((batch, first_row, last_row, ids));
                     state.next_batch = batch + 1;
                 }
-                Entry::Done { batch, last_row, written, .. } => {
+                Entry::Done {
+                    batch,
+                    last_row,
+                    written,
+                    ..
+                } => {
                     if pending.as_ref().is_some_and(|p| p.0 == batch) {
                         pending = None;
                     }
@@ -163,7 +181,13 @@ impl Journal {
         }
         state.uncertain = pending.map(|(_, a, b, ids)| (a, b, ids));
         let file = OpenOptions::new().append(true).open(path)?;
-        Ok((Journal { file, path: path.to_path_buf() }, state))
+        Ok((
+            Journal {
+                file,
+                path: path.to_path_buf(),
+            },
+            state,
+        ))
     }
 
     /// Appends one entry and flushes it to the OS (survives SIGKILL of this process).
@@ -171,7 +195,10 @@ impl Journal {
         let mut line = serde_json::to_string(e).map_err(|e| CliError::failure(e.to_string()))?;
         line.push('\n');
         self.file.write_all(line.as_bytes()).map_err(|e| {
-            CliError::failure(format!("cannot append to the journal {}: {e}", self.path.display()))
+            CliError::failure(format!(
+                "cannot append to the journal {}: {e}",
+                self.path.display()
+            ))
         })?;
         self.file.flush()?;
         Ok(())
@@ -200,12 +227,35 @@ mod tests {
         let p = dir.path().join("j.jsonl");
         let mut j = Journal::create(&p, &header()).unwrap();
         let id = Uuid::new_v4();
-        j.append(&Entry::Sent { batch: 0, first_row: 1, last_row: 10, ids: vec![id] }).unwrap();
-        j.append(&Entry::Done { batch: 0, last_row: 10, written: 9, rejected: 0 }).unwrap();
-        j.append(&Entry::Sent { batch: 1, first_row: 11, last_row: 20, ids: vec![id] }).unwrap();
+        j.append(&Entry::Sent {
+            batch: 0,
+            first_row: 1,
+            last_row: 10,
+            ids: vec![id],
+        })
+        .unwrap();
+        j.append(&Entry::Done {
+            batch: 0,
+            last_row: 10,
+            written: 9,
+            rejected: 0,
+        })
+        .unwrap();
+        j.append(&Entry::Sent {
+            batch: 1,
+            first_row: 11,
+            last_row: 20,
+            ids: vec![id],
+        })
+        .unwrap();
         drop(j);
         // A torn line at the end.
-        std::fs::OpenOptions::new().append(true).open(&p).unwrap().write_all(b"{\"event\":\"do").unwrap();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&p)
+            .unwrap()
+            .write_all(b"{\"event\":\"do")
+            .unwrap();
         let (_, st) = Journal::resume(&p, &header()).unwrap();
         assert_eq!(st.done_through, 10);
         assert_eq!(st.written, 9);

@@ -2,8 +2,8 @@
 
 use std::sync::atomic::Ordering;
 
-use clap::{CommandFactory, FromArgMatches};
 use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches};
 use fibery_cli::cli::{Cli, Command};
 use fibery_cli::error::{CliError, EXIT_FAILURE};
 use fibery_cli::{commands, conn, import};
@@ -17,7 +17,10 @@ fn main() {
     if matches.value_source("token") == Some(ValueSource::CommandLine) {
         conn::warn_token_on_command_line(cli.global.quiet);
     }
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -28,7 +31,9 @@ fn main() {
         tokio::spawn(async {
             if tokio::signal::ctrl_c().await.is_ok() {
                 import::INTERRUPTED.store(true, Ordering::SeqCst);
-                eprintln!("\ninterrupted: finishing the batch in flight (Ctrl-C again to stop at once)");
+                eprintln!(
+                    "\ninterrupted: finishing the batch in flight (Ctrl-C again to stop at once)"
+                );
                 if tokio::signal::ctrl_c().await.is_ok() {
                     std::process::exit(130);
                 }

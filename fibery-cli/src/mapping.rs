@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use fibery_core::schema::{Schema, TypeDef};
-use fibery_core::validate::{Rule, Violation};
+use fibery_core::validate::{Mode, Rule, Violation};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -112,21 +112,33 @@ pub struct Plan {
 }
 
 fn norm(s: &str) -> String {
-    s.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
+    s.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 /// Finds the writable field a column name means: exact name, then the name without the
 /// space prefix (case-insensitive), then ignoring spaces and punctuation.
 pub fn auto_field<'a>(td: &'a TypeDef, column: &str) -> Option<&'a str> {
-    let writable = || td.fields.iter().filter(|f| !f.deleted && !fields::is_readonly(f));
+    let writable = || {
+        td.fields
+            .iter()
+            .filter(|f| !f.deleted && !fields::is_readonly(f))
+    };
     if let Some(f) = writable().find(|f| f.name == column) {
         return Some(&f.name);
     }
     if column == "fibery/id" || column.eq_ignore_ascii_case("id") {
-        return td.fields.iter().find(|f| f.name == "fibery/id").map(|f| f.name.as_str());
+        return td
+            .fields
+            .iter()
+            .find(|f| f.name == "fibery/id")
+            .map(|f| f.name.as_str());
     }
     let lc = column.to_lowercase();
-    if let Some(f) = writable().find(|f| f.name.rsplit('/').next().unwrap_or("").to_lowercase() == lc)
+    if let Some(f) =
+        writable().find(|f| f.name.rsplit('/').next().unwrap_or("").to_lowercase() == lc)
     {
         return Some(&f.name);
     }
@@ -147,10 +159,18 @@ impl Plan {
         separator: &str,
     ) -> Result<Plan> {
         let td = fields::type_def(schema, type_name).ok_or_else(|| {
-            let names = schema.types.iter().filter(|t| t.meta.domain).map(|t| t.name.as_str());
-            let e = CliError::usage(format!("type \"{type_name}\" is not in the workspace schema"));
+            let names = schema
+                .types
+                .iter()
+                .filter(|t| t.meta.domain)
+                .map(|t| t.name.as_str());
+            let e = CliError::usage(format!(
+                "type \"{type_name}\" is not in the workspace schema"
+            ));
             match fields::did_you_mean(type_name, names) {
-                Some(s) => e.hint(format!("did you mean \"{s}\"? (`fibery schema dump` lists the types)")),
+                Some(s) => e.hint(format!(
+                    "did you mean \"{s}\"? (`fibery schema dump` lists the types)"
+                )),
                 None => e.hint("`fibery schema dump` lists the types"),
             }
         })?;
@@ -165,7 +185,10 @@ impl Plan {
         };
         if let Some(k) = key {
             let f = fields::field_def(td, k).ok_or_else(|| unknown_field(td, k, "--key"))?;
-            if !matches!(f.type_name.as_str(), "fibery/text" | "fibery/int" | "fibery/date") {
+            if !matches!(
+                f.type_name.as_str(),
+                "fibery/text" | "fibery/int" | "fibery/date"
+            ) {
                 return Err(CliError::usage(format!(
                     "--key field \"{k}\" is {} but an upsert key must be text, int or date",
                     f.type_name
@@ -193,7 +216,11 @@ impl Plan {
             }
         }
         if let Some(h) = unmatched.first() {
-            let cands = td.fields.iter().filter(|f| !fields::is_readonly(f)).map(|f| f.name.as_str());
+            let cands = td
+                .fields
+                .iter()
+                .filter(|f| !fields::is_readonly(f))
+                .map(|f| f.name.as_str());
             let e = CliError::usage(format!(
                 "column \"{h}\" matches no writable field of {type_name}{}",
                 if unmatched.len() > 1 {
@@ -206,7 +233,9 @@ impl Plan {
                 Some(s) => e.hint(format!(
                     "did you mean \"{s}\"? Map or skip columns with --map mapping.toml"
                 )),
-                None => e.hint("map or skip columns with --map mapping.toml (see `fibery import --help`)"),
+                None => e.hint(
+                    "map or skip columns with --map mapping.toml (see `fibery import --help`)",
+                ),
             });
         }
         let mut seen = HashMap::new();
@@ -223,8 +252,10 @@ impl Plan {
             && !headers.is_empty()
             && !plan.columns.iter().any(|c| &c.field == k)
         {
-            return Err(CliError::usage(format!("no column maps to the --key field \"{k}\""))
-                .hint("add the column or map it with --map"));
+            return Err(
+                CliError::usage(format!("no column maps to the --key field \"{k}\""))
+                    .hint("add the column or map it with --map"),
+            );
         }
         for f in &td.fields {
             if f.meta.required
@@ -284,7 +315,9 @@ impl Plan {
         let lookup = match &kind {
             FieldKind::Relation { target, .. } => {
                 let ttd = fields::type_def(schema, target).ok_or_else(|| {
-                    CliError::usage(format!("relation target type {target} is not in the schema"))
+                    CliError::usage(format!(
+                        "relation target type {target} is not in the schema"
+                    ))
                 })?;
                 let l = match lookup {
                     Some(l) => l,
@@ -293,7 +326,11 @@ impl Plan {
                         .unwrap_or_else(|| "fibery/id".to_string()),
                 };
                 if fields::field_def(ttd, &l).is_none() {
-                    return Err(unknown_field(ttd, &l, &format!("lookup of column \"{column}\"")));
+                    return Err(unknown_field(
+                        ttd,
+                        &l,
+                        &format!("lookup of column \"{column}\""),
+                    ));
                 }
                 Some(l)
             }
@@ -329,7 +366,9 @@ impl Plan {
     /// Adds plans for JSONL keys first seen in `rec` (auto mapping only).
     pub fn extend_for(&mut self, schema: &Schema, rec: &Record) -> Vec<String> {
         let mut unknown = Vec::new();
-        let Some(td) = fields::type_def(schema, &self.type_name) else { return unknown };
+        let Some(td) = fields::type_def(schema, &self.type_name) else {
+            return unknown;
+        };
         for k in rec.values.keys() {
             if self.columns.iter().any(|c| &c.column == k) || self.skipped.contains(k) {
                 continue;
@@ -348,10 +387,16 @@ impl Plan {
 }
 
 fn unknown_field(td: &TypeDef, name: &str, what: &str) -> CliError {
-    let e = CliError::usage(format!("{what}: field \"{name}\" is not a field of {}", td.name));
+    let e = CliError::usage(format!(
+        "{what}: field \"{name}\" is not a field of {}",
+        td.name
+    ));
     match fields::did_you_mean(name, td.fields.iter().map(|f| f.name.as_str())) {
         Some(s) => e.hint(format!("did you mean \"{s}\"?")),
-        None => e.hint(format!("`fibery schema dump --type \"{}\"` lists its fields", td.name)),
+        None => e.hint(format!(
+            "`fibery schema dump --type \"{}\"` lists its fields",
+            td.name
+        )),
     }
 }
 
@@ -379,7 +424,9 @@ impl Lookups {
 
     /// Makes sure a table exists (even if empty).
     pub fn ensure(&mut self, type_name: &str, field: &str) {
-        self.tables.entry((type_name.to_string(), field.to_string())).or_default();
+        self.tables
+            .entry((type_name.to_string(), field.to_string()))
+            .or_default();
     }
 
     fn find(&self, type_name: &str, field: &str, value: &str) -> std::result::Result<Uuid, String> {
@@ -392,13 +439,19 @@ impl Lookups {
         match t.get(value).map(Vec::as_slice) {
             Some([id]) => return Ok(*id),
             Some(ids) if ids.len() > 1 => {
-                return Err(format!("\"{value}\" matches {} {type_name} entities", ids.len()));
+                return Err(format!(
+                    "\"{value}\" matches {} {type_name} entities",
+                    ids.len()
+                ));
             }
             _ => {}
         }
         let lc = value.to_lowercase();
-        let ci: Vec<&Uuid> =
-            t.iter().filter(|(k, _)| k.to_lowercase() == lc).flat_map(|(_, v)| v).collect();
+        let ci: Vec<&Uuid> = t
+            .iter()
+            .filter(|(k, _)| k.to_lowercase() == lc)
+            .flat_map(|(_, v)| v)
+            .collect();
         match ci.as_slice() {
             [id] => Ok(**id),
             [] => {
@@ -407,7 +460,10 @@ impl Lookups {
                     .unwrap_or_default();
                 Err(format!("no {type_name} with {field} \"{value}\"{hint}"))
             }
-            _ => Err(format!("\"{value}\" matches {} {type_name} entities", ci.len())),
+            _ => Err(format!(
+                "\"{value}\" matches {} {type_name} entities",
+                ci.len()
+            )),
         }
     }
 }
@@ -448,14 +504,27 @@ pub struct Reject {
 impl Reject {
     /// A reject from a list of violations.
     pub fn new(rec: &Record, errors: Vec<Violation>) -> Reject {
-        let (field, reason) =
-            errors.first().map(|v| (v.field.clone(), v.reason.clone())).unwrap_or_default();
-        Reject { row: rec.row, line: rec.line, field, reason, errors, record: Some(rec.values.clone()) }
+        let (field, reason) = errors
+            .first()
+            .map(|v| (v.field.clone(), v.reason.clone()))
+            .unwrap_or_default();
+        Reject {
+            row: rec.row,
+            line: rec.line,
+            field,
+            reason,
+            errors,
+            record: Some(rec.values.clone()),
+        }
     }
 }
 
 fn violation(field: &str, rule: Rule, reason: String) -> Violation {
-    Violation { field: field.to_string(), rule, reason }
+    Violation {
+        field: field.to_string(),
+        rule,
+        reason,
+    }
 }
 
 fn short(v: &str) -> String {
@@ -479,7 +548,11 @@ fn as_text(v: &Value) -> Option<String> {
         Value::Null => None,
         Value::String(s) => {
             let t = s.trim();
-            if t.is_empty() { None } else { Some(t.to_string()) }
+            if t.is_empty() {
+                None
+            } else {
+                Some(t.to_string())
+            }
         }
         Value::Number(n) => Some(n.to_string()),
         Value::Bool(b) => Some(b.to_string()),
@@ -495,12 +568,20 @@ const DATETIME_OUT: &[time::format_description::FormatItem<'static>] = time::mac
 
 fn convert(c: &ColumnPlan, v: &Value, lookups: &Lookups) -> std::result::Result<Cell, Violation> {
     let wrong = |what: &str, raw: &str| {
-        violation(&c.field, Rule::WrongType, format!("\"{}\" is not {what}", short(raw)))
+        violation(
+            &c.field,
+            Rule::WrongType,
+            format!("\"{}\" is not {what}", short(raw)),
+        )
     };
     // JSON-typed input for collections and refs.
     if let Value::Array(items) = v {
         if !c.kind.is_collection() {
-            return Err(violation(&c.field, Rule::WrongType, "a list for a single-value field".into()));
+            return Err(violation(
+                &c.field,
+                Rule::WrongType,
+                "a list for a single-value field".into(),
+            ));
         }
         let mut ids = Vec::new();
         for it in items {
@@ -512,17 +593,34 @@ fn convert(c: &ColumnPlan, v: &Value, lookups: &Lookups) -> std::result::Result<
                 ids.push(lookup_one(c, &s, lookups)?);
             }
         }
-        return Ok(if ids.is_empty() { Cell::Empty } else { Cell::Collection(ids) });
+        return Ok(if ids.is_empty() {
+            Cell::Empty
+        } else {
+            Cell::Collection(ids)
+        });
     }
     if let Value::Object(o) = v
         && let Some(id) = o.get("fibery/id").and_then(as_text)
-        && matches!(c.kind, FieldKind::Relation { collection: false, .. } | FieldKind::Enum { multi: false, .. })
+        && matches!(
+            c.kind,
+            FieldKind::Relation {
+                collection: false,
+                ..
+            } | FieldKind::Enum { multi: false, .. }
+        )
     {
-        let id = Uuid::parse_str(&id)
-            .map_err(|_| violation(&c.field, Rule::BadReference, format!("\"{}\" is not a UUID", short(&id))))?;
+        let id = Uuid::parse_str(&id).map_err(|_| {
+            violation(
+                &c.field,
+                Rule::BadReference,
+                format!("\"{}\" is not a UUID", short(&id)),
+            )
+        })?;
         return Ok(Cell::Field(serde_json::json!({"fibery/id": id})));
     }
-    let Some(raw) = as_text(v) else { return Ok(Cell::Empty) };
+    let Some(raw) = as_text(v) else {
+        return Ok(Cell::Empty);
+    };
     Ok(match &c.kind {
         FieldKind::Text => Cell::Field(Value::String(raw)),
         FieldKind::Int => match raw.parse::<i64>() {
@@ -547,7 +645,8 @@ fn convert(c: &ColumnPlan, v: &Value, lookups: &Lookups) -> std::result::Result<
             Err(_) => return Err(wrong("a date (YYYY-MM-DD)", &raw)),
         },
         FieldKind::DateTime => {
-            match time::OffsetDateTime::parse(&raw, &time::format_description::well_known::Rfc3339) {
+            match time::OffsetDateTime::parse(&raw, &time::format_description::well_known::Rfc3339)
+            {
                 Ok(t) => {
                     let utc = t.to_offset(time::UtcOffset::UTC);
                     Cell::Field(Value::String(utc.format(DATETIME_OUT).unwrap_or(raw)))
@@ -564,31 +663,55 @@ fn convert(c: &ColumnPlan, v: &Value, lookups: &Lookups) -> std::result::Result<
             _ => Cell::Field(v.clone()),
         },
         FieldKind::RichText => Cell::Document(raw),
-        FieldKind::File => return Err(violation(&c.field, Rule::NotSettable, "files cannot be imported".into())),
-        FieldKind::Enum { multi: false, .. } | FieldKind::Relation { collection: false, .. } => {
-            Cell::Field(serde_json::json!({"fibery/id": lookup_one(c, &raw, lookups)?}))
+        FieldKind::File => {
+            return Err(violation(
+                &c.field,
+                Rule::NotSettable,
+                "files cannot be imported".into(),
+            ));
         }
-        FieldKind::Enum { multi: true, .. } | FieldKind::Relation { collection: true, .. } => {
+        FieldKind::Enum { multi: false, .. }
+        | FieldKind::Relation {
+            collection: false, ..
+        } => Cell::Field(serde_json::json!({"fibery/id": lookup_one(c, &raw, lookups)?})),
+        FieldKind::Enum { multi: true, .. }
+        | FieldKind::Relation {
+            collection: true, ..
+        } => {
             let mut ids = Vec::new();
-            for part in raw.split(c.separator.as_str()).map(str::trim).filter(|p| !p.is_empty()) {
+            for part in raw
+                .split(c.separator.as_str())
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+            {
                 let id = lookup_one(c, part, lookups)?;
                 if !ids.contains(&id) {
                     ids.push(id);
                 }
             }
-            if ids.is_empty() { Cell::Empty } else { Cell::Collection(ids) }
+            if ids.is_empty() {
+                Cell::Empty
+            } else {
+                Cell::Collection(ids)
+            }
         }
     })
 }
 
-fn lookup_one(c: &ColumnPlan, value: &str, lookups: &Lookups) -> std::result::Result<Uuid, Violation> {
+fn lookup_one(
+    c: &ColumnPlan,
+    value: &str,
+    lookups: &Lookups,
+) -> std::result::Result<Uuid, Violation> {
     let (t, rule) = match &c.kind {
         FieldKind::Relation { target, .. } => (target.as_str(), Rule::BadReference),
         FieldKind::Enum { enum_type, .. } => (enum_type.as_str(), Rule::UnknownOption),
         _ => unreachable_kind(),
     };
     let l = c.lookup.as_deref().unwrap_or("fibery/id");
-    lookups.find(t, l, value).map_err(|reason| violation(&c.field, rule, reason))
+    lookups
+        .find(t, l, value)
+        .map_err(|reason| violation(&c.field, rule, reason))
 }
 
 fn unreachable_kind() -> (&'static str, Rule) {
@@ -597,6 +720,7 @@ fn unreachable_kind() -> (&'static str, Rule) {
 
 /// Converts a record into a row to write, or the reasons it is rejected.
 pub fn prepare(
+    schema: &Schema,
     plan: &Plan,
     rec: &Record,
     lookups: &Lookups,
@@ -606,7 +730,9 @@ pub fn prepare(
     let mut collections = Vec::new();
     let mut documents = Vec::new();
     for c in &plan.columns {
-        let Some(v) = rec.values.get(&c.column) else { continue };
+        let Some(v) = rec.values.get(&c.column) else {
+            continue;
+        };
         match convert(c, v, lookups) {
             Ok(Cell::Empty) => {}
             Ok(Cell::Field(val)) => {
@@ -619,7 +745,11 @@ pub fn prepare(
     }
     for r in &plan.required {
         if !fields_map.contains_key(r) && !errors.iter().any(|e| &e.field == r) {
-            errors.push(violation(r, Rule::Required, "required field is empty".into()));
+            errors.push(violation(
+                r,
+                Rule::Required,
+                "required field is empty".into(),
+            ));
         }
     }
     let key_value = match &plan.key {
@@ -627,7 +757,11 @@ pub fn prepare(
             Some(v) => Some(v.clone()),
             None => {
                 if !errors.iter().any(|e| &e.field == k) {
-                    errors.push(violation(k, Rule::Required, "the --key field is empty".into()));
+                    errors.push(violation(
+                        k,
+                        Rule::Required,
+                        "the --key field is empty".into(),
+                    ));
                 }
                 None
             }
@@ -644,14 +778,28 @@ pub fn prepare(
             Value::String(s) => s,
             other => other.to_string(),
         };
-        Uuid::new_v5(&ID_NAMESPACE, format!("{}\u{0}{}", plan.type_name, kv).as_bytes())
+        Uuid::new_v5(
+            &ID_NAMESPACE,
+            format!("{}\u{0}{}", plan.type_name, kv).as_bytes(),
+        )
     } else {
         // Content-derived: the same row always gets the same id, so re-runs never duplicate.
         let content = serde_json::to_string(&rec.values).unwrap_or_default();
-        Uuid::new_v5(&ID_NAMESPACE, format!("{}\u{0}row\u{0}{content}", plan.type_name).as_bytes())
+        Uuid::new_v5(
+            &ID_NAMESPACE,
+            format!("{}\u{0}row\u{0}{content}", plan.type_name).as_bytes(),
+        )
     };
     fields_map.insert("fibery/id".into(), Value::String(id.to_string()));
-    Ok(PreparedRow { row: rec.row, id, fields: fields_map, collections, documents })
+    // The live schema has the last word (shapes, read-only, required, references).
+    schema.validate(&plan.type_name, &fields_map, Mode::Create)?;
+    Ok(PreparedRow {
+        row: rec.row,
+        id,
+        fields: fields_map,
+        collections,
+        documents,
+    })
 }
 
 #[cfg(test)]
@@ -664,7 +812,8 @@ mod tests {
 
     fn lookups() -> Lookups {
         let mut l = Lookups::default();
-        let seed: Value = serde_json::from_str(include_str!("../../examples/data/seed.json")).unwrap();
+        let seed: Value =
+            serde_json::from_str(include_str!("../../examples/data/seed.json")).unwrap();
         for (t, items) in seed.as_object().unwrap() {
             for it in items.as_array().unwrap() {
                 let id = Uuid::parse_str(it["fibery/id"].as_str().unwrap()).unwrap();
@@ -690,21 +839,40 @@ mod tests {
         for (h, v) in headers().iter().zip(vals) {
             values.insert(h.clone(), Value::String(v.to_string()));
         }
-        Record { row: 7, line: 8, end_byte: 0, values }
+        Record {
+            row: 7,
+            line: 8,
+            end_byte: 0,
+            values,
+        }
     }
 
     #[test]
     fn auto_plan_maps_sample_columns() {
         let s = sample_schema();
-        let p = Plan::build(&s, "Projects/Task", &headers(), None, Some("Projects/External Id"), ",")
-            .unwrap();
+        let p = Plan::build(
+            &s,
+            "Projects/Task",
+            &headers(),
+            None,
+            Some("Projects/External Id"),
+            ",",
+        )
+        .unwrap();
         let fields: Vec<&str> = p.columns.iter().map(|c| c.field.as_str()).collect();
         assert_eq!(
             fields,
             [
-                "Projects/External Id", "Projects/Name", "Projects/Project", "workflow/state",
-                "Projects/Priority", "Projects/Tags", "Projects/Estimate", "Projects/Effort",
-                "Projects/Due", "Projects/Done"
+                "Projects/External Id",
+                "Projects/Name",
+                "Projects/Project",
+                "workflow/state",
+                "Projects/Priority",
+                "Projects/Tags",
+                "Projects/Estimate",
+                "Projects/Effort",
+                "Projects/Due",
+                "Projects/Done"
             ]
         );
         assert_eq!(p.required, ["Projects/Name"]);
@@ -714,12 +882,30 @@ mod tests {
     #[test]
     fn good_row_converts_and_id_is_stable() {
         let s = sample_schema();
-        let p = Plan::build(&s, "Projects/Task", &headers(), None, Some("Projects/External Id"), ",")
-            .unwrap();
+        let p = Plan::build(
+            &s,
+            "Projects/Task",
+            &headers(),
+            None,
+            Some("Projects/External Id"),
+            ",",
+        )
+        .unwrap();
         let l = lookups();
-        let r = rec(&["T-1", "Fix it", "apollo", "Done", "High", "api, docs", "2.5", "3", "2026-05-01", "yes"]);
-        let a = prepare(&p, &r, &l).unwrap();
-        let b = prepare(&p, &r, &l).unwrap();
+        let r = rec(&[
+            "T-1",
+            "Fix it",
+            "apollo",
+            "Done",
+            "High",
+            "api, docs",
+            "2.5",
+            "3",
+            "2026-05-01",
+            "yes",
+        ]);
+        let a = prepare(&s, &p, &r, &l).unwrap();
+        let b = prepare(&s, &p, &r, &l).unwrap();
         assert_eq!(a.id, b.id);
         assert_eq!(a.fields["Projects/Estimate"], "2.5");
         assert_eq!(a.fields["Projects/Effort"], 3);
@@ -732,20 +918,77 @@ mod tests {
     #[test]
     fn bad_rows_are_rejected_with_field_and_reason() {
         let s = sample_schema();
-        let p = Plan::build(&s, "Projects/Task", &headers(), None, Some("Projects/External Id"), ",")
-            .unwrap();
+        let p = Plan::build(
+            &s,
+            "Projects/Task",
+            &headers(),
+            None,
+            Some("Projects/External Id"),
+            ",",
+        )
+        .unwrap();
         let l = lookups();
         let cases = [
-            (["T-2", "x", "Apollo", "Open", "Low", "", "1", "1", "2026-02-30", ""], "Projects/Due", Rule::WrongType),
-            (["T-3", "x", "Apollo", "Open", "Low", "", "two hours", "1", "", ""], "Projects/Estimate", Rule::WrongType),
-            (["T-4", "x", "Apollo", "Open", "Urgent", "", "1", "1", "", ""], "Projects/Priority", Rule::UnknownOption),
-            (["T-5", "", "Apollo", "Open", "Low", "", "1", "1", "", ""], "Projects/Name", Rule::Required),
-            (["T-6", "x", "Zeppelin", "Open", "Low", "", "1", "1", "", ""], "Projects/Project", Rule::BadReference),
-            (["T-7", "x", "Apollo", "Open", "Low", "", "1", "1.5", "", ""], "Projects/Effort", Rule::WrongType),
-            (["", "x", "Apollo", "Open", "Low", "", "1", "1", "", ""], "Projects/External Id", Rule::Required),
+            (
+                [
+                    "T-2",
+                    "x",
+                    "Apollo",
+                    "Open",
+                    "Low",
+                    "",
+                    "1",
+                    "1",
+                    "2026-02-30",
+                    "",
+                ],
+                "Projects/Due",
+                Rule::WrongType,
+            ),
+            (
+                [
+                    "T-3",
+                    "x",
+                    "Apollo",
+                    "Open",
+                    "Low",
+                    "",
+                    "two hours",
+                    "1",
+                    "",
+                    "",
+                ],
+                "Projects/Estimate",
+                Rule::WrongType,
+            ),
+            (
+                ["T-4", "x", "Apollo", "Open", "Urgent", "", "1", "1", "", ""],
+                "Projects/Priority",
+                Rule::UnknownOption,
+            ),
+            (
+                ["T-5", "", "Apollo", "Open", "Low", "", "1", "1", "", ""],
+                "Projects/Name",
+                Rule::Required,
+            ),
+            (
+                ["T-6", "x", "Zeppelin", "Open", "Low", "", "1", "1", "", ""],
+                "Projects/Project",
+                Rule::BadReference,
+            ),
+            (
+                ["T-7", "x", "Apollo", "Open", "Low", "", "1", "1.5", "", ""],
+                "Projects/Effort",
+                Rule::WrongType,
+            ),
+            (
+                ["", "x", "Apollo", "Open", "Low", "", "1", "1", "", ""],
+                "Projects/External Id",
+                Rule::Required,
+            ),
         ];
         for (vals, field, rule) in cases {
-            let errs = prepare(&p, &rec(&vals), &l).unwrap_err();
+            let errs = prepare(&s, &p, &rec(&vals), &l).unwrap_err();
             assert_eq!(errs[0].field, field, "{vals:?}");
             assert_eq!(errs[0].rule, rule, "{vals:?}");
         }
@@ -754,15 +997,22 @@ mod tests {
     #[test]
     fn mapping_file_and_unknown_columns() {
         let s = sample_schema();
-        let m: MappingFile = toml::from_str(
-            "[columns]\nTitle = \"Projects/Name\"\nJunk = { skip = true }\n",
-        )
-        .unwrap();
+        let m: MappingFile =
+            toml::from_str("[columns]\nTitle = \"Projects/Name\"\nJunk = { skip = true }\n")
+                .unwrap();
         let h: Vec<String> = ["Title", "Junk"].iter().map(|s| s.to_string()).collect();
         let p = Plan::build(&s, "Projects/Task", &h, Some(&m), None, ",").unwrap();
         assert_eq!(p.columns.len(), 1);
         assert_eq!(p.skipped, ["Junk"]);
-        let e = Plan::build(&s, "Projects/Task", &["Estimat".to_string()], None, None, ",").unwrap_err();
+        let e = Plan::build(
+            &s,
+            "Projects/Task",
+            &["Estimat".to_string()],
+            None,
+            None,
+            ",",
+        )
+        .unwrap_err();
         assert!(e.hint.unwrap().contains("Projects/Estimate"));
         let e = Plan::build(&s, "Projects/Tsk", &h, None, None, ",").unwrap_err();
         assert!(e.hint.unwrap().contains("Projects/Task"));

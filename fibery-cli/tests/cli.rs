@@ -1,0 +1,552 @@
+//! End-to-end tests: the real `fibery` binary against an emulator started in this process.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use assert_cmd::cargo::CommandCargoExt;
+use fibery_core::schema::Schema;
+use fibery_emulator::{Emulator, Faults};
+use serde_json::Value;
+
+const TOKEN: &str = "cli-test-token";
+
+async fn emulator() -> Emulator {
+    let schema = Schema::parse(include_str!("../../examples/data/schema.json")).unwrap();
+    let seed: Value = serde_json::from_str(include_str!("../../examples/data/seed.json")).unwrap();
+    Emulator::builder()
+        .schema(schema)
+        .seed_json(seed)
+        .token(TOKEN)
+        .without_rate_limits()
+        .start()
+        .await
+        .unwrap()
+}
+
+fn fibery(emu: &Emulator, dir: &Path, args: &[&str]) -> Command {
+    let mut c = Command::cargo_bin("fibery").unwrap();
+    c.current_dir(dir)
+        .env_clear()
+        .env("FIBERY_TOKEN", TOKEN)
+        .arg("--base-url")
+        .arg(emu.base_url())
+        .arg("--rps")
+        .arg("200")
+        .args(args);
+    c
+}
+
+async fn run(mut c: Command) -> Output {
+    tokio::task::spawn_blocking(move || c.output().unwrap())
+        .await
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+const HEADER: &str = "External Id,Name,Project,State,Priority,Tags,Estimate,Effort,Due,Done";
+const PROJECTS: [&str; 3] = ["Apollo", "Borealis", "Cascade"];
+const STATES: [&str; 3] = ["Open", "In Progress", "Done"];
+const PRIOS: [&str; 4] = ["Low", "Medium", "High", "Critical"];
+const TAGS: [&str; 4] = ["backend", "frontend", "api", "docs"];
+
+/// `n` valid rows, in input order: (external id, csv line).
+fn good_rows(n: usize) -> Vec<(String, String)> {
+    (1..=n)
+        .map(|i| {
+            let ext = format!("T-{i:04}");
+            let tags = match i % 3 {
+                0 => String::new(),
+                1 => TAGS[i % 4].to_string(),
+                _ => format!("\"{}, {}\"", TAGS[i % 4], TAGS[(i + 1) % 4]),
+            };
+            let due = if i % 5 == 0 {
+                String::new()
+            } else {
+                format!("2026-{:02}-{:02}", 1 + i % 12, 1 + i % 28)
+            };
+            let line = format!(
+                "{ext},Task number {i},{},{},{},{tags},{}.5,{},{due},{}",
+                PROJECTS[i % 3],
+                STATES[i % 3],
+                PRIOS[i % 4],
+                i % 40,
+                i % 13,
+                i % 2 == 0
+            );
+            (ext, line)
+        })
+        .collect()
+}
+
+/// The deliberately bad rows: (csv line, field that must be blamed).
+fn bad_rows() -> Vec<(String, &'static str)> {
+    vec![
+        (
+            "B-1,Bad date,Apollo,Open,Low,,1.0,1,2026-02-30,false".into(),
+            "Projects/Due",
+        ),
+        (
+            "B-2,Bad estimate,Apollo,Open,Low,,two hours,1,,false".into(),
+            "Projects/Estimate",
+        ),
+        (
+            "B-3,Bad priority,Apollo,Open,Urgent,,1.0,1,,false".into(),
+            "Projects/Priority",
+        ),
+        ("B-4,,Apollo,Open,Low,,1.0,1,,false".into(), "Projects/Name"),
+        (
+            "B-5,Bad project,Zeppelin,Open,Low,,1.0,1,,false".into(),
+            "Projects/Project",
+        ),
+        (
+            "B-6,Bad effort,Apollo,Open,Low,,1.0,1.5,,false".into(),
+            "Projects/Effort",
+        ),
+        (
+            "B-7,Bad tag,Apollo,Open,Low,\"api, urgent-ish\",1.0,1,,false".into(),
+            "Projects/Tags",
+        ),
+    ]
+}
+
+fn write_csv(dir: &Path, name: &str, lines: &[String]) -> PathBuf {
+    let p = dir.join(name);
+    let mut f = std::fs::File::create(&p).unwrap();
+    writeln!(f, "{HEADER}").unwrap();
+    for l in lines {
+        writeln!(f, "{l}").unwrap();
+    }
+    p
+}
+
+/// Good rows with the bad rows spread among them; returns the path and the bad rows' numbers.
+fn mixed_csv(dir: &Path, n_good: usize) -> (PathBuf, Vec<(u64, &'static str)>) {
+    let mut lines = Vec::new();
+    let mut bad_at = Vec::new();
+    let bad = bad_rows();
+    let mut bi = bad.into_iter();
+    for (i, (_, l)) in good_rows(n_good).into_iter().enumerate() {
+        lines.push(l);
+        if i % 4 == 2
+            && let Some((b, field)) = bi.next()
+        {
+            lines.push(b);
+            bad_at.push((lines.len() as u64, field));
+        }
+    }
+    (write_csv(dir, "tasks.csv", &lines), bad_at)
+}
+
+fn tasks(emu: &Emulator) -> Vec<Value> {
+    emu.entities("Projects/Task")
+}
+
+fn external_ids(emu: &Emulator) -> Vec<String> {
+    tasks(emu)
+        .iter()
+        .map(|t| {
+            t["Projects/External Id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_rejects_then_reimport_does_not_duplicate() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (csv, bad_at) = mixed_csv(dir.path(), 40);
+    let args = [
+        "import",
+        "tasks.csv",
+        "--type",
+        "Projects/Task",
+        "--key",
+        "Projects/External Id",
+        "--batch",
+        "7",
+    ];
+    let o = run(fibery(&emu, dir.path(), &args)).await;
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(text(&o).contains("rejected      7"), "{}", text(&o));
+    let ids = external_ids(&emu);
+    assert_eq!(ids.len(), 40);
+    assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 40);
+    assert!(ids.iter().all(|i| i.starts_with("T-")));
+
+    // Rejects: one line per bad row, with row number, field and reason.
+    let rejects = std::fs::read_to_string(dir.path().join("tasks.rejects.jsonl")).unwrap();
+    let lines: Vec<Value> = rejects
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), bad_at.len());
+    for (l, (row, field)) in lines.iter().zip(&bad_at) {
+        assert_eq!(l["row"].as_u64(), Some(*row), "{l}");
+        assert_eq!(l["field"], *field, "{l}");
+        assert!(!l["reason"].as_str().unwrap().is_empty());
+        assert!(
+            l["record"]["External Id"]
+                .as_str()
+                .unwrap()
+                .starts_with("B-")
+        );
+    }
+    let reason_of = |f: &str| {
+        lines.iter().find(|l| l["field"] == f).unwrap()["reason"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert!(reason_of("Projects/Due").contains("2026-02-30"));
+    assert!(reason_of("Projects/Priority").contains("Urgent"));
+    assert!(reason_of("Projects/Project").contains("Zeppelin"));
+
+    // Re-import: nothing new, everything updated.
+    let o = run(fibery(&emu, dir.path(), &args)).await;
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert_eq!(external_ids(&emu).len(), 40);
+    assert!(text(&o).contains("created 0, updated 40"), "{}", text(&o));
+    drop(csv);
+    emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_writes_nothing_and_create_mode_is_idempotent() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    mixed_csv(dir.path(), 12);
+    let before = emu.stats().requests;
+    let o = run(fibery(
+        &emu,
+        dir.path(),
+        &[
+            "--json",
+            "import",
+            "tasks.csv",
+            "-t",
+            "Projects/Task",
+            "--dry-run",
+        ],
+    ))
+    .await;
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let summary: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(summary["dry_run"], true);
+    assert_eq!(summary["written"], 12);
+    assert!(tasks(&emu).is_empty());
+    // Only reads happened (schema + lookups), no command wrote anything.
+    assert!(emu.stats().requests - before <= 10);
+    assert!(!dir.path().join("tasks.journal.jsonl").exists());
+
+    // Create mode (no --key): ids derive from content, so a re-run creates nothing new.
+    for _ in 0..2 {
+        let o = run(fibery(
+            &emu,
+            dir.path(),
+            &["import", "tasks.csv", "-t", "Projects/Task", "--batch", "5"],
+        ))
+        .await;
+        assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+        assert_eq!(tasks(&emu).len(), 12, "{}", text(&o));
+    }
+    emu.shutdown().await;
+}
+
+fn norm_decimal(v: &Value) -> f64 {
+    match v {
+        Value::String(s) => s.parse().unwrap(),
+        Value::Number(n) => n.as_f64().unwrap(),
+        other => panic!("not a decimal: {other}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_round_trip_equals_input() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let rows = good_rows(30);
+    write_csv(
+        dir.path(),
+        "tasks.csv",
+        &rows.iter().map(|r| r.1.clone()).collect::<Vec<_>>(),
+    );
+    let o = run(fibery(
+        &emu,
+        dir.path(),
+        &[
+            "import",
+            "tasks.csv",
+            "-t",
+            "Projects/Task",
+            "--key",
+            "Projects/External Id",
+        ],
+    ))
+    .await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = run(fibery(
+        &emu,
+        dir.path(),
+        &[
+            "export",
+            "-t",
+            "Projects/Task",
+            "--format",
+            "jsonl",
+            "--page-size",
+            "7",
+            "-o",
+            "out.jsonl",
+        ],
+    ))
+    .await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let exported: HashMap<String, Value> = std::fs::read_to_string(dir.path().join("out.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .map(|v| (v["Projects/External Id"].as_str().unwrap().to_string(), v))
+        .collect();
+    assert_eq!(exported.len(), 30);
+    let mut rdr = csv::Reader::from_path(dir.path().join("tasks.csv")).unwrap();
+    for rec in rdr.deserialize::<BTreeMap<String, String>>() {
+        let rec = rec.unwrap();
+        let e = &exported[&rec["External Id"]];
+        assert_eq!(e["Projects/Name"], rec["Name"].as_str());
+        assert_eq!(e["Projects/Project"], rec["Project"].as_str());
+        assert_eq!(e["workflow/state"], rec["State"].as_str());
+        assert_eq!(e["Projects/Priority"], rec["Priority"].as_str());
+        let want: HashSet<&str> = rec["Tags"]
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect();
+        let got: HashSet<&str> = e["Projects/Tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert_eq!(got, want, "{e}");
+        assert_eq!(
+            norm_decimal(&e["Projects/Estimate"]),
+            rec["Estimate"].parse::<f64>().unwrap()
+        );
+        assert_eq!(e["Projects/Effort"], rec["Effort"].parse::<i64>().unwrap());
+        if rec["Due"].is_empty() {
+            assert!(e["Projects/Due"].is_null());
+        } else {
+            assert_eq!(e["Projects/Due"], rec["Due"].as_str());
+        }
+        assert_eq!(e["Projects/Done"], rec["Done"] == "true");
+    }
+
+    // CSV export re-imports cleanly onto the same entities (columns are field names).
+    let o = run(fibery(
+        &emu,
+        dir.path(),
+        &[
+            "export",
+            "-t",
+            "Projects/Task",
+            "--format",
+            "csv",
+            "-o",
+            "out.csv",
+        ],
+    ))
+    .await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = run(fibery(
+        &emu,
+        dir.path(),
+        &[
+            "import",
+            "out.csv",
+            "-t",
+            "Projects/Task",
+            "--key",
+            "Projects/External Id",
+        ],
+    ))
+    .await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(tasks(&emu).len(), 30);
+    emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_mid_import_then_resume_writes_every_valid_row_once() {
+    let emu = emulator().await;
+    // Slow requests so the kill lands while batches are in flight.
+    emu.set_faults(Faults {
+        latency: Duration::from_millis(60),
+        ..Faults::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let (_, bad_at) = mixed_csv(dir.path(), 120);
+    let args = [
+        "import",
+        "tasks.csv",
+        "-t",
+        "Projects/Task",
+        "--key",
+        "Projects/External Id",
+        "--batch",
+        "4",
+    ];
+    let mut child = fibery(&emu, dir.path(), &args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let journal = dir.path().join("tasks.journal.jsonl");
+    let t0 = Instant::now();
+    loop {
+        let j = std::fs::read_to_string(&journal).unwrap_or_default();
+        let (sent, done) = (j.matches("\"sent\"").count(), j.matches("\"done\"").count());
+        // Kill while a batch is in flight (sent, no result yet): the uncertain case.
+        if (done >= 5 && sent > done) || t0.elapsed() > Duration::from_secs(20) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    child.kill().unwrap(); // SIGKILL
+    let _ = child.wait();
+    let partial = tasks(&emu).len();
+    assert!(
+        partial > 0 && partial < 120,
+        "killed too late or too early: {partial}"
+    );
+    emu.set_faults(Faults::default());
+
+    let mut resume: Vec<&str> = args.to_vec();
+    resume.push("--resume");
+    let o = run(fibery(&emu, dir.path(), &resume)).await;
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(text(&o).contains("skipped"), "{}", text(&o));
+    let ids = external_ids(&emu);
+    assert_eq!(ids.len(), 120, "{}", text(&o));
+    assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 120);
+    // The rejects file lists each bad row once, even though both runs read some of them.
+    let rejects = std::fs::read_to_string(dir.path().join("tasks.rejects.jsonl")).unwrap();
+    let rows: Vec<u64> = rejects
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["row"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(rows, bad_at.iter().map(|b| b.0).collect::<Vec<_>>());
+    emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_errors_have_a_hint_and_exit_2_and_the_token_stays_secret() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    mixed_csv(dir.path(), 3);
+    let o = run(fibery(
+        &emu,
+        dir.path(),
+        &["import", "tasks.csv", "-t", "Projects/Tsk"],
+    ))
+    .await;
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(err.contains("error: type \"Projects/Tsk\""), "{err}");
+    assert!(
+        err.contains("hint: did you mean \"Projects/Task\""),
+        "{err}"
+    );
+
+    let o = run(fibery(
+        &emu,
+        dir.path(),
+        &[
+            "import",
+            "tasks.csv",
+            "-t",
+            "Projects/Task",
+            "--key",
+            "Projects/Nme",
+        ],
+    ))
+    .await;
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("Projects/Name"));
+
+    // A wrong token on the command line: warning, failure exit, token never echoed.
+    let mut c = fibery(
+        &emu,
+        dir.path(),
+        &["--token", "s3cr3t-value-xyz", "schema", "dump"],
+    );
+    c.env_remove("FIBERY_TOKEN");
+    let o = run(c).await;
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let all = text(&o);
+    assert!(
+        all.contains("warning: --token on the command line"),
+        "{all}"
+    );
+    assert!(all.contains("hint: check FIBERY_TOKEN"), "{all}");
+    assert!(!all.contains("s3cr3t-value-xyz"), "{all}");
+
+    // No token at all for a remote target.
+    let mut c = fibery(&emu, dir.path(), &["schema", "dump"]);
+    c.env_remove("FIBERY_TOKEN");
+    let o = run(c).await;
+    assert_eq!(o.status.code(), Some(2));
+    emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn query_schema_and_codegen_commands() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(fibery(
+        &emu,
+        dir.path(),
+        &["schema", "dump", "-t", "Projects/Task"],
+    ))
+    .await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let td: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(td["fibery/name"], "Projects/Task");
+
+    let q = r#"{"q/from": "Projects/Project", "q/select": ["Projects/Name"], "q/limit": 100}"#;
+    let o = run(fibery(&emu, dir.path(), &["query", q])).await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let rows: Vec<Value> = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(rows.iter().any(|r| r["Projects/Name"] == "Apollo"));
+
+    let o = run(fibery(
+        &emu,
+        dir.path(),
+        &["codegen", "-t", "Projects/Task"],
+    ))
+    .await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let code = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        code.contains("#[fibery(type = \"Projects/Task\")]") || code.contains("Projects/Task"),
+        "{code}"
+    );
+    assert!(code.contains("pub struct Task"), "{code}");
+    emu.shutdown().await;
+}
