@@ -254,6 +254,9 @@ async fn load_lookups(conn: &Conn, plan: &Plan) -> Result<Lookups> {
     Ok(l)
 }
 
+/// Rich text waiting for its entity: (row, entity id, [(field, markdown)]).
+type PendingDocs = (u64, Uuid, Vec<(String, String)>);
+
 /// Counters of the write phase.
 #[derive(Default)]
 struct Tally {
@@ -374,7 +377,7 @@ impl Writer<'_> {
         let mut rejects = Vec::new();
         let mut written = 0u64;
         if !rows.is_empty() {
-            let docs: Vec<(u64, Uuid, Vec<(String, String)>)> = rows
+            let docs: Vec<PendingDocs> = rows
                 .iter()
                 .filter(|r| !r.documents.is_empty())
                 .map(|r| (r.row, r.id, r.documents.clone()))
@@ -533,7 +536,7 @@ impl Writer<'_> {
     /// documents in chunks (`create-or-update-documents`, markdown).
     async fn write_documents(
         &mut self,
-        docs: Vec<(u64, Uuid, Vec<(String, String)>)>,
+        docs: Vec<PendingDocs>,
         rejects: &mut Vec<Reject>,
     ) -> Result<()> {
         let mut fields: Vec<String> = docs
