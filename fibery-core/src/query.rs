@@ -4,6 +4,23 @@
 //! replaces each with a generated `$pN` parameter in the sibling `params` object. Parsing does
 //! the reverse (a `$name` found in `params` becomes [`Operand::Value`]), so
 //! `Query::from_args(&q.to_args()) == Ok(q)` for every query the builder makes.
+//!
+//! Filter values take anything `Into<serde_json::Value>`; for ids and dates go through
+//! [`FieldValue`](crate::value::FieldValue) to get Fibery's exact formats:
+//!
+//! ```
+//! use fibery_core::query::{Filter, Query};
+//! use fibery_core::value::FieldValue;
+//! use time::macros::datetime;
+//!
+//! let since = FieldValue::from(datetime!(2026-01-01 01:00 +01:00));
+//! let id = uuid::Uuid::nil();
+//! let q = Query::from("Projects/Task")
+//!     .select(["fibery/id"])
+//!     .filter(Filter::ge("fibery/creation-date", since).and(Filter::ne("fibery/id", id.to_string())));
+//! assert_eq!(q.to_args()["params"]["$p1"], "2026-01-01T00:00:00.000Z");
+//! assert_eq!(q.to_string(), serde_json::to_string(&q.to_args()).unwrap());
+//! ```
 
 use serde_json::{Map, Value};
 
@@ -572,6 +589,13 @@ impl Query {
     /// Parses a query object and its params (keys with their `$`).
     pub fn from_json(query: &Value, params: &Map<String, Value>) -> Result<Query, QueryParseError> {
         Parser { params }.query(query, "")
+    }
+}
+
+impl std::fmt::Display for Query {
+    /// The compact JSON of [`Query::to_args`].
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.to_args())
     }
 }
 
