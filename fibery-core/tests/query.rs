@@ -367,3 +367,39 @@ fn parse_errors_are_typed_and_located() {
     assert!(Query::from_args(&json!("nope")).is_err());
     assert!(Query::from_args(&json!({"query": {}, "params": []})).is_err());
 }
+
+#[test]
+fn undocumented_operators_are_rejected() {
+    for op in [
+        "q/starts-with",
+        "q/ends-with",
+        "q/in-or-null",
+        "q/does_not_contain",
+        "q/contains?",
+        "q/not-contains?",
+        "like",
+    ] {
+        let e = parse_err(json!({"q/from": "A/T", "q/select": ["a"], "q/limit": 1,
+                                 "q/where": [op, ["A/x"], "$v"]}));
+        assert_eq!(e.kind, ParseErrorKind::UnknownOperator, "{op}");
+        assert_eq!(e.pointer, "/query/q/where/0");
+    }
+    let e = parse_err(json!({"q/from": "A/T", "q/select": ["a"], "q/limit": 1,
+                             "q/where": ["=", ["q/lower", ["A/x"]], "$v"]}));
+    assert_eq!(
+        (e.kind, e.pointer.as_str()),
+        (ParseErrorKind::UnknownOperator, "/query/q/where/1/0")
+    );
+    // and every documented one is accepted
+    for op in ["=", "!=", "<", "<=", ">", ">=", "q/in", "q/not-in"]
+        .into_iter()
+        .chain(TextOp::ALL.iter().map(|t| t.as_str()))
+    {
+        let q = Query::from_args(
+            &json!({"query": {"q/from": "A/T", "q/select": ["a"], "q/limit": 1,
+                                                   "q/where": [op, ["A/x"], "$v"]},
+                                         "params": {"$v": "x"}}),
+        );
+        assert!(q.is_ok(), "{op}: {q:?}");
+    }
+}
