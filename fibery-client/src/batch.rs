@@ -55,12 +55,15 @@ async fn run_batcher(weak: Weak<Inner>, mut rx: mpsc::UnboundedReceiver<Pending>
         tokio::spawn(async move {
             // Idempotent and other commands travel separately so that a 5xx can still be
             // retried for the idempotent ones.
-            let (idem, other): (Vec<_>, Vec<_>) = batch.into_iter().partition(|p| command_is_idempotent(&p.cmd));
+            let (idem, other): (Vec<_>, Vec<_>) = batch
+                .into_iter()
+                .partition(|p| command_is_idempotent(&p.cmd));
             for group in [idem, other] {
                 if group.is_empty() {
                     continue;
                 }
-                let (cmds, replies): (Vec<_>, Vec<_>) = group.into_iter().map(|p| (p.cmd, p.reply)).unzip();
+                let (cmds, replies): (Vec<_>, Vec<_>) =
+                    group.into_iter().map(|p| (p.cmd, p.reply)).unzip();
                 let results = client.send_chunk(&cmds, 0).await;
                 for (reply, r) in replies.into_iter().zip(results) {
                     let _ = reply.send(r);
@@ -71,9 +74,12 @@ async fn run_batcher(weak: Weak<Inner>, mut rx: mpsc::UnboundedReceiver<Pending>
 }
 
 pub(crate) fn to_value<C: Serialize>(cmd: C) -> Result<Value> {
-    let v = serde_json::to_value(cmd).map_err(|e| Error::Config(format!("cannot serialize a command: {e}")))?;
+    let v = serde_json::to_value(cmd)
+        .map_err(|e| Error::Config(format!("cannot serialize a command: {e}")))?;
     if !v.get("command").is_some_and(Value::is_string) {
-        return Err(Error::Config("a command must serialize to {\"command\": ..., \"args\": ...}".into()));
+        return Err(Error::Config(
+            "a command must serialize to {\"command\": ..., \"args\": ...}".into(),
+        ));
     }
     Ok(v)
 }
@@ -91,7 +97,10 @@ impl Client {
         C: Serialize,
         I: IntoIterator<Item = C>,
     {
-        let cmds = commands.into_iter().map(to_value).collect::<Result<Vec<_>>>()?;
+        let cmds = commands
+            .into_iter()
+            .map(to_value)
+            .collect::<Result<Vec<_>>>()?;
         Ok(self.execute_values(cmds, false).await)
     }
 
@@ -101,9 +110,17 @@ impl Client {
     pub async fn command<C: Serialize>(&self, command: C) -> Result<Value> {
         let cmd = to_value(command)?;
         if self.inner.batch_window.is_zero() {
-            return self.send_chunk(std::slice::from_ref(&cmd), 0).await.pop().expect("one result").map_err(Error::unshare);
+            return self
+                .send_chunk(std::slice::from_ref(&cmd), 0)
+                .await
+                .pop()
+                .expect("one result")
+                .map_err(Error::unshare);
         }
-        let batcher = self.inner.batcher.get_or_init(|| AutoBatcher::start(&self.inner));
+        let batcher = self
+            .inner
+            .batcher
+            .get_or_init(|| AutoBatcher::start(&self.inner));
         let (tx, rx) = oneshot::channel();
         batcher
             .tx
@@ -116,9 +133,17 @@ impl Client {
 
     /// Sends already-serialized commands. `concurrent`: chunks are independent and may be in
     /// flight together (still paced); otherwise chunk k+1 starts after chunk k answered.
-    pub(crate) async fn execute_values(&self, cmds: Vec<Value>, concurrent: bool) -> Vec<Result<Value>> {
+    pub(crate) async fn execute_values(
+        &self,
+        cmds: Vec<Value>,
+        concurrent: bool,
+    ) -> Vec<Result<Value>> {
         let max = self.inner.max_commands;
-        let chunks: Vec<(usize, &[Value])> = cmds.chunks(max).enumerate().map(|(i, c)| (i * max, c)).collect();
+        let chunks: Vec<(usize, &[Value])> = cmds
+            .chunks(max)
+            .enumerate()
+            .map(|(i, c)| (i * max, c))
+            .collect();
         let per_chunk: Vec<Vec<Result<Value>>> = if concurrent {
             futures::stream::iter(chunks.into_iter().map(|(off, c)| self.send_chunk(c, off)))
                 .buffered(IN_FLIGHT)
@@ -135,8 +160,15 @@ impl Client {
     }
 
     /// Like `execute_values` but fails on the first failed command.
-    pub(crate) async fn execute_all_ok(&self, cmds: Vec<Value>, concurrent: bool) -> Result<Vec<Value>> {
-        self.execute_values(cmds, concurrent).await.into_iter().collect()
+    pub(crate) async fn execute_all_ok(
+        &self,
+        cmds: Vec<Value>,
+        concurrent: bool,
+    ) -> Result<Vec<Value>> {
+        self.execute_values(cmds, concurrent)
+            .await
+            .into_iter()
+            .collect()
     }
 
     /// One HTTP request carrying `cmds`; `offset` is the index of `cmds[0]` in the caller's
@@ -146,13 +178,23 @@ impl Client {
             Ok(r) => r,
             Err(e) => {
                 let shared = Arc::new(e);
-                cmds.iter().map(|_| Err(Error::Batch { source: shared.clone() })).collect()
+                cmds.iter()
+                    .map(|_| {
+                        Err(Error::Batch {
+                            source: shared.clone(),
+                        })
+                    })
+                    .collect()
             }
         }
     }
 
     async fn send_chunk_inner(&self, cmds: &[Value], offset: usize) -> Result<Vec<Result<Value>>> {
-        let safety = if cmds.iter().all(command_is_idempotent) { Safety::Idempotent } else { Safety::Unsafe };
+        let safety = if cmds.iter().all(command_is_idempotent) {
+            Safety::Idempotent
+        } else {
+            Safety::Unsafe
+        };
         let url = self.url("/api/commands");
         let body = Value::Array(cmds.to_vec());
         let (resp, maybe_applied) = self
@@ -165,12 +207,21 @@ impl Client {
         let envelopes = match envelopes {
             Value::Array(a) => a,
             single @ Value::Object(_) if cmds.len() == 1 => vec![single],
-            other => return Err(Error::decode("command results", format!("expected an array, got {}", kind(&other)))),
+            other => {
+                return Err(Error::decode(
+                    "command results",
+                    format!("expected an array, got {}", kind(&other)),
+                ));
+            }
         };
         if envelopes.len() != cmds.len() {
             return Err(Error::decode(
                 "command results",
-                format!("sent {} commands, got {} results", cmds.len(), envelopes.len()),
+                format!(
+                    "sent {} commands, got {} results",
+                    cmds.len(),
+                    envelopes.len()
+                ),
             ));
         }
         let mut results: Vec<Result<Value>> = envelopes
@@ -194,8 +245,14 @@ impl Client {
             if r.is_ok() || cmd["command"] != "fibery.entity/create" {
                 continue;
             }
-            if let (Some(t), Some(id)) = (cmd["args"]["type"].as_str(), cmd["args"]["entity"]["fibery/id"].as_str()) {
-                by_type.entry(t.to_owned()).or_default().push((i, id.to_owned()));
+            if let (Some(t), Some(id)) = (
+                cmd["args"]["type"].as_str(),
+                cmd["args"]["entity"]["fibery/id"].as_str(),
+            ) {
+                by_type
+                    .entry(t.to_owned())
+                    .or_default()
+                    .push((i, id.to_owned()));
             }
         }
         for (type_name, items) in by_type {
@@ -204,7 +261,10 @@ impl Client {
                 "query": {"q/from": type_name, "q/select": ["fibery/id"],
                           "q/where": ["q/in", ["fibery/id"], "$ids"], "q/limit": ids.len()},
                 "params": {"$ids": ids}}});
-            let Ok(Ok(rows)) = Box::pin(self.send_chunk_inner(std::slice::from_ref(&q), 0)).await.map(|mut v| v.remove(0)) else {
+            let Ok(Ok(rows)) = Box::pin(self.send_chunk_inner(std::slice::from_ref(&q), 0))
+                .await
+                .map(|mut v| v.remove(0))
+            else {
                 continue;
             };
             let found: HashMap<&str, &Value> = rows
@@ -237,20 +297,31 @@ fn kind(v: &Value) -> &'static str {
 fn envelope(env: Value, cmd: &Value, index: usize) -> Result<Value> {
     let command = cmd["command"].as_str().unwrap_or("?").to_owned();
     let Value::Object(mut m) = env else {
-        return Err(Error::decode("command result", format!("expected an envelope object, got {}", kind(&env))));
+        return Err(Error::decode(
+            "command result",
+            format!("expected an envelope object, got {}", kind(&env)),
+        ));
     };
     let success = m.get("success").and_then(Value::as_bool);
     let result = m.remove("result").unwrap_or(Value::Null);
     match success {
         Some(true) => Ok(result),
         Some(false) => {
-            let error = serde_json::from_value::<FiberyError>(result.clone()).unwrap_or(FiberyError {
-                name: "unknown".into(),
-                message: result.to_string(),
-                data: Value::Null,
-            });
-            Err(Error::Command { index, command, error })
+            let error =
+                serde_json::from_value::<FiberyError>(result.clone()).unwrap_or(FiberyError {
+                    name: "unknown".into(),
+                    message: result.to_string(),
+                    data: Value::Null,
+                });
+            Err(Error::Command {
+                index,
+                command,
+                error: Box::new(error),
+            })
         }
-        None => Err(Error::decode("command result", "envelope without a boolean `success`")),
+        None => Err(Error::decode(
+            "command result",
+            "envelope without a boolean `success`",
+        )),
     }
 }

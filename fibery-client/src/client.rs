@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
 use bytes::Bytes;
-use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, RETRY_AFTER};
 use reqwest::StatusCode;
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, RETRY_AFTER};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use url::Url;
@@ -264,8 +264,9 @@ impl ClientBuilder {
             AuthScheme::Token => "Token",
             AuthScheme::Bearer => "Bearer",
         };
-        let mut auth = HeaderValue::from_str(&format!("{prefix} {raw}"))
-            .map_err(|_| Error::Config("the token contains characters not allowed in a header".into()))?;
+        let mut auth = HeaderValue::from_str(&format!("{prefix} {raw}")).map_err(|_| {
+            Error::Config("the token contains characters not allowed in a header".into())
+        })?;
         auth.set_sensitive(true);
 
         let https_only = base.starts_with("https://");
@@ -283,7 +284,12 @@ impl ClientBuilder {
             http,
             base,
             auth,
-            pacer: Pacer::new(self.requests_per_second, self.burst, self.min_delay, self.pacing_margin),
+            pacer: Pacer::new(
+                self.requests_per_second,
+                self.burst,
+                self.min_delay,
+                self.pacing_margin,
+            ),
             retry: self.retry,
             max_commands: self.max_commands_per_request,
             batch_window: self.batch_window,
@@ -294,7 +300,9 @@ impl ClientBuilder {
             enum_cache: Mutex::new(Default::default()),
             stats: Counters::default(),
         };
-        Ok(Client { inner: Arc::new(inner) })
+        Ok(Client {
+            inner: Arc::new(inner),
+        })
     }
 }
 
@@ -306,7 +314,10 @@ fn redirect_policy() -> reqwest::redirect::Policy {
         if attempt.previous().len() >= 5 {
             return attempt.error("too many redirects");
         }
-        let downgrade = attempt.previous().last().is_some_and(|p| p.scheme() == "https")
+        let downgrade = attempt
+            .previous()
+            .last()
+            .is_some_and(|p| p.scheme() == "https")
             && attempt.url().scheme() != "https";
         if downgrade {
             return attempt.error("refusing a redirect from https to http");
@@ -324,7 +335,9 @@ fn validate_account(acc: &str) -> Result<String> {
     let label = s.strip_suffix(".fibery.io").unwrap_or(s);
     let ok = !label.is_empty()
         && label.len() <= 63
-        && label.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && label
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !label.starts_with('-')
         && !label.ends_with('-');
     if ok {
@@ -337,12 +350,17 @@ fn validate_account(acc: &str) -> Result<String> {
 }
 
 fn validate_base_url(raw: &str) -> Result<String> {
-    let url = Url::parse(raw.trim()).map_err(|e| Error::Config(format!("invalid base_url {raw:?}: {e}")))?;
+    let url = Url::parse(raw.trim())
+        .map_err(|e| Error::Config(format!("invalid base_url {raw:?}: {e}")))?;
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(Error::Config("base_url must not contain credentials".into()));
+        return Err(Error::Config(
+            "base_url must not contain credentials".into(),
+        ));
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(Error::Config("base_url must not have a query or fragment".into()));
+        return Err(Error::Config(
+            "base_url must not have a query or fragment".into(),
+        ));
     }
     match url.scheme() {
         "https" => {}
@@ -359,7 +377,11 @@ fn validate_base_url(raw: &str) -> Result<String> {
                 )));
             }
         }
-        other => return Err(Error::Config(format!("unsupported scheme {other:?} in base_url"))),
+        other => {
+            return Err(Error::Config(format!(
+                "unsupported scheme {other:?} in base_url"
+            )));
+        }
     }
     if url.host().is_none() {
         return Err(Error::Config("base_url has no host".into()));
@@ -405,7 +427,8 @@ pub(crate) struct Inner {
     pub(crate) document_chunk: usize,
     pub(crate) batcher: OnceLock<AutoBatcher>,
     pub(crate) schema: Mutex<Option<crate::schema::Cached>>,
-    pub(crate) enum_cache: Mutex<std::collections::HashMap<String, Arc<crate::schema::EnumOptions>>>,
+    pub(crate) enum_cache:
+        Mutex<std::collections::HashMap<String, Arc<crate::schema::EnumOptions>>>,
     pub(crate) stats: Counters,
 }
 
@@ -474,12 +497,20 @@ impl Client {
     }
 
     pub(crate) fn count_commands(&self, n: usize) {
-        self.inner.stats.commands.fetch_add(n as u64, Ordering::Relaxed);
+        self.inner
+            .stats
+            .commands
+            .fetch_add(n as u64, Ordering::Relaxed);
     }
 
     /// Sends one request built by `build` (called once per attempt), paced and retried per
     /// `safety`, and returns the buffered response of the first non-failing attempt.
-    pub(crate) async fn send<F>(&self, endpoint: &str, safety: Safety, build: F) -> Result<HttpResponse>
+    pub(crate) async fn send<F>(
+        &self,
+        endpoint: &str,
+        safety: Safety,
+        build: F,
+    ) -> Result<HttpResponse>
     where
         F: Fn(&reqwest::Client) -> Result<reqwest::RequestBuilder>,
     {
@@ -552,7 +583,11 @@ impl Client {
 
     /// Sends one request and returns the raw streaming response (for downloads). Retries
     /// happen only before the body starts streaming.
-    pub(crate) async fn send_streaming<F>(&self, endpoint: &str, build: F) -> Result<reqwest::Response>
+    pub(crate) async fn send_streaming<F>(
+        &self,
+        endpoint: &str,
+        build: F,
+    ) -> Result<reqwest::Response>
     where
         F: Fn(&reqwest::Client) -> Result<reqwest::RequestBuilder>,
     {
@@ -593,9 +628,15 @@ impl Client {
     }
 
     /// POSTs a JSON body to `path` and decodes the JSON answer.
-    pub(crate) async fn post_json(&self, path: &str, safety: Safety, body: &Value) -> Result<HttpResponse> {
+    pub(crate) async fn post_json(
+        &self,
+        path: &str,
+        safety: Safety,
+        body: &Value,
+    ) -> Result<HttpResponse> {
         let url = self.url(path);
-        self.send(path, safety, |http| Ok(http.post(&url).json(body))).await
+        self.send(path, safety, |http| Ok(http.post(&url).json(body)))
+            .await
     }
 }
 
@@ -620,7 +661,8 @@ fn parse_retry_after(headers: &HeaderMap) -> Option<Duration> {
         return Some(Duration::from_secs_f64(secs.min(86_400.0)));
     }
     // HTTP-date form.
-    let when = time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc2822).ok()?;
+    let when =
+        time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc2822).ok()?;
     let now = time::OffsetDateTime::now_utc();
     let secs = (when - now).whole_milliseconds().max(0) as u64;
     Some(Duration::from_millis(secs))
@@ -646,31 +688,45 @@ fn classify(
     }
     let body = body?;
     if status.is_success() || status == StatusCode::NOT_MODIFIED {
-        return Ok(HttpResponse { status, headers, body });
+        return Ok(HttpResponse {
+            status,
+            headers,
+            body,
+        });
     }
     if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
-        return Err(Error::Auth { status: status.as_u16(), message: snippet(&body) });
+        return Err(Error::Auth {
+            status: status.as_u16(),
+            message: snippet(&body),
+        });
     }
     if status.is_server_error() {
         stats.server_errors.fetch_add(1, Ordering::Relaxed);
     }
     if let Ok(error) = serde_json::from_slice::<FiberyError>(&body) {
-        return Err(Error::Server { status: status.as_u16(), error });
+        return Err(Error::Server {
+            status: status.as_u16(),
+            error: Box::new(error),
+        });
     }
     if status.is_server_error() {
         return Err(Error::Server {
             status: status.as_u16(),
-            error: FiberyError {
+            error: Box::new(FiberyError {
                 name: format!("http/{}", status.as_u16()),
                 message: snippet(&body),
                 data: Value::Null,
-            },
+            }),
         });
     }
     if status == StatusCode::NOT_FOUND {
         return Err(Error::NotFound(endpoint.to_owned()));
     }
-    Err(Error::Http { status: status.as_u16(), endpoint: endpoint.to_owned(), body: snippet(&body) })
+    Err(Error::Http {
+        status: status.as_u16(),
+        endpoint: endpoint.to_owned(),
+        body: snippet(&body),
+    })
 }
 
 #[cfg(test)]
@@ -682,14 +738,26 @@ mod tests {
         assert_eq!(validate_account("acme").unwrap(), "acme");
         assert_eq!(validate_account("https://Acme.fibery.io/").unwrap(), "acme");
         assert_eq!(validate_account("my-team2").unwrap(), "my-team2");
-        for bad in ["", "a.b", "evil.com/x", "acme@evil.com", "-x", "x-", "a b", "acme.fibery.io.evil.com"] {
+        for bad in [
+            "",
+            "a.b",
+            "evil.com/x",
+            "acme@evil.com",
+            "-x",
+            "x-",
+            "a b",
+            "acme.fibery.io.evil.com",
+        ] {
             assert!(validate_account(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn base_urls() {
-        assert_eq!(validate_base_url("http://127.0.0.1:8080/").unwrap(), "http://127.0.0.1:8080");
+        assert_eq!(
+            validate_base_url("http://127.0.0.1:8080/").unwrap(),
+            "http://127.0.0.1:8080"
+        );
         assert!(validate_base_url("http://localhost:1").is_ok());
         assert!(validate_base_url("http://[::1]:1").is_ok());
         assert!(validate_base_url("https://proxy.example.com/fibery").is_ok());
@@ -706,7 +774,10 @@ mod tests {
         assert_eq!(parse_retry_after(&h), Some(Duration::from_secs(2)));
         h.insert(RETRY_AFTER, HeaderValue::from_static("0.5"));
         assert_eq!(parse_retry_after(&h), Some(Duration::from_millis(500)));
-        h.insert(RETRY_AFTER, HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"));
+        h.insert(
+            RETRY_AFTER,
+            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
+        );
         assert_eq!(parse_retry_after(&h), Some(Duration::ZERO));
         h.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
         assert_eq!(parse_retry_after(&h), None);

@@ -12,10 +12,17 @@ use crate::error::{Error, Result};
 use crate::retry::Safety;
 
 pub(crate) fn check_secret(secret: &str) -> Result<()> {
-    if !secret.is_empty() && secret.len() <= 128 && secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+    if !secret.is_empty()
+        && secret.len() <= 128
+        && secret
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
         Ok(())
     } else {
-        Err(Error::Config(format!("invalid document or file secret {secret:?}")))
+        Err(Error::Config(format!(
+            "invalid document or file secret {secret:?}"
+        )))
     }
 }
 
@@ -32,7 +39,9 @@ fn content_value(format: DocFormat, content: &str) -> Result<Value> {
     match format {
         DocFormat::Json => serde_json::from_str(content)
             .map_err(|e| Error::Config(format!("json document content is not valid JSON: {e}"))),
-        DocFormat::PlainText => Err(Error::Config("plain-text is a read-only document format".into())),
+        DocFormat::PlainText => Err(Error::Config(
+            "plain-text is a read-only document format".into(),
+        )),
         _ => Ok(Value::String(content.to_owned())),
     }
 }
@@ -45,7 +54,9 @@ impl Client {
         let path = format!("/api/documents/{secret}");
         let url = self.url(&path);
         let resp = self
-            .send(&path, Safety::Idempotent, |http| Ok(http.get(&url).query(&[("format", format.as_str())])))
+            .send(&path, Safety::Idempotent, |http| {
+                Ok(http.get(&url).query(&[("format", format.as_str())]))
+            })
             .await?;
         let v: Value = resp.json("document")?;
         Ok(content_text(v.get("content").cloned().unwrap_or(Value::Null)).unwrap_or_default())
@@ -59,7 +70,10 @@ impl Client {
         let path = format!("/api/documents/{secret}");
         let url = self.url(&path);
         self.send(&path, Safety::Idempotent, |http| {
-            Ok(http.put(&url).query(&[("format", format.as_str())]).json(&body))
+            Ok(http
+                .put(&url)
+                .query(&[("format", format.as_str())])
+                .json(&body))
         })
         .await?;
         Ok(())
@@ -68,7 +82,11 @@ impl Client {
     /// Reads many documents in chunks of
     /// [`document_chunk`](crate::ClientBuilder::document_chunk) (`get-documents`).
     /// Returns secret -> content.
-    pub async fn documents(&self, secrets: &[String], format: DocFormat) -> Result<HashMap<String, String>> {
+    pub async fn documents(
+        &self,
+        secrets: &[String],
+        format: DocFormat,
+    ) -> Result<HashMap<String, String>> {
         let mut out = HashMap::with_capacity(secrets.len());
         for chunk in secrets.chunks(self.inner.document_chunk) {
             for s in chunk {
@@ -80,7 +98,8 @@ impl Client {
             let v: Value = resp.json("documents")?;
             for d in v.as_array().into_iter().flatten() {
                 if let Some(secret) = d.get("secret").and_then(Value::as_str) {
-                    let content = content_text(d.get("content").cloned().unwrap_or(Value::Null)).unwrap_or_default();
+                    let content = content_text(d.get("content").cloned().unwrap_or(Value::Null))
+                        .unwrap_or_default();
                     out.insert(secret.to_owned(), content);
                 }
             }
@@ -103,16 +122,28 @@ impl Client {
         Ok(())
     }
 
-    async fn documents_command(&self, format: DocFormat, body: &Value) -> Result<crate::client::HttpResponse> {
+    async fn documents_command(
+        &self,
+        format: DocFormat,
+        body: &Value,
+    ) -> Result<crate::client::HttpResponse> {
         let url = self.url("/api/documents/commands");
         self.send("/api/documents/commands", Safety::Idempotent, |http| {
-            Ok(http.post(&url).query(&[("format", format.as_str())]).json(body))
+            Ok(http
+                .post(&url)
+                .query(&[("format", format.as_str())])
+                .json(body))
         })
         .await
     }
 
     /// The document secrets of a rich-text `field` for many entities: entity id -> secret.
-    pub(crate) async fn document_secrets(&self, type_name: &str, field: &str, ids: &[Uuid]) -> Result<HashMap<Uuid, String>> {
+    pub(crate) async fn document_secrets(
+        &self,
+        type_name: &str,
+        field: &str,
+        ids: &[Uuid],
+    ) -> Result<HashMap<Uuid, String>> {
         let mut out = HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(1000) {
             let id_strs: Vec<String> = chunk.iter().map(Uuid::to_string).collect();
@@ -121,7 +152,9 @@ impl Client {
                 "q/where": ["q/in", ["fibery/id"], "$ids"], "q/limit": chunk.len()},
                 "params": {"$ids": id_strs}});
             for row in self.query_args(args).await? {
-                let id = row["fibery/id"].as_str().and_then(|s| Uuid::parse_str(s).ok());
+                let id = row["fibery/id"]
+                    .as_str()
+                    .and_then(|s| Uuid::parse_str(s).ok());
                 let secret = row[field]["Collaboration~Documents/secret"].as_str();
                 if let (Some(id), Some(secret)) = (id, secret) {
                     out.insert(id, secret.to_owned());
@@ -132,16 +165,33 @@ impl Client {
     }
 
     /// Reads the rich-text `field` of one entity.
-    pub async fn rich_text(&self, type_name: &str, field: &str, id: Uuid, format: DocFormat) -> Result<String> {
+    pub async fn rich_text(
+        &self,
+        type_name: &str,
+        field: &str,
+        id: Uuid,
+        format: DocFormat,
+    ) -> Result<String> {
         let secrets = self.document_secrets(type_name, field, &[id]).await?;
-        let secret = secrets.get(&id).ok_or_else(|| Error::NotFound(format!("{type_name} {id} ({field})")))?;
+        let secret = secrets
+            .get(&id)
+            .ok_or_else(|| Error::NotFound(format!("{type_name} {id} ({field})")))?;
         self.document(secret, format).await
     }
 
     /// Writes the rich-text `field` of one entity.
-    pub async fn set_rich_text(&self, type_name: &str, field: &str, id: Uuid, format: DocFormat, content: &str) -> Result<()> {
+    pub async fn set_rich_text(
+        &self,
+        type_name: &str,
+        field: &str,
+        id: Uuid,
+        format: DocFormat,
+        content: &str,
+    ) -> Result<()> {
         let secrets = self.document_secrets(type_name, field, &[id]).await?;
-        let secret = secrets.get(&id).ok_or_else(|| Error::NotFound(format!("{type_name} {id} ({field})")))?;
+        let secret = secrets
+            .get(&id)
+            .ok_or_else(|| Error::NotFound(format!("{type_name} {id} ({field})")))?;
         self.set_document(secret, format, content).await
     }
 }

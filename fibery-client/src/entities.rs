@@ -31,7 +31,10 @@ pub struct BatchReport {
 impl BatchReport {
     /// Ids of the items that succeeded (in input order).
     pub fn ids(&self) -> Vec<Uuid> {
-        self.results.iter().filter_map(|r| r.as_ref().ok().copied()).collect()
+        self.results
+            .iter()
+            .filter_map(|r| r.as_ref().ok().copied())
+            .collect()
     }
 
     /// Number of failed items.
@@ -41,7 +44,10 @@ impl BatchReport {
 
     /// The failures with their input positions.
     pub fn errors(&self) -> impl Iterator<Item = (usize, &Error)> {
-        self.results.iter().enumerate().filter_map(|(i, r)| r.as_ref().err().map(|e| (i, e)))
+        self.results
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| r.as_ref().err().map(|e| (i, e)))
     }
 
     /// All ids, or the first error.
@@ -59,20 +65,30 @@ pub struct Entities<T> {
 
 impl<T> Clone for Entities<T> {
     fn clone(&self) -> Self {
-        Entities { client: self.client.clone(), filter: self.filter.clone(), _t: PhantomData }
+        Entities {
+            client: self.client.clone(),
+            filter: self.filter.clone(),
+            _t: PhantomData,
+        }
     }
 }
 
 impl<T> std::fmt::Debug for Entities<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Entities").field("filter", &self.filter).finish_non_exhaustive()
+        f.debug_struct("Entities")
+            .field("filter", &self.filter)
+            .finish_non_exhaustive()
     }
 }
 
 impl Client {
     /// Typed CRUD for `T` (usually `#[derive(FiberyEntity, Validate)]`).
     pub fn entities<T: FiberyEntity>(&self) -> Entities<T> {
-        Entities { client: self.clone(), filter: None, _t: PhantomData }
+        Entities {
+            client: self.clone(),
+            filter: None,
+            _t: PhantomData,
+        }
     }
 }
 
@@ -102,12 +118,21 @@ where
     /// Keeps entities whose `field` (a date or date-time) is in `[from, to)`. Values are
     /// ISO strings (`2026-01-01` or `2026-01-01T00:00:00.000Z`).
     pub fn date_range(self, field: &str, from: impl Into<Value>, to: impl Into<Value>) -> Self {
-        self.filter(Filter::ge(field, from.into())).filter(Filter::lt(field, to.into()))
+        self.filter(Filter::ge(field, from.into()))
+            .filter(Filter::lt(field, to.into()))
     }
 
     fn query(&self) -> Query {
-        let select = Select::from_json(&T::select()).unwrap_or_else(|_| Select::Fields(vec![SelectItem::Field("fibery/id".into())]));
-        Query { from: T::TYPE_NAME.to_owned(), select, filter: self.filter.clone(), order_by: Vec::new(), limit: Limit::Count(1000), offset: None }
+        let select = Select::from_json(&T::select())
+            .unwrap_or_else(|_| Select::Fields(vec![SelectItem::Field("fibery/id".into())]));
+        Query {
+            from: T::TYPE_NAME.to_owned(),
+            select,
+            filter: self.filter.clone(),
+            order_by: Vec::new(),
+            limit: Limit::Count(1000),
+            offset: None,
+        }
     }
 
     /// Every matching entity as a stream (pages of the client's page size; documents of
@@ -148,7 +173,10 @@ where
         });
         q.limit = Limit::Count(1);
         let rows = self.client.query(&q).await?;
-        Ok(decode_rows::<T>(&self.client, rows).await?.into_iter().next())
+        Ok(decode_rows::<T>(&self.client, rows)
+            .await?
+            .into_iter()
+            .next())
     }
 
     /// Creates one entity; returns it with its (client-generated) id set.
@@ -182,15 +210,23 @@ where
         }
         let ids: Vec<Uuid> = items.iter().map(|i| i.id().expect("id set")).collect();
         let results = self.client.execute_values(cmds, true).await;
-        let mut results: Vec<Result<Uuid>> = results.into_iter().zip(&ids).map(|(r, id)| r.map(|_| *id)).collect();
-        self.run_followups(&schema, &ids, followups, &mut results, false).await;
+        let mut results: Vec<Result<Uuid>> = results
+            .into_iter()
+            .zip(&ids)
+            .map(|(r, id)| r.map(|_| *id))
+            .collect();
+        self.run_followups(&schema, &ids, followups, &mut results, false)
+            .await;
         Ok(BatchReport { results })
     }
 
     /// Updates one entity (it must have an id). Collections and multi-selects are set to
     /// exactly the given items (missing ones added, extra ones removed).
     pub async fn update(&self, item: &T) -> Result<()> {
-        self.update_all(std::slice::from_ref(item)).await?.into_result().map(|_| ())
+        self.update_all(std::slice::from_ref(item))
+            .await?
+            .into_result()
+            .map(|_| ())
     }
 
     /// Updates many entities (see [`update`](Self::update)).
@@ -201,7 +237,11 @@ where
             ids.push(it.id().ok_or_else(|| Error::Validation {
                 type_name: T::TYPE_NAME.to_owned(),
                 index: Some(i),
-                violations: vec![Violation { field: "fibery/id".into(), rule: Rule::Required, reason: "an update needs the entity id".into() }],
+                violations: vec![Violation {
+                    field: "fibery/id".into(),
+                    rule: Rule::Required,
+                    reason: "an update needs the entity id".into(),
+                }],
             })?);
         }
         let (encoded, schema) = self.encode_checked(items, false).await?;
@@ -212,14 +252,23 @@ where
             followups.push(f);
         }
         let results = self.client.execute_values(cmds, true).await;
-        let mut results: Vec<Result<Uuid>> = results.into_iter().zip(&ids).map(|(r, id)| r.map(|_| *id)).collect();
-        self.run_followups(&schema, &ids, followups, &mut results, true).await;
+        let mut results: Vec<Result<Uuid>> = results
+            .into_iter()
+            .zip(&ids)
+            .map(|(r, id)| r.map(|_| *id))
+            .collect();
+        self.run_followups(&schema, &ids, followups, &mut results, true)
+            .await;
         Ok(BatchReport { results })
     }
 
     /// Creates or updates by `conflict_field` (`fibery.entity.batch/create-or-update`,
     /// `update-latest`). Returns the id each item ended up with.
-    pub async fn upsert_all(&self, items: impl IntoIterator<Item = T>, conflict_field: &str) -> Result<BatchReport> {
+    pub async fn upsert_all(
+        &self,
+        items: impl IntoIterator<Item = T>,
+        conflict_field: &str,
+    ) -> Result<BatchReport> {
         let mut items: Vec<T> = items.into_iter().collect();
         validate_all(&items)?;
         for it in items.iter_mut() {
@@ -229,7 +278,9 @@ where
         }
         let (encoded, schema) = self.encode_checked(&items, true).await?;
         let ty = crate::schema::type_def(&schema, T::TYPE_NAME)?;
-        let def = ty.field(conflict_field).ok_or_else(|| crate::schema::unknown_field(ty, conflict_field))?;
+        let def = ty
+            .field(conflict_field)
+            .ok_or_else(|| crate::schema::unknown_field(ty, conflict_field))?;
         let mut keys = Vec::with_capacity(encoded.len());
         for (i, (enc, _)) in encoded.iter().enumerate() {
             match enc.get(conflict_field) {
@@ -248,7 +299,10 @@ where
             }
         }
         let max = self.client.inner.max_commands;
-        let entities: Vec<Value> = encoded.iter().map(|(e, _)| Value::Object(e.clone())).collect();
+        let entities: Vec<Value> = encoded
+            .iter()
+            .map(|(e, _)| Value::Object(e.clone()))
+            .collect();
         let cmds: Vec<Value> = entities
             .chunks(max)
             .map(|c| json!({"command": "fibery.entity.batch/create-or-update", "args": {
@@ -256,7 +310,14 @@ where
             .collect();
         let chunk_results = futures::stream::iter(cmds.into_iter().map(|c| {
             let client = self.client.clone();
-            async move { client.send_chunk(std::slice::from_ref(&c), 0).await.pop().expect("one result").map_err(Error::unshare) }
+            async move {
+                client
+                    .send_chunk(std::slice::from_ref(&c), 0)
+                    .await
+                    .pop()
+                    .expect("one result")
+                    .map_err(|e| Arc::new(e.unshare()))
+            }
         }))
         .buffered(4)
         .collect::<Vec<_>>()
@@ -267,38 +328,44 @@ where
         for (i, key) in keys.iter().enumerate() {
             let chunk = &chunk_results[i / max];
             let r = match (chunk, &key_to_id) {
-                (Err(e), _) => Err(Error::Command {
-                    index: i,
-                    command: "fibery.entity.batch/create-or-update".into(),
-                    error: e.fibery_error().cloned().unwrap_or_else(|| crate::error::FiberyError {
-                        name: "client/request-failed".into(),
-                        message: e.to_string(),
-                        data: Value::Null,
-                    }),
+                (Err(e), _) => Err(Error::Batch { source: e.clone() }),
+                (Ok(_), Ok(map)) => map.get(&key.to_string()).copied().ok_or_else(|| {
+                    Error::NotFound(format!("{} with {conflict_field} = {key}", T::TYPE_NAME))
                 }),
-                (Ok(_), Ok(map)) => map
-                    .get(&key.to_string())
-                    .copied()
-                    .ok_or_else(|| Error::NotFound(format!("{} with {conflict_field} = {key}", T::TYPE_NAME))),
                 (Ok(_), Err(e)) => Err(Error::decode("upsert ids", e)),
             };
             results.push(r);
         }
-        let ids: Vec<Uuid> = results.iter().map(|r| r.as_ref().copied().unwrap_or_default()).collect();
+        let ids: Vec<Uuid> = results
+            .iter()
+            .map(|r| r.as_ref().copied().unwrap_or_default())
+            .collect();
         let followups = encoded.into_iter().map(|(_, f)| f).collect();
-        self.run_followups(&schema, &ids, followups, &mut results, true).await;
+        self.run_followups(&schema, &ids, followups, &mut results, true)
+            .await;
         Ok(BatchReport { results })
     }
 
-    async fn ids_by_key(&self, field: &str, keys: &[Value]) -> std::result::Result<HashMap<String, Uuid>, String> {
+    async fn ids_by_key(
+        &self,
+        field: &str,
+        keys: &[Value],
+    ) -> std::result::Result<HashMap<String, Uuid>, String> {
         let mut out = HashMap::new();
         for chunk in keys.chunks(1000) {
             let args = json!({"query": {"q/from": T::TYPE_NAME, "q/select": ["fibery/id", field],
                 "q/where": ["q/in", [field], "$keys"], "q/order-by": [[["fibery/creation-date"], "q/asc"]],
                 "q/limit": chunk.len() * 2 + 10}, "params": {"$keys": chunk}});
-            let rows = self.client.query_args(args).await.map_err(|e| e.to_string())?;
+            let rows = self
+                .client
+                .query_args(args)
+                .await
+                .map_err(|e| e.to_string())?;
             for r in rows {
-                if let Some(id) = r["fibery/id"].as_str().and_then(|s| Uuid::parse_str(s).ok()) {
+                if let Some(id) = r["fibery/id"]
+                    .as_str()
+                    .and_then(|s| Uuid::parse_str(s).ok())
+                {
                     // Later rows (newer) win, matching `update-latest`.
                     out.insert(r[field].to_string(), id);
                 }
@@ -315,7 +382,13 @@ where
             .map(|id| json!({"command": "fibery.entity/delete", "args": {"type": T::TYPE_NAME, "entity": {"fibery/id": id}}}))
             .collect();
         let results = self.client.execute_values(cmds, true).await;
-        Ok(BatchReport { results: results.into_iter().zip(&ids).map(|(r, id)| r.map(|_| *id)).collect() })
+        Ok(BatchReport {
+            results: results
+                .into_iter()
+                .zip(&ids)
+                .map(|(r, id)| r.map(|_| *id))
+                .collect(),
+        })
     }
 
     /// Deletes one entity.
@@ -336,18 +409,30 @@ where
 
     /// Validates against the schema and resolves enum names. Returns the create/update
     /// field maps and the follow-up work, or a validation error (nothing sent).
-    async fn encode_checked(&self, items: &[T], create: bool) -> Result<(Vec<(Map<String, Value>, Followup)>, Arc<Schema>)> {
+    async fn encode_checked(
+        &self,
+        items: &[T],
+        create: bool,
+    ) -> Result<(Vec<(Map<String, Value>, Followup)>, Arc<Schema>)> {
         let mut encoded = Vec::with_capacity(items.len());
         for (i, it) in items.iter().enumerate() {
             let e = it.encode().map_err(|e| Error::Validation {
                 type_name: T::TYPE_NAME.to_owned(),
                 index: Some(i),
-                violations: vec![Violation { field: e.field.clone(), rule: Rule::WrongType, reason: e.reason.clone() }],
+                violations: vec![Violation {
+                    field: e.field.clone(),
+                    rule: Rule::WrongType,
+                    reason: e.reason.clone(),
+                }],
             })?;
             encoded.push(e);
         }
         let schema = self.client.schema().await?;
-        T::check_schema(&schema).map_err(|violations| Error::Validation { type_name: T::TYPE_NAME.to_owned(), index: None, violations })?;
+        T::check_schema(&schema).map_err(|violations| Error::Validation {
+            type_name: T::TYPE_NAME.to_owned(),
+            index: None,
+            violations,
+        })?;
         let ty = crate::schema::type_def(&schema, T::TYPE_NAME)?;
         // Resolve enum option names: one options query per enum type.
         let mut enum_opts = HashMap::new();
@@ -355,14 +440,22 @@ where
             for (field, _, _) in &e.enums {
                 if !enum_opts.contains_key(field) {
                     let ft = crate::schema::field_type(&schema, T::TYPE_NAME, field)?;
-                    let et = ft.enum_type().ok_or_else(|| crate::schema::unknown_field(ty, field))?.to_owned();
+                    let et = ft
+                        .enum_type()
+                        .ok_or_else(|| crate::schema::unknown_field(ty, field))?
+                        .to_owned();
                     enum_opts.insert(field.clone(), self.client.enum_options(&et).await?);
                 }
             }
         }
         let mut out = Vec::with_capacity(encoded.len());
         for (i, e) in encoded.into_iter().enumerate() {
-            let EncodedEntity { mut fields, mut collections, enums, rich_text } = e;
+            let EncodedEntity {
+                mut fields,
+                mut collections,
+                enums,
+                rich_text,
+            } = e;
             let mut violations = check_fields(&schema, T::TYPE_NAME, &fields, create);
             for (field, names, multi) in enums {
                 let opts = &enum_opts[&field];
@@ -375,7 +468,11 @@ where
                             rule: Rule::UnknownOption,
                             reason: format!(
                                 "no option {n:?}; valid options: {}",
-                                opts.options.iter().map(|(n, _)| format!("{n:?}")).collect::<Vec<_>>().join(", ")
+                                opts.options
+                                    .iter()
+                                    .map(|(n, _)| format!("{n:?}"))
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
                             ),
                         }),
                     }
@@ -383,37 +480,69 @@ where
                 if multi {
                     collections.push((field, ids));
                 } else {
-                    fields.insert(field, ids.first().map(|id| json!({"fibery/id": id})).unwrap_or(Value::Null));
+                    fields.insert(
+                        field,
+                        ids.first()
+                            .map(|id| json!({"fibery/id": id}))
+                            .unwrap_or(Value::Null),
+                    );
                 }
             }
             if !violations.is_empty() {
-                return Err(Error::Validation { type_name: T::TYPE_NAME.to_owned(), index: Some(i), violations });
+                return Err(Error::Validation {
+                    type_name: T::TYPE_NAME.to_owned(),
+                    index: Some(i),
+                    violations,
+                });
             }
-            out.push((fields, Followup { collections, rich_text }));
+            out.push((
+                fields,
+                Followup {
+                    collections,
+                    rich_text,
+                },
+            ));
         }
         Ok((out, schema))
     }
 
     /// Collections (one batch of add/remove commands) and rich text (one secrets query
     /// per field, then chunked document writes). `set`: remove collection items not listed.
-    async fn run_followups(&self, schema: &Schema, ids: &[Uuid], followups: Vec<Followup>, results: &mut [Result<Uuid>], set: bool) {
+    async fn run_followups(
+        &self,
+        schema: &Schema,
+        ids: &[Uuid],
+        followups: Vec<Followup>,
+        results: &mut [Result<Uuid>],
+        set: bool,
+    ) {
         // Collections.
         let mut current: HashMap<(Uuid, String), Vec<Uuid>> = HashMap::new();
         if set {
             let fields: Vec<String> = {
-                let mut f: Vec<String> = followups.iter().flat_map(|f| f.collections.iter().map(|(n, _)| n.clone())).collect();
+                let mut f: Vec<String> = followups
+                    .iter()
+                    .flat_map(|f| f.collections.iter().map(|(n, _)| n.clone()))
+                    .collect();
                 f.sort();
                 f.dedup();
                 f
             };
-            let live: Vec<Uuid> = ids.iter().zip(results.iter()).filter(|(_, r)| r.is_ok()).map(|(id, _)| *id).collect();
+            let live: Vec<Uuid> = ids
+                .iter()
+                .zip(results.iter())
+                .filter(|(_, r)| r.is_ok())
+                .map(|(id, _)| *id)
+                .collect();
             if !fields.is_empty() && !live.is_empty() {
                 match self.current_collections(&fields, &live).await {
                     Ok(c) => current = c,
                     Err(e) => {
                         let shared = Arc::new(e);
                         for r in results.iter_mut().filter(|r| r.is_ok()) {
-                            *r = Err(Error::Batch { source: shared.clone() });
+                            *r = Err(Error::Batch {
+                                source: shared.clone(),
+                            });
                         }
                         return;
                     }
@@ -427,10 +556,20 @@ where
                 continue;
             }
             for (field, items) in &f.collections {
-                let have = current.get(&(ids[i], field.clone())).cloned().unwrap_or_default();
+                let have = current
+                    .get(&(ids[i], field.clone()))
+                    .cloned()
+                    .unwrap_or_default();
                 let add: Vec<&Uuid> = items.iter().filter(|x| !have.contains(x)).collect();
-                let remove: Vec<&Uuid> = if set { have.iter().filter(|x| !items.contains(x)).collect() } else { Vec::new() };
-                for (cmd, list) in [("fibery.entity/add-collection-items", add), ("fibery.entity/remove-collection-items", remove)] {
+                let remove: Vec<&Uuid> = if set {
+                    have.iter().filter(|x| !items.contains(x)).collect()
+                } else {
+                    Vec::new()
+                };
+                for (cmd, list) in [
+                    ("fibery.entity/add-collection-items", add),
+                    ("fibery.entity/remove-collection-items", remove),
+                ] {
                     if list.is_empty() {
                         continue;
                     }
@@ -464,12 +603,18 @@ where
         let _ = schema;
         for ((field, fmt), entries) in docs {
             let want: Vec<Uuid> = entries.iter().map(|(i, _)| ids[*i]).collect();
-            let secrets = match self.client.document_secrets(T::TYPE_NAME, &field, &want).await {
+            let secrets = match self
+                .client
+                .document_secrets(T::TYPE_NAME, &field, &want)
+                .await
+            {
                 Ok(s) => s,
                 Err(e) => {
                     let shared = Arc::new(e);
                     for (i, _) in &entries {
-                        results[*i] = Err(Error::Batch { source: shared.clone() });
+                        results[*i] = Err(Error::Batch {
+                            source: shared.clone(),
+                        });
                     }
                     continue;
                 }
@@ -482,38 +627,61 @@ where
                         writes.push((s.clone(), content));
                         owners.push(i);
                     }
-                    None => results[i] = Err(Error::NotFound(format!("document secret of {field} for {}", ids[i]))),
+                    None => {
+                        results[i] = Err(Error::NotFound(format!(
+                            "document secret of {field} for {}",
+                            ids[i]
+                        )))
+                    }
                 }
             }
             if let Err(e) = self.client.set_documents(&writes, fmt).await {
                 let shared = Arc::new(e);
                 for i in owners {
-                    results[i] = Err(Error::Batch { source: shared.clone() });
+                    results[i] = Err(Error::Batch {
+                        source: shared.clone(),
+                    });
                 }
             }
         }
     }
 
-    async fn current_collections(&self, fields: &[String], ids: &[Uuid]) -> Result<HashMap<(Uuid, String), Vec<Uuid>>> {
+    async fn current_collections(
+        &self,
+        fields: &[String],
+        ids: &[Uuid],
+    ) -> Result<HashMap<(Uuid, String), Vec<Uuid>>> {
         let mut out = HashMap::new();
         for chunk in ids.chunks(500) {
             let mut select = vec![json!("fibery/id")];
             let mut sub = Map::new();
             for f in fields {
-                sub.insert(f.clone(), json!({"q/select": ["fibery/id"], "q/limit": 100}));
+                sub.insert(
+                    f.clone(),
+                    json!({"q/select": ["fibery/id"], "q/limit": 100}),
+                );
             }
             select.push(Value::Object(sub));
             let args = json!({"query": {"q/from": T::TYPE_NAME, "q/select": select,
                 "q/where": ["q/in", ["fibery/id"], "$ids"], "q/limit": chunk.len()},
                 "params": {"$ids": chunk.iter().map(Uuid::to_string).collect::<Vec<_>>()}});
             for row in self.client.query_args(args).await? {
-                let Some(id) = row["fibery/id"].as_str().and_then(|s| Uuid::parse_str(s).ok()) else { continue };
+                let Some(id) = row["fibery/id"]
+                    .as_str()
+                    .and_then(|s| Uuid::parse_str(s).ok())
+                else {
+                    continue;
+                };
                 for f in fields {
                     let items = row[f]
                         .as_array()
                         .into_iter()
                         .flatten()
-                        .filter_map(|x| x["fibery/id"].as_str().and_then(|s| Uuid::parse_str(s).ok()))
+                        .filter_map(|x| {
+                            x["fibery/id"]
+                                .as_str()
+                                .and_then(|s| Uuid::parse_str(s).ok())
+                        })
                         .collect();
                     out.insert((id, f.clone()), items);
                 }
@@ -528,26 +696,49 @@ fn validate_all<T: FiberyEntity + Validate>(items: &[T]) -> Result<()> {
         if let Err(errs) = it.validate() {
             let mut violations = Vec::new();
             for (field, list) in errs.field_errors() {
-                let fibery = T::FIELDS.iter().find(|m| m.rust_name == field.as_ref()).map(|m| m.fibery_name).unwrap_or(field.as_ref());
+                let fibery = T::FIELDS
+                    .iter()
+                    .find(|m| m.rust_name == field.as_ref())
+                    .map(|m| m.fibery_name)
+                    .unwrap_or(field.as_ref());
                 for e in list {
-                    let mut reason = e.message.as_ref().map(|m| m.to_string()).unwrap_or_else(|| format!("rule `{}` failed", e.code));
+                    let mut reason = e
+                        .message
+                        .as_ref()
+                        .map(|m| m.to_string())
+                        .unwrap_or_else(|| format!("rule `{}` failed", e.code));
                     if let Some(v) = e.params.get("value") {
                         reason.push_str(&format!(" (value: {v})"));
                     }
-                    violations.push(Violation { field: fibery.to_owned(), rule: Rule::Validator, reason });
+                    violations.push(Violation {
+                        field: fibery.to_owned(),
+                        rule: Rule::Validator,
+                        reason,
+                    });
                 }
             }
             violations.sort_by(|a, b| a.field.cmp(&b.field));
-            return Err(Error::Validation { type_name: T::TYPE_NAME.to_owned(), index: Some(i), violations });
+            return Err(Error::Validation {
+                type_name: T::TYPE_NAME.to_owned(),
+                index: Some(i),
+                violations,
+            });
         }
     }
     Ok(())
 }
 
 /// Schema checks of create/update fields: known, writable, and settable in the command.
-fn check_fields(schema: &Schema, type_name: &str, fields: &Map<String, Value>, create: bool) -> Vec<Violation> {
+fn check_fields(
+    schema: &Schema,
+    type_name: &str,
+    fields: &Map<String, Value>,
+    create: bool,
+) -> Vec<Violation> {
     let mut out = Vec::new();
-    let Some(ty) = schema.type_def(type_name) else { return out };
+    let Some(ty) = schema.type_def(type_name) else {
+        return out;
+    };
     for (name, value) in fields {
         if name == "fibery/id" {
             continue;
@@ -557,11 +748,19 @@ fn check_fields(schema: &Schema, type_name: &str, fields: &Map<String, Value>, c
             if let Some(s) = ty.suggest_field(name) {
                 reason.push_str(&format!("; did you mean `{s}`?"));
             }
-            out.push(Violation { field: name.clone(), rule: Rule::UnknownField, reason });
+            out.push(Violation {
+                field: name.clone(),
+                rule: Rule::UnknownField,
+                reason,
+            });
             continue;
         };
         if def.is_readonly() {
-            out.push(Violation { field: name.clone(), rule: Rule::ReadOnly, reason: format!("`{name}` is read-only") });
+            out.push(Violation {
+                field: name.clone(),
+                rule: Rule::ReadOnly,
+                reason: format!("`{name}` is read-only"),
+            });
             continue;
         }
         let ft = def.field_type(schema);
@@ -573,16 +772,31 @@ fn check_fields(schema: &Schema, type_name: &str, fields: &Map<String, Value>, c
             });
             continue;
         }
-        if ft.is_reference() && !value.is_null() && !value.get("fibery/id").is_some_and(Value::is_string) {
-            out.push(Violation { field: name.clone(), rule: Rule::BadReference, reason: format!("expected {{\"fibery/id\": ..}}, got {value}") });
+        if ft.is_reference()
+            && !value.is_null()
+            && !value.get("fibery/id").is_some_and(Value::is_string)
+        {
+            out.push(Violation {
+                field: name.clone(),
+                rule: Rule::BadReference,
+                reason: format!("expected {{\"fibery/id\": ..}}, got {value}"),
+            });
         }
     }
     if create {
         for def in ty.live_fields() {
-            if def.meta.required && def.meta.default_value.is_none() && !def.is_readonly() && !fields.contains_key(&def.name) {
+            if def.meta.required
+                && def.meta.default_value.is_none()
+                && !def.is_readonly()
+                && !fields.contains_key(&def.name)
+            {
                 let ft = def.field_type(schema);
                 if matches!(ft, FieldType::Primitive(_)) {
-                    out.push(Violation { field: def.name.clone(), rule: Rule::Required, reason: format!("`{}` is required", def.name) });
+                    out.push(Violation {
+                        field: def.name.clone(),
+                        rule: Rule::Required,
+                        reason: format!("`{}` is required", def.name),
+                    });
                 }
             }
         }
@@ -593,19 +807,36 @@ fn check_fields(schema: &Schema, type_name: &str, fields: &Map<String, Value>, c
 /// Substitutes document contents for rich-text secrets, then decodes rows into `T`.
 async fn decode_rows<T: FiberyEntity>(client: &Client, mut rows: Vec<Value>) -> Result<Vec<T>> {
     for m in T::FIELDS {
-        let MappingKind::RichText(fmt) = m.kind else { continue };
+        let MappingKind::RichText(fmt) = m.kind else {
+            continue;
+        };
         let secrets: Vec<String> = rows
             .iter()
-            .filter_map(|r| r[m.fibery_name]["Collaboration~Documents/secret"].as_str().map(str::to_owned))
+            .filter_map(|r| {
+                r[m.fibery_name]["Collaboration~Documents/secret"]
+                    .as_str()
+                    .map(str::to_owned)
+            })
             .collect();
-        let contents = if secrets.is_empty() { HashMap::new() } else { client.documents(&secrets, fmt).await? };
+        let contents = if secrets.is_empty() {
+            HashMap::new()
+        } else {
+            client.documents(&secrets, fmt).await?
+        };
         for r in rows.iter_mut() {
-            let secret = r[m.fibery_name]["Collaboration~Documents/secret"].as_str().map(str::to_owned);
+            let secret = r[m.fibery_name]["Collaboration~Documents/secret"]
+                .as_str()
+                .map(str::to_owned);
             if let Value::Object(o) = r {
-                let v = secret.and_then(|s| contents.get(&s).cloned()).map(Value::String).unwrap_or(Value::Null);
+                let v = secret
+                    .and_then(|s| contents.get(&s).cloned())
+                    .map(Value::String)
+                    .unwrap_or(Value::Null);
                 o.insert(m.fibery_name.to_owned(), v);
             }
         }
     }
-    rows.iter().map(|r| T::decode(r).map_err(|e| Error::decode(format!("{} row", T::TYPE_NAME), e))).collect()
+    rows.iter()
+        .map(|r| T::decode(r).map_err(|e| Error::decode(format!("{} row", T::TYPE_NAME), e)))
+        .collect()
 }

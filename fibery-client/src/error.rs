@@ -59,7 +59,7 @@ pub enum Error {
         /// HTTP status.
         status: u16,
         /// Fibery's error payload (or one synthesized from a plain-text body).
-        error: FiberyError,
+        error: Box<FiberyError>,
     },
 
     /// One command of a batch came back with `success: false`. The others' results are
@@ -71,7 +71,7 @@ pub enum Error {
         /// The command name, e.g. `fibery.entity/create`.
         command: String,
         /// Fibery's error payload.
-        error: FiberyError,
+        error: Box<FiberyError>,
     },
 
     /// An unexpected HTTP status from a non-command endpoint (documents, files, webhooks).
@@ -131,7 +131,10 @@ pub enum Error {
 }
 
 fn join(v: &[Violation]) -> String {
-    v.iter().map(|v| v.to_string()).collect::<Vec<_>>().join("; ")
+    v.iter()
+        .map(|v| v.to_string())
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 impl Error {
@@ -163,9 +166,9 @@ impl Error {
     /// HTTP status behind the error, when there was a response.
     pub fn status(&self) -> Option<u16> {
         match self {
-            Error::Auth { status, .. } | Error::Server { status, .. } | Error::Http { status, .. } => {
-                Some(*status)
-            }
+            Error::Auth { status, .. }
+            | Error::Server { status, .. }
+            | Error::Http { status, .. } => Some(*status),
             Error::RateLimited { .. } => Some(429),
             _ => None,
         }
@@ -199,7 +202,10 @@ impl Error {
     }
 
     pub(crate) fn decode(context: impl Into<String>, message: impl std::fmt::Display) -> Self {
-        Error::Decode { context: context.into(), message: message.to_string() }
+        Error::Decode {
+            context: context.into(),
+            message: message.to_string(),
+        }
     }
 
     pub(crate) fn from_reqwest(e: reqwest::Error) -> Self {

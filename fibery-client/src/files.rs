@@ -36,7 +36,11 @@ pub struct FileInfo {
     #[serde(rename = "fibery/content-type", default)]
     pub content_type: Option<String>,
     /// Size in bytes, when reported.
-    #[serde(rename = "fibery/content-length", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "fibery/content-length",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub content_length: Option<Value>,
 }
 
@@ -50,7 +54,9 @@ fn decode_file(resp: &crate::client::HttpResponse) -> Result<FileInfo> {
     serde_json::from_value(v).map_err(|e| Error::decode("file", e))
 }
 
-fn file_stream(file: tokio::fs::File) -> impl futures::Stream<Item = std::io::Result<Bytes>> + Send + 'static {
+fn file_stream(
+    file: tokio::fs::File,
+) -> impl futures::Stream<Item = std::io::Result<Bytes>> + Send + 'static {
     futures::stream::unfold(Some(file), |state| async move {
         let mut f = state?;
         let mut buf = vec![0u8; 64 * 1024];
@@ -85,23 +91,35 @@ impl Client {
                     .file_name(name.clone())
                     .mime_str("application/octet-stream")
                     .map_err(|e| Error::Config(e.to_string()))?;
-                Ok(http.post(&url).multipart(reqwest::multipart::Form::new().part("file", part)))
+                Ok(http
+                    .post(&url)
+                    .multipart(reqwest::multipart::Form::new().part("file", part)))
             })
             .await?;
         decode_file(&resp)
     }
 
     /// Uploads bytes as a file called `name`.
-    pub async fn upload_bytes(&self, name: &str, content_type: &str, data: impl Into<Bytes>) -> Result<FileInfo> {
+    pub async fn upload_bytes(
+        &self,
+        name: &str,
+        content_type: &str,
+        data: impl Into<Bytes>,
+    ) -> Result<FileInfo> {
         let data: Bytes = data.into();
         let url = self.url("/api/files");
         let resp = self
             .send("/api/files", Safety::Unsafe, |http| {
-                let part = reqwest::multipart::Part::stream_with_length(reqwest::Body::from(data.clone()), data.len() as u64)
-                    .file_name(name.to_owned())
-                    .mime_str(content_type)
-                    .map_err(|e| Error::Config(format!("invalid content type: {e}")))?;
-                Ok(http.post(&url).multipart(reqwest::multipart::Form::new().part("file", part)))
+                let part = reqwest::multipart::Part::stream_with_length(
+                    reqwest::Body::from(data.clone()),
+                    data.len() as u64,
+                )
+                .file_name(name.to_owned())
+                .mime_str(content_type)
+                .map_err(|e| Error::Config(format!("invalid content type: {e}")))?;
+                Ok(http
+                    .post(&url)
+                    .multipart(reqwest::multipart::Form::new().part("file", part)))
             })
             .await?;
         decode_file(&resp)
@@ -110,7 +128,8 @@ impl Client {
     /// Asks Fibery to fetch `url` and store it as a file (`POST /api/files/from-url`). Only
     /// the URL (and optional name) is sent; no credentials of ours go to that host.
     pub async fn upload_from_url(&self, url: &str, name: Option<&str>) -> Result<FileInfo> {
-        let parsed = url::Url::parse(url).map_err(|e| Error::Config(format!("invalid file URL: {e}")))?;
+        let parsed =
+            url::Url::parse(url).map_err(|e| Error::Config(format!("invalid file URL: {e}")))?;
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(Error::Config("file URLs must be http(s)".into()));
         }
@@ -118,16 +137,24 @@ impl Client {
         if let Some(n) = name {
             body["name"] = json!(n);
         }
-        let resp = self.post_json("/api/files/from-url", Safety::Unsafe, &body).await?;
+        let resp = self
+            .post_json("/api/files/from-url", Safety::Unsafe, &body)
+            .await?;
         decode_file(&resp)
     }
 
     /// Downloads a file by secret into `writer`, streaming. Returns the byte count.
-    pub async fn download_file<W: AsyncWrite + Unpin>(&self, secret: &str, writer: &mut W) -> Result<u64> {
+    pub async fn download_file<W: AsyncWrite + Unpin>(
+        &self,
+        secret: &str,
+        writer: &mut W,
+    ) -> Result<u64> {
         check_secret(secret)?;
         let path = format!("/api/files/{secret}");
         let url = self.url(&path);
-        let resp = self.send_streaming(&path, |http| Ok(http.get(&url))).await?;
+        let resp = self
+            .send_streaming(&path, |http| Ok(http.get(&url)))
+            .await?;
         let mut n = 0u64;
         let mut body = resp.bytes_stream();
         while let Some(chunk) = body.next().await {
@@ -140,7 +167,13 @@ impl Client {
     }
 
     /// Links files to an entity's file field (e.g. `Files/Files`).
-    pub async fn attach_files(&self, type_name: &str, entity: Uuid, field: &str, files: &[Uuid]) -> Result<()> {
+    pub async fn attach_files(
+        &self,
+        type_name: &str,
+        entity: Uuid,
+        field: &str,
+        files: &[Uuid],
+    ) -> Result<()> {
         let cmd = json!({"command": "fibery.entity/add-collection-items", "args": {
             "type": type_name, "field": field, "entity": {"fibery/id": entity},
             "items": files.iter().map(|f| json!({"fibery/id": f})).collect::<Vec<_>>()}});

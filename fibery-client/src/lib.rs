@@ -7,7 +7,7 @@
 //! * Reads: [`Client::query`], [`Client::query_stream`] (keyset pagination on `fibery/id`),
 //!   [`Client::count`].
 //! * Typed entities: [`Client::entities`] (create, upsert, get, filter, update, delete).
-//! * [`documents`], [`files`], [`schema`] (cache + ETag + mutations), [`webhooks`].
+//! * [`documents`], [`files`], [`schema`](mod@schema) (cache + ETag + mutations), [`webhooks`].
 //! * One error type, [`Error`]; retries and pacing are described in [`retry`] and [`pace`].
 //!
 //! ```no_run
@@ -45,7 +45,9 @@ pub use schema::{EnumOptions, RelationKind, SchemaBatch};
 pub use webhooks::Webhook;
 
 pub use fibery_core as core;
-pub use fibery_core::entity::{DocFormat, EncodedEntity, EntityRef, FiberyEntity, FieldMapping, MappingKind};
+pub use fibery_core::entity::{
+    DocFormat, EncodedEntity, EntityRef, FiberyEntity, FieldMapping, MappingKind,
+};
 pub use fibery_core::query::{Filter, Order, Query, SubQuery};
 pub use fibery_core::schema::Schema;
 pub use fibery_core::validate::{Rule, Violation};

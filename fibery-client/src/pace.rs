@@ -119,7 +119,10 @@ mod tests {
         }
         // Any window of 1 s (half-open) holds at most 3 permits.
         for (i, t) in at.iter().enumerate() {
-            let in_window = at[i..].iter().filter(|u| **u < *t + Duration::from_secs(1)).count();
+            let in_window = at[i..]
+                .iter()
+                .filter(|u| **u < *t + Duration::from_secs(1))
+                .count();
             assert!(in_window <= 3, "{at:?}");
         }
         assert!(at[6] >= Duration::from_secs(2), "{at:?}");

@@ -5,7 +5,9 @@
 //! `page_size + 1` rows (the extra row only says "there is more"), and continue with
 //! `fibery/id > last seen id`. `q/no-limit` is never sent.
 
-use fibery_core::query::{CompareOp, Filter, Limit, Operand, Order, OrderBy, Query, Select, SelectItem};
+use fibery_core::query::{
+    CompareOp, Filter, Limit, Operand, Order, OrderBy, Query, Select, SelectItem,
+};
 use futures::{Stream, TryStreamExt};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -25,7 +27,9 @@ impl Client {
             .await?
             .into_iter()
             .enumerate()
-            .map(|(i, row)| serde_json::from_value(row).map_err(|e| Error::decode(format!("query row {i}"), e)))
+            .map(|(i, row)| {
+                serde_json::from_value(row).map_err(|e| Error::decode(format!("query row {i}"), e))
+            })
             .collect()
     }
 
@@ -34,14 +38,20 @@ impl Client {
         let cmd = json!({"command": "fibery.entity/query", "args": args});
         match self.command(cmd).await? {
             Value::Array(rows) => Ok(rows),
-            other => Err(Error::decode("query result", format!("expected an array of rows, got {other}"))),
+            other => Err(Error::decode(
+                "query result",
+                format!("expected an array of rows, got {other}"),
+            )),
         }
     }
 
     /// Every row matching `query`, as a stream over pages of
     /// [`page_size`](crate::ClientBuilder::page_size) rows. The query's own order and limit
     /// are replaced by the `fibery/id` cursor (rows come in id order).
-    pub fn query_stream(&self, query: &Query) -> impl Stream<Item = Result<Value>> + Send + 'static + use<> {
+    pub fn query_stream(
+        &self,
+        query: &Query,
+    ) -> impl Stream<Item = Result<Value>> + Send + 'static + use<> {
         self.query_stream_with_page_size(query, self.inner.page_size)
     }
 
@@ -58,31 +68,45 @@ impl Client {
             cursor: Option<String>,
             done: bool,
         }
-        let pages = futures::stream::try_unfold(State { cursor: None, done: false }, move |st| {
-            let client = client.clone();
-            let q = page_query(&base, st.cursor.as_deref(), page_size);
-            async move {
-                if st.done {
-                    return Ok(None);
+        let pages = futures::stream::try_unfold(
+            State {
+                cursor: None,
+                done: false,
+            },
+            move |st| {
+                let client = client.clone();
+                let q = page_query(&base, st.cursor.as_deref(), page_size);
+                async move {
+                    if st.done {
+                        return Ok(None);
+                    }
+                    let mut rows = client.query(&q).await?;
+                    let more = rows.len() > page_size;
+                    rows.truncate(page_size);
+                    let cursor = match rows.last() {
+                        Some(last) => Some(
+                            last.get("fibery/id")
+                                .and_then(Value::as_str)
+                                .ok_or_else(|| {
+                                    Error::decode("query page", "row without a string `fibery/id`")
+                                })?
+                                .to_owned(),
+                        ),
+                        None => None,
+                    };
+                    if more && cursor == st.cursor {
+                        return Err(Error::decode("query page", "cursor did not advance"));
+                    }
+                    Ok(Some((
+                        rows,
+                        State {
+                            cursor,
+                            done: !more,
+                        },
+                    )))
                 }
-                let mut rows = client.query(&q).await?;
-                let more = rows.len() > page_size;
-                rows.truncate(page_size);
-                let cursor = match rows.last() {
-                    Some(last) => Some(
-                        last.get("fibery/id")
-                            .and_then(Value::as_str)
-                            .ok_or_else(|| Error::decode("query page", "row without a string `fibery/id`"))?
-                            .to_owned(),
-                    ),
-                    None => None,
-                };
-                if more && cursor == st.cursor {
-                    return Err(Error::decode("query page", "cursor did not advance"));
-                }
-                Ok(Some((rows, State { cursor, done: !more })))
-            }
-        });
+            },
+        );
         pages
             .map_ok(move |rows| {
                 futures::stream::iter(rows.into_iter().map(move |mut r| {
@@ -107,7 +131,9 @@ impl Client {
         match self.count_aggregate(query).await {
             Err(Error::Command { error, .. }) => {
                 tracing::debug!(error = %error, "q/count rejected; counting by id pages");
-                let ids = query.clone().with_select(Select::Fields(vec![SelectItem::Field("fibery/id".into())]));
+                let ids = query
+                    .clone()
+                    .with_select(Select::Fields(vec![SelectItem::Field("fibery/id".into())]));
                 let mut n = 0u64;
                 let mut s = std::pin::pin!(self.query_stream_with_page_size(&ids, 1000));
                 while s.try_next().await?.is_some() {
@@ -125,12 +151,19 @@ impl Client {
             .get_mut("query")
             .and_then(Value::as_object_mut)
             .ok_or_else(|| Error::Config("query args without `query`".into()))?;
-        q.insert("q/select".into(), json!({"count": ["q/count", "fibery/id"]}));
+        q.insert(
+            "q/select".into(),
+            json!({"count": ["q/count", "fibery/id"]}),
+        );
         q.insert("q/limit".into(), json!(1));
         q.remove("q/order-by");
         q.remove("q/offset");
         let rows = self.query_args(args).await?;
-        let n = rows.first().and_then(|r| r.get("count")).cloned().unwrap_or(json!(0));
+        let n = rows
+            .first()
+            .and_then(|r| r.get("count"))
+            .cloned()
+            .unwrap_or(json!(0));
         n.as_u64()
             .or_else(|| n.as_str().and_then(|s| s.parse().ok()))
             .or_else(|| n.as_f64().map(|f| f as u64))
@@ -142,7 +175,10 @@ impl Client {
 fn with_id_selected(mut q: Query) -> (Query, bool) {
     let added = match &mut q.select {
         Select::Fields(items) => {
-            if items.iter().any(|i| matches!(i, SelectItem::Field(f) if f == "fibery/id")) {
+            if items
+                .iter()
+                .any(|i| matches!(i, SelectItem::Field(f) if f == "fibery/id"))
+            {
                 false
             } else {
                 items.insert(0, SelectItem::Field("fibery/id".into()));
@@ -153,7 +189,13 @@ fn with_id_selected(mut q: Query) -> (Query, bool) {
             if items.iter().any(|(k, _)| k == "fibery/id") {
                 false
             } else {
-                items.insert(0, ("fibery/id".into(), fibery_core::query::AliasedExpr::Path(vec!["fibery/id".into()])));
+                items.insert(
+                    0,
+                    (
+                        "fibery/id".into(),
+                        fibery_core::query::AliasedExpr::Path(vec!["fibery/id".into()]),
+                    ),
+                );
                 true
             }
         }
@@ -163,7 +205,10 @@ fn with_id_selected(mut q: Query) -> (Query, bool) {
 
 pub(crate) fn page_query(base: &Query, cursor: Option<&str>, page_size: usize) -> Query {
     let mut q = base.clone();
-    q.order_by = vec![OrderBy { expr: Operand::Path(vec!["fibery/id".into()]), order: Order::Asc }];
+    q.order_by = vec![OrderBy {
+        expr: Operand::Path(vec!["fibery/id".into()]),
+        order: Order::Asc,
+    }];
     q.limit = Limit::Count(page_size as u64 + 1);
     q.offset = None;
     if let Some(c) = cursor {

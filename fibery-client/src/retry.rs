@@ -53,7 +53,10 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// No retries at all.
     pub fn none() -> Self {
-        RetryPolicy { max_retries: 0, ..Default::default() }
+        RetryPolicy {
+            max_retries: 0,
+            ..Default::default()
+        }
     }
 
     /// Sets [`max_retries`](Self::max_retries).
@@ -139,7 +142,11 @@ mod tests {
     fn server(status: u16) -> Error {
         Error::Server {
             status,
-            error: FiberyError { name: "x".into(), message: "y".into(), data: Value::Null },
+            error: Box::new(FiberyError {
+                name: "x".into(),
+                message: "y".into(),
+                data: Value::Null,
+            }),
         }
     }
 
@@ -153,7 +160,14 @@ mod tests {
             (server(500), true, false),
             (server(503), true, false),
             (server(400), false, false),
-            (Error::Auth { status: 401, message: String::new() }, false, false),
+            (
+                Error::Auth {
+                    status: 401,
+                    message: String::new(),
+                },
+                false,
+                false,
+            ),
             (Error::Config("x".into()), false, false),
             (Error::decode("response body", "truncated"), true, false),
             (Error::decode("query row", "bad"), false, false),
@@ -167,12 +181,19 @@ mod tests {
     #[test]
     fn idempotency_of_commands() {
         let create_with_id = json!({"command": "fibery.entity/create", "args": {"type": "A/B", "entity": {"fibery/id": "x"}}});
-        let create_without = json!({"command": "fibery.entity/create", "args": {"type": "A/B", "entity": {}}});
+        let create_without =
+            json!({"command": "fibery.entity/create", "args": {"type": "A/B", "entity": {}}});
         assert!(command_is_idempotent(&create_with_id));
         assert!(!command_is_idempotent(&create_without));
-        assert!(command_is_idempotent(&json!({"command": "fibery.entity/query", "args": {}})));
-        assert!(!command_is_idempotent(&json!({"command": "fibery.entity/update", "args": {}})));
-        assert!(!command_is_idempotent(&json!({"command": "fibery.entity/delete", "args": {}})));
+        assert!(command_is_idempotent(
+            &json!({"command": "fibery.entity/query", "args": {}})
+        ));
+        assert!(!command_is_idempotent(
+            &json!({"command": "fibery.entity/update", "args": {}})
+        ));
+        assert!(!command_is_idempotent(
+            &json!({"command": "fibery.entity/delete", "args": {}})
+        ));
         assert!(command_is_idempotent(
             &json!({"command": "fibery.command/batch", "args": {"commands": [create_with_id]}})
         ));

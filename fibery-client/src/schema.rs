@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use fibery_core::schema::{FieldType, Schema, TypeDef};
 use fibery_core::validate::{Rule, Violation};
-use reqwest::header::{ETAG, IF_NONE_MATCH};
 use reqwest::StatusCode;
+use reqwest::header::{ETAG, IF_NONE_MATCH};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
@@ -35,13 +35,20 @@ impl EnumOptions {
         self.options
             .iter()
             .find(|(n, _)| n == name)
-            .or_else(|| self.options.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)))
+            .or_else(|| {
+                self.options
+                    .iter()
+                    .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            })
             .map(|(_, id)| *id)
     }
 
     /// The name of the option with this id.
     pub fn name(&self, id: Uuid) -> Option<&str> {
-        self.options.iter().find(|(_, i)| *i == id).map(|(n, _)| n.as_str())
+        self.options
+            .iter()
+            .find(|(_, i)| *i == id)
+            .map(|(n, _)| n.as_str())
     }
 }
 
@@ -57,7 +64,13 @@ impl Client {
     /// Re-reads the schema. With a cached copy, sends `If-None-Match` and keeps the cached
     /// copy on `304 Not Modified`.
     pub async fn refresh_schema(&self) -> Result<Arc<Schema>> {
-        let etag = self.inner.schema.lock().expect("schema lock").as_ref().and_then(|c| c.etag.clone());
+        let etag = self
+            .inner
+            .schema
+            .lock()
+            .expect("schema lock")
+            .as_ref()
+            .and_then(|c| c.etag.clone());
         let url = self.url("/api/schema");
         let resp = self
             .send("/api/schema", Safety::Idempotent, |http| {
@@ -72,8 +85,11 @@ impl Client {
             Ok(r) => r,
             // Servers without the REST endpoint: fall back to the command.
             Err(Error::NotFound(_)) | Err(Error::Http { status: 405, .. }) => {
-                let v = self.command(json!({"command": "fibery.schema/query"})).await?;
-                let schema = Arc::new(Schema::from_json(&v).map_err(|e| Error::decode("schema", e))?);
+                let v = self
+                    .command(json!({"command": "fibery.schema/query"}))
+                    .await?;
+                let schema =
+                    Arc::new(Schema::from_json(&v).map_err(|e| Error::decode("schema", e))?);
                 self.store_schema(schema.clone(), None);
                 return Ok(schema);
             }
@@ -89,7 +105,11 @@ impl Client {
         let schema = Schema::from_json(&v)
             .or_else(|_| Schema::from_envelope(&v))
             .map_err(|e| Error::decode("schema", e))?;
-        let etag = resp.headers.get(ETAG).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let etag = resp
+            .headers
+            .get(ETAG)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let schema = Arc::new(schema);
         self.store_schema(schema.clone(), etag);
         Ok(schema)
@@ -103,7 +123,13 @@ impl Client {
     /// The options of an enum type (e.g. `Projects/Priority_Projects/Task` or
     /// `workflow/state_Projects/Task`), cached until the next schema refresh.
     pub async fn enum_options(&self, enum_type: &str) -> Result<Arc<EnumOptions>> {
-        if let Some(o) = self.inner.enum_cache.lock().expect("enum lock").get(enum_type) {
+        if let Some(o) = self
+            .inner
+            .enum_cache
+            .lock()
+            .expect("enum lock")
+            .get(enum_type)
+        {
             return Ok(o.clone());
         }
         let cmd = json!({"command": "fibery.entity/query", "args": {"query": {
@@ -112,12 +138,18 @@ impl Client {
         let rows = self.command(cmd).await?;
         let mut options = Vec::new();
         for r in rows.as_array().into_iter().flatten() {
-            let (Some(id), Some(name)) = (r["fibery/id"].as_str(), r["enum/name"].as_str()) else { continue };
+            let (Some(id), Some(name)) = (r["fibery/id"].as_str(), r["enum/name"].as_str()) else {
+                continue;
+            };
             let id = Uuid::parse_str(id).map_err(|e| Error::decode("enum option id", e))?;
             options.push((name.to_owned(), id));
         }
         let opts = Arc::new(EnumOptions { options });
-        self.inner.enum_cache.lock().expect("enum lock").insert(enum_type.to_owned(), opts.clone());
+        self.inner
+            .enum_cache
+            .lock()
+            .expect("enum lock")
+            .insert(enum_type.to_owned(), opts.clone());
         Ok(opts)
     }
 
@@ -135,7 +167,10 @@ impl Client {
             violations: vec![Violation {
                 field: field.to_owned(),
                 rule: Rule::WrongType,
-                reason: format!("`{field}` is {}, not a select or workflow field", fibery_core::schema::describe(&ft)),
+                reason: format!(
+                    "`{field}` is {}, not a select or workflow field",
+                    fibery_core::schema::describe(&ft)
+                ),
             }],
         })?;
         let opts = self.enum_options(enum_type).await?;
@@ -147,7 +182,11 @@ impl Client {
                 rule: Rule::UnknownOption,
                 reason: format!(
                     "no option {name:?}; valid options: {}",
-                    opts.options.iter().map(|(n, _)| format!("{n:?}")).collect::<Vec<_>>().join(", ")
+                    opts.options
+                        .iter()
+                        .map(|(n, _)| format!("{n:?}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             }],
         })
@@ -160,8 +199,11 @@ impl Client {
             self.send_unbatched(cmd).await?;
         }
         if !batch.mixins.is_empty() {
-            let types: Map<String, Value> =
-                batch.mixins.into_iter().map(|(t, m)| (t, Value::Array(m.into_iter().map(Value::String).collect()))).collect();
+            let types: Map<String, Value> = batch
+                .mixins
+                .into_iter()
+                .map(|(t, m)| (t, Value::Array(m.into_iter().map(Value::String).collect())))
+                .collect();
             let cmd = json!({"command": "fibery.app/install-mixins", "args": {"types": types}});
             self.send_unbatched(cmd).await?;
         }
@@ -176,7 +218,11 @@ impl Client {
     }
 
     async fn send_unbatched(&self, cmd: Value) -> Result<Value> {
-        self.send_chunk(std::slice::from_ref(&cmd), 0).await.pop().expect("one result").map_err(Error::unshare)
+        self.send_chunk(std::slice::from_ref(&cmd), 0)
+            .await
+            .pop()
+            .expect("one result")
+            .map_err(Error::unshare)
     }
 }
 
@@ -190,7 +236,11 @@ pub(crate) fn type_def<'a>(schema: &'a Schema, name: &str) -> Result<&'a TypeDef
         Error::Validation {
             type_name: name.to_owned(),
             index: None,
-            violations: vec![Violation { field: name.to_owned(), rule: Rule::UnknownType, reason }],
+            violations: vec![Violation {
+                field: name.to_owned(),
+                rule: Rule::UnknownType,
+                reason,
+            }],
         }
     })
 }
@@ -203,7 +253,11 @@ pub(crate) fn unknown_field(ty: &TypeDef, field: &str) -> Error {
     Error::Validation {
         type_name: ty.name.clone(),
         index: None,
-        violations: vec![Violation { field: field.to_owned(), rule: Rule::UnknownField, reason }],
+        violations: vec![Violation {
+            field: field.to_owned(),
+            rule: Rule::UnknownField,
+            reason,
+        }],
     }
 }
 
@@ -275,11 +329,13 @@ impl SchemaBatch {
              "fibery/meta": {"fibery/secured?": false, "fibery/modification-date?": true, "fibery/required?": true,
                              "fibery/readonly?": true, "fibery/default-value": "$now"}}
         ]);
-        self.schema_commands.push(json!({"command": "schema.type/create", "args": {
+        self.schema_commands
+            .push(json!({"command": "schema.type/create", "args": {
             "fibery/name": name,
             "fibery/meta": {"fibery/domain?": true, "fibery/secured?": true, "ui/color": "#4a90e2"},
             "fibery/fields": fields}}));
-        self.mixins.push((name.to_owned(), vec!["fibery/rank-mixin".to_owned()]));
+        self.mixins
+            .push((name.to_owned(), vec!["fibery/rank-mixin".to_owned()]));
         self
     }
 
@@ -295,14 +351,27 @@ impl SchemaBatch {
     }
 
     /// A field with explicit `fibery/meta`.
-    pub fn field_with_meta(mut self, holder: &str, name: &str, field_type: &str, meta: Value) -> Self {
+    pub fn field_with_meta(
+        mut self,
+        holder: &str,
+        name: &str,
+        field_type: &str,
+        meta: Value,
+    ) -> Self {
         self.schema_commands.push(json!({"command": "schema.field/create", "args": {
             "fibery/holder-type": holder, "fibery/name": name, "fibery/type": field_type, "fibery/meta": meta}}));
         self
     }
 
     /// Both ends of a relation (one shared `fibery/relation` id).
-    pub fn relation(mut self, from_type: &str, from_field: &str, to_type: &str, to_field: &str, kind: RelationKind) -> Self {
+    pub fn relation(
+        mut self,
+        from_type: &str,
+        from_field: &str,
+        to_type: &str,
+        to_field: &str,
+        kind: RelationKind,
+    ) -> Self {
         let rel = Uuid::new_v4().to_string();
         let (from_coll, to_coll) = match kind {
             RelationKind::OneToMany => (true, false),
@@ -310,8 +379,12 @@ impl SchemaBatch {
             RelationKind::OneToOne => (false, false),
             RelationKind::ManyToMany => (true, true),
         };
-        for (holder, name, target, coll) in [(from_type, from_field, to_type, from_coll), (to_type, to_field, from_type, to_coll)] {
-            self.schema_commands.push(json!({"command": "schema.field/create", "args": {
+        for (holder, name, target, coll) in [
+            (from_type, from_field, to_type, from_coll),
+            (to_type, to_field, from_type, to_coll),
+        ] {
+            self.schema_commands
+                .push(json!({"command": "schema.field/create", "args": {
                 "fibery/holder-type": holder, "fibery/name": name, "fibery/type": target,
                 "fibery/meta": {"fibery/relation": rel, "fibery/collection?": coll}}}));
         }
@@ -320,7 +393,8 @@ impl SchemaBatch {
 
     fn select(mut self, holder: &str, field: &str, options: Vec<String>, multi: bool) -> Self {
         let enum_type = format!("{field}_{holder}");
-        self.schema_commands.push(json!({"command": "schema.enum/create", "args": {
+        self.schema_commands
+            .push(json!({"command": "schema.enum/create", "args": {
             "fibery/name": enum_type, "fibery/meta": {"fibery/type-component?": true}}}));
         let mut meta = json!({"fibery/type-component?": true});
         if multi {
@@ -337,7 +411,8 @@ impl SchemaBatch {
                 "fibery/id": id.to_string(), "enum/name": name, "fibery/rank": (i as i64) * 1_000_000}}}));
         }
         if !multi && let Some(first) = first {
-            self.meta.push(json!({"command": "schema.field/set-meta", "args": {
+            self.meta
+                .push(json!({"command": "schema.field/set-meta", "args": {
                 "holder-type": holder, "name": field, "key": "fibery/default-value",
                 "value": {"fibery/id": first.to_string()}}}));
         }
@@ -351,7 +426,12 @@ impl SchemaBatch {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.select(holder, field, options.into_iter().map(Into::into).collect(), false)
+        self.select(
+            holder,
+            field,
+            options.into_iter().map(Into::into).collect(),
+            false,
+        )
     }
 
     /// A multi-select field with its enum type and options.
@@ -360,7 +440,12 @@ impl SchemaBatch {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.select(holder, field, options.into_iter().map(Into::into).collect(), true)
+        self.select(
+            holder,
+            field,
+            options.into_iter().map(Into::into).collect(),
+            true,
+        )
     }
 }
 

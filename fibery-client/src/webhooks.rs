@@ -28,19 +28,26 @@ pub struct Webhook {
 impl Client {
     /// Subscribes `url` to changes of `type_name`.
     pub async fn create_webhook(&self, url: &str, type_name: &str) -> Result<Webhook> {
-        let parsed = url::Url::parse(url).map_err(|e| Error::Config(format!("invalid webhook URL: {e}")))?;
+        let parsed =
+            url::Url::parse(url).map_err(|e| Error::Config(format!("invalid webhook URL: {e}")))?;
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(Error::Config("webhook URLs must be http(s)".into()));
         }
         let body = json!({"url": parsed.as_str(), "type": type_name});
-        let resp = self.post_json("/api/webhooks/v2", Safety::Unsafe, &body).await?;
+        let resp = self
+            .post_json("/api/webhooks/v2", Safety::Unsafe, &body)
+            .await?;
         resp.json("webhook")
     }
 
     /// Lists the workspace's webhooks.
     pub async fn webhooks(&self) -> Result<Vec<Webhook>> {
         let url = self.url("/api/webhooks/v2");
-        let resp = self.send("/api/webhooks/v2", Safety::Idempotent, |http| Ok(http.get(&url))).await?;
+        let resp = self
+            .send("/api/webhooks/v2", Safety::Idempotent, |http| {
+                Ok(http.get(&url))
+            })
+            .await?;
         resp.json("webhooks")
     }
 
@@ -48,7 +55,8 @@ impl Client {
     pub async fn delete_webhook(&self, id: i64) -> Result<()> {
         let path = format!("/api/webhooks/v2/{id}");
         let url = self.url(&path);
-        self.send(&path, Safety::Idempotent, |http| Ok(http.delete(&url))).await?;
+        self.send(&path, Safety::Idempotent, |http| Ok(http.delete(&url)))
+            .await?;
         Ok(())
     }
 }

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use fibery_client::core::entity::{DecodeError, EncodeError};
 use fibery_client::{
-    Client, DocFormat, EncodedEntity, Error, FieldMapping, FiberyEntity, Filter, MappingKind, Query, RelationKind, RetryPolicy,
-    Rule, Schema, SchemaBatch, Validate,
+    Client, DocFormat, EncodedEntity, Error, FiberyEntity, FieldMapping, Filter, MappingKind,
+    Query, RelationKind, RetryPolicy, Rule, Schema, SchemaBatch, Validate,
 };
 use fibery_emulator::{Emulator, Faults, RateLimits};
 use futures::TryStreamExt;
@@ -20,14 +20,20 @@ const TOKEN: &str = "emu-test-token-42";
 const TASK: &str = "Projects/Task";
 
 fn fixture(name: &str) -> String {
-    let p = format!("{}/../fibery-core/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    let p = format!(
+        "{}/../fibery-core/tests/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
 }
 
 async fn emulator(limits: Option<RateLimits>) -> Emulator {
     let schema = Schema::parse(&fixture("project-management.json")).unwrap();
     let options: Value = serde_json::from_str(&fixture("project-management.options.json")).unwrap();
-    let b = Emulator::builder().schema(schema).token(TOKEN).seed_json(options);
+    let b = Emulator::builder()
+        .schema(schema)
+        .token(TOKEN)
+        .seed_json(options);
     let b = match limits {
         Some(l) => b.rate_limits(l),
         None => b.without_rate_limits(),
@@ -61,20 +67,74 @@ struct Task {
 }
 
 const FIELDS: &[FieldMapping] = &[
-    FieldMapping { rust_name: "id", fibery_name: "fibery/id", kind: MappingKind::Id, optional: true },
-    FieldMapping { rust_name: "name", fibery_name: "Projects/Name", kind: MappingKind::Primitive, optional: false },
-    FieldMapping { rust_name: "external_id", fibery_name: "Projects/External Id", kind: MappingKind::Primitive, optional: true },
-    FieldMapping { rust_name: "effort", fibery_name: "Projects/Effort", kind: MappingKind::Primitive, optional: true },
-    FieldMapping { rust_name: "due", fibery_name: "Projects/Due", kind: MappingKind::Primitive, optional: true },
-    FieldMapping { rust_name: "done", fibery_name: "Projects/Done", kind: MappingKind::Primitive, optional: false },
-    FieldMapping { rust_name: "description", fibery_name: "Projects/Description", kind: MappingKind::RichText(DocFormat::Md), optional: true },
-    FieldMapping { rust_name: "priority", fibery_name: "Projects/Priority", kind: MappingKind::Enum { multi: false }, optional: true },
-    FieldMapping { rust_name: "tags", fibery_name: "Projects/Tags", kind: MappingKind::Enum { multi: true }, optional: false },
-    FieldMapping { rust_name: "project", fibery_name: "Projects/Project", kind: MappingKind::Relation { collection: false }, optional: true },
+    FieldMapping {
+        rust_name: "id",
+        fibery_name: "fibery/id",
+        kind: MappingKind::Id,
+        optional: true,
+    },
+    FieldMapping {
+        rust_name: "name",
+        fibery_name: "Projects/Name",
+        kind: MappingKind::Primitive,
+        optional: false,
+    },
+    FieldMapping {
+        rust_name: "external_id",
+        fibery_name: "Projects/External Id",
+        kind: MappingKind::Primitive,
+        optional: true,
+    },
+    FieldMapping {
+        rust_name: "effort",
+        fibery_name: "Projects/Effort",
+        kind: MappingKind::Primitive,
+        optional: true,
+    },
+    FieldMapping {
+        rust_name: "due",
+        fibery_name: "Projects/Due",
+        kind: MappingKind::Primitive,
+        optional: true,
+    },
+    FieldMapping {
+        rust_name: "done",
+        fibery_name: "Projects/Done",
+        kind: MappingKind::Primitive,
+        optional: false,
+    },
+    FieldMapping {
+        rust_name: "description",
+        fibery_name: "Projects/Description",
+        kind: MappingKind::RichText(DocFormat::Md),
+        optional: true,
+    },
+    FieldMapping {
+        rust_name: "priority",
+        fibery_name: "Projects/Priority",
+        kind: MappingKind::Enum { multi: false },
+        optional: true,
+    },
+    FieldMapping {
+        rust_name: "tags",
+        fibery_name: "Projects/Tags",
+        kind: MappingKind::Enum { multi: true },
+        optional: false,
+    },
+    FieldMapping {
+        rust_name: "project",
+        fibery_name: "Projects/Project",
+        kind: MappingKind::Relation { collection: false },
+        optional: true,
+    },
 ];
 
 fn dec(field: &str, reason: impl std::fmt::Display) -> DecodeError {
-    DecodeError { type_name: TASK.into(), field: field.into(), reason: reason.to_string() }
+    DecodeError {
+        type_name: TASK.into(),
+        field: field.into(),
+        reason: reason.to_string(),
+    }
 }
 
 impl FiberyEntity for Task {
@@ -103,17 +163,34 @@ impl FiberyEntity for Task {
             fields.insert("Projects/Due".into(), json!(d));
         }
         fields.insert("Projects/Done".into(), json!(self.done));
-        fields.insert("Projects/Project".into(), self.project.map(|p| json!({"fibery/id": p})).unwrap_or(Value::Null));
+        fields.insert(
+            "Projects/Project".into(),
+            self.project
+                .map(|p| json!({"fibery/id": p}))
+                .unwrap_or(Value::Null),
+        );
         let mut enums = vec![("Projects/Tags".to_owned(), self.tags.clone(), true)];
         if let Some(p) = &self.priority {
             enums.push(("Projects/Priority".into(), vec![p.clone()], false));
         }
-        let rich_text = self.description.iter().map(|d| ("Projects/Description".to_owned(), DocFormat::Md, d.clone())).collect();
-        Ok(EncodedEntity { fields, collections: Vec::new(), enums, rich_text })
+        let rich_text = self
+            .description
+            .iter()
+            .map(|d| ("Projects/Description".to_owned(), DocFormat::Md, d.clone()))
+            .collect();
+        Ok(EncodedEntity {
+            fields,
+            collections: Vec::new(),
+            enums,
+            rich_text,
+        })
     }
     fn decode(row: &Value) -> Result<Self, DecodeError> {
         let s = |f: &str| row.get(f).and_then(Value::as_str).map(str::to_owned);
-        let id = s("fibery/id").map(|x| Uuid::parse_str(&x)).transpose().map_err(|e| dec("fibery/id", e))?;
+        let id = s("fibery/id")
+            .map(|x| Uuid::parse_str(&x))
+            .transpose()
+            .map_err(|e| dec("fibery/id", e))?;
         let mut tags: Vec<String> = row["Projects/Tags"]
             .as_array()
             .into_iter()
@@ -129,15 +206,22 @@ impl FiberyEntity for Task {
             due: s("Projects/Due"),
             done: row["Projects/Done"].as_bool().unwrap_or(false),
             description: s("Projects/Description"),
-            priority: row["Projects/Priority"]["enum/name"].as_str().map(str::to_owned),
+            priority: row["Projects/Priority"]["enum/name"]
+                .as_str()
+                .map(str::to_owned),
             tags,
-            project: row["Projects/Project"]["fibery/id"].as_str().and_then(|p| Uuid::parse_str(p).ok()),
+            project: row["Projects/Project"]["fibery/id"]
+                .as_str()
+                .and_then(|p| Uuid::parse_str(p).ok()),
         })
     }
 }
 
 fn task(name: &str) -> Task {
-    Task { name: name.into(), ..Default::default() }
+    Task {
+        name: name.into(),
+        ..Default::default()
+    }
 }
 
 fn create_cmd(name: &str) -> Value {
@@ -146,21 +230,35 @@ fn create_cmd(name: &str) -> Value {
 }
 
 fn command_requests(emu: &Emulator) -> Vec<fibery_emulator::RequestRecord> {
-    emu.request_log().into_iter().filter(|r| r.path == "/api/commands").collect()
+    emu.request_log()
+        .into_iter()
+        .filter(|r| r.path == "/api/commands")
+        .collect()
 }
 
 #[tokio::test]
 async fn thousand_creates_cost_ceil_n_over_max_requests_and_no_429() {
     // Fibery's real limits (3/s per token) and the client's default pacing.
     let emu = emulator(Some(RateLimits::default())).await;
-    let client = Client::builder().base_url(emu.base_url()).token(TOKEN).max_commands_per_request(100).build().unwrap();
+    let client = Client::builder()
+        .base_url(emu.base_url())
+        .token(TOKEN)
+        .max_commands_per_request(100)
+        .build()
+        .unwrap();
     let items: Vec<Task> = (0..1000).map(|i| task(&format!("task {i}"))).collect();
     let report = client.entities::<Task>().create_all(items).await.unwrap();
     assert_eq!(report.failed(), 0, "{:?}", report.errors().next());
     assert_eq!(report.ids().len(), 1000);
-    let creates: Vec<_> = command_requests(&emu).into_iter().filter(|r| r.commands > 1).collect();
+    let creates: Vec<_> = command_requests(&emu)
+        .into_iter()
+        .filter(|r| r.commands > 1)
+        .collect();
     assert_eq!(creates.len(), 10, "ceil(1000/100) create requests");
-    assert!(emu.request_log().iter().all(|r| r.status != 429), "a request was rate limited");
+    assert!(
+        emu.request_log().iter().all(|r| r.status != 429),
+        "a request was rate limited"
+    );
     assert_eq!(emu.stats().rate_limited, 0);
     assert_eq!(client.stats().rate_limited, 0);
     assert_eq!(emu.entities(TASK).len(), 1000);
@@ -185,7 +283,12 @@ async fn concurrent_single_commands_are_merged_by_the_auto_batcher() {
         t.await.unwrap().unwrap();
     }
     let reqs = command_requests(&emu);
-    assert_eq!(reqs.len(), 10, "{:?}", reqs.iter().map(|r| r.commands).collect::<Vec<_>>());
+    assert_eq!(
+        reqs.len(),
+        10,
+        "{:?}",
+        reqs.iter().map(|r| r.commands).collect::<Vec<_>>()
+    );
     assert!(reqs.iter().all(|r| r.status == 200));
     assert_eq!(emu.entities(TASK).len(), 1000);
 }
@@ -194,7 +297,12 @@ async fn concurrent_single_commands_are_merged_by_the_auto_batcher() {
 async fn pacing_never_exceeds_three_requests_in_any_second() {
     // Real time by necessity: this is about the wall clock the server sees (~4.5 s).
     let emu = emulator(Some(RateLimits::default())).await;
-    let client = Client::builder().base_url(emu.base_url()).token(TOKEN).batch_window(Duration::ZERO).build().unwrap();
+    let client = Client::builder()
+        .base_url(emu.base_url())
+        .token(TOKEN)
+        .batch_window(Duration::ZERO)
+        .build()
+        .unwrap();
     let q = Query::from(TASK).select(["fibery/id"]).limit(1);
     let runs: Vec<_> = (0..14)
         .map(|_| {
@@ -209,8 +317,14 @@ async fn pacing_never_exceeds_three_requests_in_any_second() {
     let log = emu.request_log();
     assert!(log.len() >= 14);
     for (i, a) in log.iter().enumerate() {
-        let in_window = log[i..].iter().filter(|b| b.at.duration_since(a.at) < Duration::from_secs(1)).count();
-        assert!(in_window <= 3, "{in_window} requests within 1 s of request {i}");
+        let in_window = log[i..]
+            .iter()
+            .filter(|b| b.at.duration_since(a.at) < Duration::from_secs(1))
+            .count();
+        assert!(
+            in_window <= 3,
+            "{in_window} requests within 1 s of request {i}"
+        );
     }
     assert!(log.iter().all(|r| r.status == 200));
 }
@@ -220,7 +334,13 @@ async fn five_thousand_creates_survive_faults_exactly_once() {
     // 20% 5xx + 10% 429 injected. No real rate limit and an unpaced client keep the test
     // fast; Retry-After is clamped to 100 ms for the same reason.
     let emu = emulator(None).await;
-    emu.set_faults(Faults { error_5xx: 0.2, rate_limited: 0.1, drop: 0.0, latency: Duration::ZERO, seed: 7 });
+    emu.set_faults(Faults {
+        error_5xx: 0.2,
+        rate_limited: 0.1,
+        drop: 0.0,
+        latency: Duration::ZERO,
+        seed: 7,
+    });
     let client = fast(&emu)
         .retry(
             RetryPolicy::default()
@@ -236,7 +356,10 @@ async fn five_thousand_creates_survive_faults_exactly_once() {
     assert_eq!(report.failed(), 0, "{:?}", report.errors().next());
     let stored = emu.entities(TASK);
     assert_eq!(stored.len(), 5000);
-    let ids: HashSet<&str> = stored.iter().map(|e| e["fibery/id"].as_str().unwrap()).collect();
+    let ids: HashSet<&str> = stored
+        .iter()
+        .map(|e| e["fibery/id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids.len(), 5000, "duplicates stored");
     let reported: HashSet<Uuid> = report.ids().into_iter().collect();
     assert_eq!(reported.len(), 5000);
@@ -248,10 +371,19 @@ async fn five_thousand_creates_survive_faults_exactly_once() {
 async fn invalid_entity_is_rejected_before_any_request() {
     let emu = emulator(None).await;
     let client = fast(&emu).build().unwrap();
-    let bad = vec![task("ok"), Task { name: String::new(), effort: Some(-1), ..Default::default() }];
+    let bad = vec![
+        task("ok"),
+        Task {
+            name: String::new(),
+            effort: Some(-1),
+            ..Default::default()
+        },
+    ];
     let e = client.entities::<Task>().create_all(bad).await.unwrap_err();
     match &e {
-        Error::Validation { index, violations, .. } => {
+        Error::Validation {
+            index, violations, ..
+        } => {
             assert_eq!(*index, Some(1));
             let fields: Vec<&str> = violations.iter().map(|v| v.field.as_str()).collect();
             assert_eq!(fields, ["Projects/Effort", "Projects/Name"]);
@@ -263,13 +395,20 @@ async fn invalid_entity_is_rejected_before_any_request() {
     assert_eq!(emu.stats().requests, 0, "a request left before validation");
 
     // Schema-level: an unknown option name is caught before any write.
-    let bad = Task { name: "x".into(), priority: Some("Urgentest".into()), ..Default::default() };
+    let bad = Task {
+        name: "x".into(),
+        priority: Some("Urgentest".into()),
+        ..Default::default()
+    };
     let e = client.entities::<Task>().create(bad).await.unwrap_err();
     let v = &e.violations().unwrap()[0];
     assert_eq!(v.rule, Rule::UnknownOption);
     assert!(v.reason.contains("\"High\""), "{}", v.reason);
     assert!(emu.entities(TASK).is_empty());
-    assert!(command_requests(&emu).iter().all(|r| r.commands == 1), "only reads were sent");
+    assert!(
+        command_requests(&emu).iter().all(|r| r.commands == 1),
+        "only reads were sent"
+    );
 }
 
 #[tokio::test]
@@ -277,8 +416,10 @@ async fn typed_round_trip_with_enums_tags_rich_text_and_relations() {
     let emu = emulator(None).await;
     let client = fast(&emu).build().unwrap();
     let project = client
-        .command(json!({"command": "fibery.entity/create", "args": {"type": "Projects/Project",
-            "entity": {"fibery/id": Uuid::new_v4(), "Projects/Name": "Apollo"}}}))
+        .command(
+            json!({"command": "fibery.entity/create", "args": {"type": "Projects/Project",
+            "entity": {"fibery/id": Uuid::new_v4(), "Projects/Name": "Apollo"}}}),
+        )
         .await
         .unwrap();
     let project_id = Uuid::parse_str(project["fibery/id"].as_str().unwrap()).unwrap();
@@ -303,7 +444,11 @@ async fn typed_round_trip_with_enums_tags_rich_text_and_relations() {
     assert_eq!(back.tags, ["api", "backend"]);
     assert_eq!(back.project, Some(project_id));
     assert_eq!(back.due.as_deref(), Some("2026-03-01"));
-    assert!(back.description.as_deref().unwrap().contains("rich"), "{:?}", back.description);
+    assert!(
+        back.description.as_deref().unwrap().contains("rich"),
+        "{:?}",
+        back.description
+    );
 
     // Update: tags set semantics (frontend added, api+backend removed), new description.
     let mut changed = back.clone();
@@ -318,19 +463,43 @@ async fn typed_round_trip_with_enums_tags_rich_text_and_relations() {
 
     // Filters, date range, count, find-and-update, delete.
     api.create_all(vec![
-        Task { name: "a".into(), due: Some("2026-01-10".into()), ..Default::default() },
-        Task { name: "b".into(), due: Some("2026-02-10".into()), ..Default::default() },
+        Task {
+            name: "a".into(),
+            due: Some("2026-01-10".into()),
+            ..Default::default()
+        },
+        Task {
+            name: "b".into(),
+            due: Some("2026-02-10".into()),
+            ..Default::default()
+        },
     ])
     .await
     .unwrap()
     .into_result()
     .unwrap();
-    let jan = api.clone().date_range("Projects/Due", "2026-01-01", "2026-02-01").all().await.unwrap();
-    assert_eq!(jan.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["a"]);
+    let jan = api
+        .clone()
+        .date_range("Projects/Due", "2026-01-01", "2026-02-01")
+        .all()
+        .await
+        .unwrap();
+    assert_eq!(
+        jan.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+        ["a"]
+    );
     assert_eq!(api.count().await.unwrap(), 3);
-    let r = api.find_and_update(Filter::eq("Projects/Name", "b"), |t| t.done = true).await.unwrap();
+    let r = api
+        .find_and_update(Filter::eq("Projects/Name", "b"), |t| t.done = true)
+        .await
+        .unwrap();
     assert_eq!(r.ids().len(), 1);
-    let done = api.clone().filter(Filter::eq("Projects/Done", true)).all().await.unwrap();
+    let done = api
+        .clone()
+        .filter(Filter::eq("Projects/Done", true))
+        .all()
+        .await
+        .unwrap();
     assert_eq!(done.len(), 1);
     assert_eq!(done[0].name, "b");
     api.delete_many([id]).await.unwrap().into_result().unwrap();
@@ -341,19 +510,33 @@ async fn typed_round_trip_with_enums_tags_rich_text_and_relations() {
 #[tokio::test]
 async fn rich_text_on_many_creates_costs_a_few_requests() {
     let emu = emulator(None).await;
-    let client = fast(&emu).max_commands_per_request(100).document_chunk(50).build().unwrap();
+    let client = fast(&emu)
+        .max_commands_per_request(100)
+        .document_chunk(50)
+        .build()
+        .unwrap();
     client.schema().await.unwrap();
-    client.enum_options("Projects/Tags_Projects/Task").await.unwrap();
+    client
+        .enum_options("Projects/Tags_Projects/Task")
+        .await
+        .unwrap();
     let before = client.stats().requests;
-    let items: Vec<Task> =
-        (0..120).map(|i| Task { name: format!("doc {i}"), description: Some(format!("body {i}")), ..Default::default() }).collect();
+    let items: Vec<Task> = (0..120)
+        .map(|i| Task {
+            name: format!("doc {i}"),
+            description: Some(format!("body {i}")),
+            ..Default::default()
+        })
+        .collect();
     let report = client.entities::<Task>().create_all(items).await.unwrap();
     assert_eq!(report.failed(), 0, "{:?}", report.errors().next());
     // ceil(120/100)=2 creates + 1 secrets query + ceil(120/50)=3 document writes.
     assert_eq!(client.stats().requests - before, 6);
     let all = client.entities::<Task>().all().await.unwrap();
     assert_eq!(all.len(), 120);
-    assert!(all.iter().all(|t| t.description.as_deref().map(str::trim) == Some(&format!("body {}", &t.name[4..]))));
+    assert!(all.iter().all(
+        |t| t.description.as_deref().map(str::trim) == Some(&format!("body {}", &t.name[4..]))
+    ));
 }
 
 #[tokio::test]
@@ -361,16 +544,35 @@ async fn query_stream_pages_with_the_id_cursor() {
     let emu = emulator(None).await;
     let client = fast(&emu).page_size(10).build().unwrap();
     let cmds: Vec<Value> = (0..25).map(|i| create_cmd(&format!("s{i}"))).collect();
-    client.execute(cmds).await.unwrap().into_iter().collect::<Result<Vec<_>, _>>().unwrap();
+    client
+        .execute(cmds)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
     let before = client.stats().requests;
     let q = Query::from(TASK).select(["Projects/Name"]).limit(5);
     let rows: Vec<Value> = client.query_stream(&q).try_collect().await.unwrap();
     assert_eq!(rows.len(), 25);
-    assert_eq!(client.stats().requests - before, 3, "pages of 10 (+1 sentinel row)");
-    let names: HashSet<&str> = rows.iter().map(|r| r["Projects/Name"].as_str().unwrap()).collect();
+    assert_eq!(
+        client.stats().requests - before,
+        3,
+        "pages of 10 (+1 sentinel row)"
+    );
+    let names: HashSet<&str> = rows
+        .iter()
+        .map(|r| r["Projects/Name"].as_str().unwrap())
+        .collect();
     assert_eq!(names.len(), 25);
-    assert!(rows.iter().all(|r| r.get("fibery/id").is_none()), "cursor column added by the client is removed");
-    let q = Query::from(TASK).select(["fibery/id"]).filter(Filter::contains("Projects/Name", "s1")).limit(1);
+    assert!(
+        rows.iter().all(|r| r.get("fibery/id").is_none()),
+        "cursor column added by the client is removed"
+    );
+    let q = Query::from(TASK)
+        .select(["fibery/id"])
+        .filter(Filter::contains("Projects/Name", "s1"))
+        .limit(1);
     assert_eq!(client.count(&q).await.unwrap(), 11); // s1, s10..s19
     assert_eq!(client.query_all(&q).await.unwrap().len(), 11);
 }
@@ -380,26 +582,45 @@ async fn upsert_all_creates_then_updates_without_duplicates() {
     let emu = emulator(None).await;
     let client = fast(&emu).build().unwrap();
     let api = client.entities::<Task>();
-    let first: Vec<Task> =
-        (0..10).map(|i| Task { name: format!("v1 {i}"), external_id: Some(format!("EXT-{i}")), ..Default::default() }).collect();
+    let first: Vec<Task> = (0..10)
+        .map(|i| Task {
+            name: format!("v1 {i}"),
+            external_id: Some(format!("EXT-{i}")),
+            ..Default::default()
+        })
+        .collect();
     let r1 = api.upsert_all(first, "Projects/External Id").await.unwrap();
     assert_eq!(r1.failed(), 0, "{:?}", r1.errors().next());
     let second: Vec<Task> = (5..15)
-        .map(|i| Task { name: format!("v2 {i}"), external_id: Some(format!("EXT-{i}")), tags: vec!["api".into()], ..Default::default() })
+        .map(|i| Task {
+            name: format!("v2 {i}"),
+            external_id: Some(format!("EXT-{i}")),
+            tags: vec!["api".into()],
+            ..Default::default()
+        })
         .collect();
-    let r2 = api.upsert_all(second, "Projects/External Id").await.unwrap();
+    let r2 = api
+        .upsert_all(second, "Projects/External Id")
+        .await
+        .unwrap();
     assert_eq!(r2.failed(), 0, "{:?}", r2.errors().next());
     let ids1 = r1.ids();
     let ids2 = r2.ids();
     assert_eq!(&ids1[5..], &ids2[..5], "updated items keep their ids");
     let all = api.all().await.unwrap();
     assert_eq!(all.len(), 15);
-    let by_ext: std::collections::HashMap<String, &Task> = all.iter().map(|t| (t.external_id.clone().unwrap(), t)).collect();
+    let by_ext: std::collections::HashMap<String, &Task> = all
+        .iter()
+        .map(|t| (t.external_id.clone().unwrap(), t))
+        .collect();
     assert_eq!(by_ext["EXT-2"].name, "v1 2");
     assert_eq!(by_ext["EXT-7"].name, "v2 7");
     assert_eq!(by_ext["EXT-7"].tags, ["api"]);
     // Missing conflict value: rejected locally.
-    let e = api.upsert_all(vec![task("no key")], "Projects/External Id").await.unwrap_err();
+    let e = api
+        .upsert_all(vec![task("no key")], "Projects/External Id")
+        .await
+        .unwrap_err();
     assert!(matches!(e, Error::Validation { index: Some(0), .. }));
 }
 
@@ -407,27 +628,60 @@ async fn upsert_all_creates_then_updates_without_duplicates() {
 async fn documents_in_all_formats_and_batched() {
     let emu = emulator(None).await;
     let client = fast(&emu).build().unwrap();
-    let t = client.entities::<Task>().create(task("doc holder")).await.unwrap();
+    let t = client
+        .entities::<Task>()
+        .create(task("doc holder"))
+        .await
+        .unwrap();
     let id = t.id.unwrap();
-    client.set_rich_text(TASK, "Projects/Description", id, DocFormat::Md, "**bold** words").await.unwrap();
-    let md = client.rich_text(TASK, "Projects/Description", id, DocFormat::Md).await.unwrap();
+    client
+        .set_rich_text(
+            TASK,
+            "Projects/Description",
+            id,
+            DocFormat::Md,
+            "**bold** words",
+        )
+        .await
+        .unwrap();
+    let md = client
+        .rich_text(TASK, "Projects/Description", id, DocFormat::Md)
+        .await
+        .unwrap();
     assert!(md.contains("bold"), "{md}");
-    let plain = client.rich_text(TASK, "Projects/Description", id, DocFormat::PlainText).await.unwrap();
-    assert!(plain.contains("bold words") && !plain.contains("**"), "{plain}");
-    let html = client.rich_text(TASK, "Projects/Description", id, DocFormat::Html).await.unwrap();
+    let plain = client
+        .rich_text(TASK, "Projects/Description", id, DocFormat::PlainText)
+        .await
+        .unwrap();
+    assert!(
+        plain.contains("bold words") && !plain.contains("**"),
+        "{plain}"
+    );
+    let html = client
+        .rich_text(TASK, "Projects/Description", id, DocFormat::Html)
+        .await
+        .unwrap();
     assert!(html.contains('<'), "{html}");
-    let json_doc = client.rich_text(TASK, "Projects/Description", id, DocFormat::Json).await.unwrap();
+    let json_doc = client
+        .rich_text(TASK, "Projects/Description", id, DocFormat::Json)
+        .await
+        .unwrap();
     let parsed: Value = serde_json::from_str(&json_doc).unwrap();
     assert!(parsed.is_object());
     // Batched writes and reads of fresh secrets.
-    let docs: Vec<(String, String)> = (0..7).map(|i| (Uuid::new_v4().to_string(), format!("doc {i}"))).collect();
+    let docs: Vec<(String, String)> = (0..7)
+        .map(|i| (Uuid::new_v4().to_string(), format!("doc {i}")))
+        .collect();
     client.set_documents(&docs, DocFormat::Md).await.unwrap();
     let secrets: Vec<String> = docs.iter().map(|(s, _)| s.clone()).collect();
     let back = client.documents(&secrets, DocFormat::Md).await.unwrap();
     for (s, c) in &docs {
         assert_eq!(back[s].trim(), c);
     }
-    assert!(matches!(client.document("../etc", DocFormat::Md).await, Err(Error::Config(_))));
+    assert!(matches!(
+        client.document("../etc", DocFormat::Md).await,
+        Err(Error::Config(_))
+    ));
 }
 
 #[tokio::test]
@@ -441,18 +695,36 @@ async fn files_upload_download_attach() {
     let f = client.upload_file(&p).await.unwrap();
     assert_eq!(f.name, "report.csv");
     let mut out = Vec::new();
-    assert_eq!(client.download_file(&f.secret, &mut out).await.unwrap(), content.len() as u64);
+    assert_eq!(
+        client.download_file(&f.secret, &mut out).await.unwrap(),
+        content.len() as u64
+    );
     assert_eq!(out, content);
-    let g = client.upload_bytes("note.txt", "text/plain", b"hi there".to_vec()).await.unwrap();
+    let g = client
+        .upload_bytes("note.txt", "text/plain", b"hi there".to_vec())
+        .await
+        .unwrap();
     let mut out = Vec::new();
     client.download_file(&g.secret, &mut out).await.unwrap();
     assert_eq!(out, b"hi there");
-    let t = client.entities::<Task>().create(task("with files")).await.unwrap();
-    client.attach_files(TASK, t.id.unwrap(), "Files/Files", &[f.id, g.id]).await.unwrap();
+    let t = client
+        .entities::<Task>()
+        .create(task("with files"))
+        .await
+        .unwrap();
+    client
+        .attach_files(TASK, t.id.unwrap(), "Files/Files", &[f.id, g.id])
+        .await
+        .unwrap();
     let q = json!({"query": {"q/from": TASK, "q/select": ["fibery/id", {"Files/Files": {"q/select": ["fibery/name"], "q/limit": 100}}],
         "q/where": ["=", ["fibery/id"], "$id"], "q/limit": 1}, "params": {"$id": t.id.unwrap()}});
     let rows = client.query_args(q).await.unwrap();
-    let mut names: Vec<&str> = rows[0]["Files/Files"].as_array().unwrap().iter().map(|f| f["fibery/name"].as_str().unwrap()).collect();
+    let mut names: Vec<&str> = rows[0]["Files/Files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["fibery/name"].as_str().unwrap())
+        .collect();
     names.sort();
     assert_eq!(names, ["note.txt", "report.csv"]);
 }
@@ -464,48 +736,108 @@ async fn schema_mutations_names_and_suggestions() {
     let batch = SchemaBatch::new()
         .create_type("Projects/Ticket")
         .field("Projects/Ticket", "Projects/Points", "fibery/int")
-        .field("Projects/Ticket", "Projects/Notes", "Collaboration~Documents/Document")
-        .relation("Projects/Project", "Projects/Tickets", "Projects/Ticket", "Projects/Owner Project", RelationKind::OneToMany)
+        .field(
+            "Projects/Ticket",
+            "Projects/Notes",
+            "Collaboration~Documents/Document",
+        )
+        .relation(
+            "Projects/Project",
+            "Projects/Tickets",
+            "Projects/Ticket",
+            "Projects/Owner Project",
+            RelationKind::OneToMany,
+        )
         .single_select("Projects/Ticket", "Projects/Severity", ["Minor", "Major"])
         .multi_select("Projects/Ticket", "Projects/Labels", ["x", "y", "z"]);
     let schema = client.apply_schema(batch).await.unwrap();
     let ty = schema.type_def("Projects/Ticket").expect("type created");
-    for f in ["Projects/Name", "fibery/id", "fibery/public-id", "Projects/Points", "Projects/Notes", "Projects/Owner Project", "Projects/Severity", "Projects/Labels"] {
+    for f in [
+        "Projects/Name",
+        "fibery/id",
+        "fibery/public-id",
+        "Projects/Points",
+        "Projects/Notes",
+        "Projects/Owner Project",
+        "Projects/Severity",
+        "Projects/Labels",
+    ] {
         assert!(ty.field(f).is_some(), "missing {f}");
     }
-    assert!(schema.type_def("Projects/Project").unwrap().field("Projects/Tickets").is_some());
-    let major = client.resolve_option("Projects/Ticket", "Projects/Severity", "major").await.unwrap();
+    assert!(
+        schema
+            .type_def("Projects/Project")
+            .unwrap()
+            .field("Projects/Tickets")
+            .is_some()
+    );
+    let major = client
+        .resolve_option("Projects/Ticket", "Projects/Severity", "major")
+        .await
+        .unwrap();
     let ticket = client
         .command(json!({"command": "fibery.entity/create", "args": {"type": "Projects/Ticket",
             "entity": {"fibery/id": Uuid::new_v4(), "Projects/Name": "T-1", "Projects/Severity": {"fibery/id": major}}}}))
         .await
         .unwrap();
-    assert_eq!(ticket["Projects/Severity"]["fibery/id"], json!(major.to_string()));
-    let state = client.resolve_option(TASK, "workflow/state", "Done").await.unwrap();
+    assert_eq!(
+        ticket["Projects/Severity"]["fibery/id"],
+        json!(major.to_string())
+    );
+    let state = client
+        .resolve_option(TASK, "workflow/state", "Done")
+        .await
+        .unwrap();
     assert_eq!(state.to_string(), "90b15ce8-9a10-5f5a-9d84-dc78943bb46e");
     // Did-you-mean on unknown names.
-    let e = client.resolve_option("Projects/Tsk", "workflow/state", "Done").await.unwrap_err();
-    assert!(e.to_string().contains("did you mean `Projects/Task`"), "{e}");
-    let e = client.resolve_option(TASK, "Projects/Priorty", "High").await.unwrap_err();
-    assert!(e.to_string().contains("did you mean `Projects/Priority`"), "{e}");
+    let e = client
+        .resolve_option("Projects/Tsk", "workflow/state", "Done")
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("did you mean `Projects/Task`"),
+        "{e}"
+    );
+    let e = client
+        .resolve_option(TASK, "Projects/Priorty", "High")
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("did you mean `Projects/Priority`"),
+        "{e}"
+    );
 }
 
 #[tokio::test]
 async fn webhooks_create_list_delete() {
     let emu = emulator(None).await;
     let client = fast(&emu).build().unwrap();
-    let w = client.create_webhook("http://127.0.0.1:9/hook", TASK).await.unwrap();
+    let w = client
+        .create_webhook("http://127.0.0.1:9/hook", TASK)
+        .await
+        .unwrap();
     assert_eq!(w.type_name, TASK);
     let list = client.webhooks().await.unwrap();
     assert!(list.iter().any(|x| x.id == w.id));
     client.delete_webhook(w.id).await.unwrap();
-    assert!(client.webhooks().await.unwrap().iter().all(|x| x.id != w.id));
+    assert!(
+        client
+            .webhooks()
+            .await
+            .unwrap()
+            .iter()
+            .all(|x| x.id != w.id)
+    );
 }
 
 #[tokio::test]
 async fn wrong_token_is_an_auth_error() {
     let emu = emulator(None).await;
-    let client = Client::builder().base_url(emu.base_url()).token("not-the-token").build().unwrap();
+    let client = Client::builder()
+        .base_url(emu.base_url())
+        .token("not-the-token")
+        .build()
+        .unwrap();
     let e = client.schema().await.unwrap_err();
     assert!(matches!(e, Error::Auth { status: 401, .. }), "{e:?}");
     assert!(!e.to_string().contains("not-the-token"));

@@ -18,7 +18,11 @@ fn client(server: &MockServer) -> fibery_client::ClientBuilder {
         .token(TOKEN)
         .requests_per_second(0)
         .batch_window(Duration::ZERO)
-        .retry(RetryPolicy::default().with_initial_backoff(Duration::from_millis(20)).with_max_retries(3))
+        .retry(
+            RetryPolicy::default()
+                .with_initial_backoff(Duration::from_millis(20))
+                .with_max_retries(3),
+        )
 }
 
 /// Answers every command of the posted array with `{"success": true, "result": <index>}`.
@@ -27,7 +31,9 @@ impl Respond for Echo {
     fn respond(&self, req: &Request) -> ResponseTemplate {
         let body: Value = serde_json::from_slice(&req.body).unwrap();
         let n = body.as_array().map(Vec::len).unwrap_or(1);
-        let out: Vec<Value> = (0..n).map(|i| json!({"success": true, "result": i})).collect();
+        let out: Vec<Value> = (0..n)
+            .map(|i| json!({"success": true, "result": i}))
+            .collect();
         ResponseTemplate::new(200).set_body_json(out)
     }
 }
@@ -59,15 +65,26 @@ async fn sends_token_scheme_user_agent_and_json() {
         .expect(1)
         .mount(&server2)
         .await;
-    let c = client(&server2).auth_scheme(AuthScheme::Bearer).build().unwrap();
+    let c = client(&server2)
+        .auth_scheme(AuthScheme::Bearer)
+        .build()
+        .unwrap();
     c.command(query_cmd()).await.unwrap();
 }
 
 #[tokio::test]
 async fn batches_in_ceil_n_over_max_requests_in_order() {
     let server = MockServer::start().await;
-    Mock::given(method("POST")).and(path("/api/commands")).respond_with(Echo).expect(3).mount(&server).await;
-    let c = client(&server).max_commands_per_request(100).build().unwrap();
+    Mock::given(method("POST"))
+        .and(path("/api/commands"))
+        .respond_with(Echo)
+        .expect(3)
+        .mount(&server)
+        .await;
+    let c = client(&server)
+        .max_commands_per_request(100)
+        .build()
+        .unwrap();
     let cmds: Vec<Value> = (0..250).map(|_| query_cmd()).collect();
     let results = c.execute(cmds).await.unwrap();
     assert_eq!(results.len(), 250);
@@ -90,11 +107,18 @@ async fn one_failed_command_does_not_hide_the_others() {
         .mount(&server)
         .await;
     let c = client(&server).build().unwrap();
-    let r = c.execute(vec![query_cmd(), query_cmd(), query_cmd()]).await.unwrap();
+    let r = c
+        .execute(vec![query_cmd(), query_cmd(), query_cmd()])
+        .await
+        .unwrap();
     assert_eq!(r[0].as_ref().unwrap(), "a");
     assert_eq!(r[2].as_ref().unwrap(), "c");
     match &r[1] {
-        Err(Error::Command { index, command, error }) => {
+        Err(Error::Command {
+            index,
+            command,
+            error,
+        }) => {
             assert_eq!(*index, 1);
             assert_eq!(command, "fibery.entity/query");
             assert_eq!(error.name, "entity.error/schema-type-not-found");
@@ -107,15 +131,26 @@ async fn one_failed_command_does_not_hide_the_others() {
 async fn retry_after_header_is_honoured() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1").set_body_string("Too Many Requests"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("Retry-After", "1")
+                .set_body_string("Too Many Requests"),
+        )
         .up_to_n_times(1)
         .mount(&server)
         .await;
-    Mock::given(method("POST")).respond_with(Echo).mount(&server).await;
+    Mock::given(method("POST"))
+        .respond_with(Echo)
+        .mount(&server)
+        .await;
     let c = client(&server).build().unwrap();
     let start = Instant::now();
     c.command(query_cmd()).await.unwrap();
-    assert!(start.elapsed() >= Duration::from_millis(950), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() >= Duration::from_millis(950),
+        "{:?}",
+        start.elapsed()
+    );
     assert_eq!(server.received_requests().await.unwrap().len(), 2);
     assert_eq!(c.stats().rate_limited, 1);
     assert_eq!(c.stats().retries, 1);
@@ -129,12 +164,19 @@ async fn missing_retry_after_falls_back_to_backoff() {
         .up_to_n_times(2)
         .mount(&server)
         .await;
-    Mock::given(method("POST")).respond_with(Echo).mount(&server).await;
+    Mock::given(method("POST"))
+        .respond_with(Echo)
+        .mount(&server)
+        .await;
     let c = client(&server).build().unwrap();
     let start = Instant::now();
     c.command(query_cmd()).await.unwrap();
     // Two backoffs of ~20-80 ms, far below a 1 s default.
-    assert!(start.elapsed() < Duration::from_millis(900), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_millis(900),
+        "{:?}",
+        start.elapsed()
+    );
     assert_eq!(server.received_requests().await.unwrap().len(), 3);
 }
 
@@ -145,9 +187,19 @@ async fn rate_limit_budget_exhausted_is_typed() {
         .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "0"))
         .mount(&server)
         .await;
-    let c = client(&server).retry(RetryPolicy::default().with_max_retries(2).with_initial_backoff(Duration::from_millis(5))).build().unwrap();
+    let c = client(&server)
+        .retry(
+            RetryPolicy::default()
+                .with_max_retries(2)
+                .with_initial_backoff(Duration::from_millis(5)),
+        )
+        .build()
+        .unwrap();
     let e = c.command(query_cmd()).await.unwrap_err();
-    assert!(matches!(e, Error::RateLimited { retry_after: Some(d) } if d.is_zero()), "{e:?}");
+    assert!(
+        matches!(e, Error::RateLimited { retry_after: Some(d) } if d.is_zero()),
+        "{e:?}"
+    );
     assert!(!e.may_have_been_sent());
     assert_eq!(server.received_requests().await.unwrap().len(), 3);
 }
@@ -162,11 +214,17 @@ async fn server_errors_retried_only_when_idempotent() {
     let c = client(&server).build().unwrap();
     // A query is safe: 1 + 3 retries.
     let e = c.command(query_cmd()).await.unwrap_err();
-    assert!(matches!(&e, Error::Server { status: 503, error } if error.message.contains("upstream")), "{e:?}");
+    assert!(
+        matches!(&e, Error::Server { status: 503, error } if error.message.contains("upstream")),
+        "{e:?}"
+    );
     assert_eq!(server.received_requests().await.unwrap().len(), 4);
     // An update is not: exactly one attempt.
     server.reset().await;
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(503)).mount(&server).await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&server)
+        .await;
     let upd = json!({"command": "fibery.entity/update", "args": {"type": "A/B", "entity": {"fibery/id": "x", "A/Name": "n"}}});
     let e = c.command(upd).await.unwrap_err();
     assert!(e.may_have_been_sent());
@@ -177,11 +235,16 @@ async fn server_errors_retried_only_when_idempotent() {
 async fn server_error_payload_outside_envelope() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(500).set_body_json(json!({"name": "command/unknown", "message": "no such command", "data": {}})))
+        .respond_with(ResponseTemplate::new(500).set_body_json(
+            json!({"name": "command/unknown", "message": "no such command", "data": {}}),
+        ))
         .mount(&server)
         .await;
     let c = client(&server).retry(RetryPolicy::none()).build().unwrap();
-    let e = c.command(json!({"command": "fibery.nope/x", "args": {}})).await.unwrap_err();
+    let e = c
+        .command(json!({"command": "fibery.nope/x", "args": {}}))
+        .await
+        .unwrap_err();
     assert_eq!(e.fibery_error().unwrap().name, "command/unknown");
     assert_eq!(e.status(), Some(500));
 }
@@ -190,7 +253,10 @@ async fn server_error_payload_outside_envelope() {
 async fn truncated_and_malformed_bodies_are_decode_errors() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(r#"[{"success": true, "res"#, "application/json"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(r#"[{"success": true, "res"#, "application/json"),
+        )
         .mount(&server)
         .await;
     let c = client(&server).retry(RetryPolicy::none()).build().unwrap();
@@ -199,24 +265,37 @@ async fn truncated_and_malformed_bodies_are_decode_errors() {
 
     server.reset().await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{"success": true, "result": 1}, {"success": true, "result": 2}])))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(
+                json!([{"success": true, "result": 1}, {"success": true, "result": 2}]),
+            ),
+        )
         .mount(&server)
         .await;
     let e = c.command(query_cmd()).await.unwrap_err();
-    assert!(e.to_string().contains("sent 1 commands, got 2 results"), "{e}");
+    assert!(
+        e.to_string().contains("sent 1 commands, got 2 results"),
+        "{e}"
+    );
 
     server.reset().await;
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!([{"result": 1}])))
         .mount(&server)
         .await;
-    assert!(matches!(c.command(query_cmd()).await.unwrap_err(), Error::Decode { .. }));
+    assert!(matches!(
+        c.command(query_cmd()).await.unwrap_err(),
+        Error::Decode { .. }
+    ));
 }
 
 #[tokio::test]
 async fn unauthorized_is_typed_and_token_free() {
     let server = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(401).set_body_string("Unauthorized")).mount(&server).await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(401).set_body_string("Unauthorized"))
+        .mount(&server)
+        .await;
     let c = client(&server).build().unwrap();
     let e = c.command(query_cmd()).await.unwrap_err();
     assert!(matches!(e, Error::Auth { status: 401, .. }), "{e:?}");
@@ -238,7 +317,10 @@ async fn redirects_never_forward_the_token_to_another_host() {
     let api = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/api/files/abc-123"))
-        .respond_with(ResponseTemplate::new(302).insert_header("Location", format!("{}/blob/abc", storage.uri()).as_str()))
+        .respond_with(
+            ResponseTemplate::new(302)
+                .insert_header("Location", format!("{}/blob/abc", storage.uri()).as_str()),
+        )
         .mount(&api)
         .await;
     let c = client(&api).build().unwrap();
@@ -249,7 +331,10 @@ async fn redirects_never_forward_the_token_to_another_host() {
     let api_req = &api.received_requests().await.unwrap()[0];
     assert!(api_req.headers.get("authorization").is_some());
     let storage_req = &storage.received_requests().await.unwrap()[0];
-    assert!(storage_req.headers.get("authorization").is_none(), "token forwarded to another host");
+    assert!(
+        storage_req.headers.get("authorization").is_none(),
+        "token forwarded to another host"
+    );
 }
 
 #[tokio::test]
@@ -265,25 +350,47 @@ async fn multipart_upload_has_no_json_content_type() {
     let c = client(&server).build().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("a.txt");
-    std::fs::File::create(&p).unwrap().write_all(b"streamed content").unwrap();
+    std::fs::File::create(&p)
+        .unwrap()
+        .write_all(b"streamed content")
+        .unwrap();
     let f = c.upload_file(&p).await.unwrap();
     assert_eq!(f.name, "a.txt");
-    let f2 = c.upload_bytes("b.bin", "application/octet-stream", b"xyz".to_vec()).await.unwrap();
+    let f2 = c
+        .upload_bytes("b.bin", "application/octet-stream", b"xyz".to_vec())
+        .await
+        .unwrap();
     assert_eq!(f2.secret, "c0a6e1a6-1111-4222-8333-444455556666");
     for req in server.received_requests().await.unwrap() {
-        let ct = req.headers.get("content-type").unwrap().to_str().unwrap().to_owned();
+        let ct = req
+            .headers
+            .get("content-type")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
         assert!(ct.starts_with("multipart/form-data; boundary="), "{ct}");
         let body = String::from_utf8_lossy(&req.body);
         assert!(body.contains("name=\"file\""), "{body}");
     }
-    let bodies: Vec<String> = server.received_requests().await.unwrap().iter().map(|r| String::from_utf8_lossy(&r.body).into_owned()).collect();
+    let bodies: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+        .collect();
     assert!(bodies[0].contains("streamed content"));
     assert!(bodies[1].contains("xyz"));
 }
 
 #[tokio::test]
 async fn schema_is_cached_and_revalidated_with_etag() {
-    let schema = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../fibery-core/tests/fixtures/project-management.json")).unwrap();
+    let schema = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fibery-core/tests/fixtures/project-management.json"
+    ))
+    .unwrap();
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/api/schema"))
@@ -293,7 +400,11 @@ async fn schema_is_cached_and_revalidated_with_etag() {
         .await;
     Mock::given(method("GET"))
         .and(path("/api/schema"))
-        .respond_with(ResponseTemplate::new(200).insert_header("ETag", "\"v1\"").set_body_raw(schema, "application/json"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("ETag", "\"v1\"")
+                .set_body_raw(schema, "application/json"),
+        )
         .mount(&server)
         .await;
     let c = client(&server).build().unwrap();
@@ -337,13 +448,19 @@ async fn token_never_in_tracing_output() {
         .up_to_n_times(2)
         .mount(&server)
         .await;
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(401).set_body_string("Unauthorized")).mount(&server).await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(401).set_body_string("Unauthorized"))
+        .mount(&server)
+        .await;
     let c = client(&server).build().unwrap();
     tracing::info!(client = ?c, "built");
     let e = c.command(query_cmd()).await.unwrap_err();
     tracing::error!(error = %e, debug = ?e, "failed");
     let out = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
-    assert!(out.contains("retrying Fibery request"), "retries must be logged: {out}");
+    assert!(
+        out.contains("retrying Fibery request"),
+        "retries must be logged: {out}"
+    );
     assert!(out.contains("[REDACTED]"));
     assert!(!out.contains(TOKEN), "token leaked into logs");
     assert!(!out.contains("sekrit"), "token leaked into logs");
@@ -351,12 +468,26 @@ async fn token_never_in_tracing_output() {
 
 #[test]
 fn builder_rejects_bad_config_without_leaking() {
-    let e = Client::builder().account("evil.com/x").token(TOKEN).build().unwrap_err();
+    let e = Client::builder()
+        .account("evil.com/x")
+        .token(TOKEN)
+        .build()
+        .unwrap_err();
     assert!(matches!(e, Error::Config(_)));
-    let e = Client::builder().base_url("http://example.com").token(TOKEN).build().unwrap_err();
+    let e = Client::builder()
+        .base_url("http://example.com")
+        .token(TOKEN)
+        .build()
+        .unwrap_err();
     assert!(e.to_string().contains("loopback"));
     assert!(Client::builder().account("acme").build().is_err());
-    assert!(Client::builder().account("acme").token("bad\ntoken").build().is_err());
+    assert!(
+        Client::builder()
+            .account("acme")
+            .token("bad\ntoken")
+            .build()
+            .is_err()
+    );
     let b = Client::builder().account("acme").token(TOKEN);
     assert!(!format!("{b:?}").contains(TOKEN));
     let c = b.build().unwrap();
