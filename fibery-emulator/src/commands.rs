@@ -702,6 +702,10 @@ fn schema_cmd(store: &mut Store, c: &Value) -> Result<(), FErr> {
                         .ok_or_else(|| FErr::bad_args("mixin names are strings"))?;
                     install_mixin(&mut store.schema, tn, m)?;
                 }
+                // Workflow: Fibery creates Open / In Progress / Done and makes the first the default.
+                if ms.iter().any(|m| m.as_str() == Some("workflow/workflow")) {
+                    store.default_workflow_states(&format!("workflow/state_{tn}"));
+                }
                 // New fields need values on existing entities.
                 let t = find_type(&store.schema, tn).cloned();
                 if let (Some(t), Some(s)) = (t, store.types.get_mut(tn)) {

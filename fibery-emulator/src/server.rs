@@ -269,8 +269,8 @@ fn apply_seed(store: &mut Store, seed: &Value) -> Result<(), EmulatorError> {
     Ok(())
 }
 
-/// Fibery gives new databases Open / In Progress / Done states; do the same for empty
-/// workflow enums so clients can resolve states by name.
+/// Fibery gives new databases Open / In Progress / Done states; do the same for workflow
+/// enums left empty by the seed, so clients can resolve states by name.
 fn default_workflow_states(store: &mut Store) {
     let names: Vec<String> = store
         .schema
@@ -280,24 +280,7 @@ fn default_workflow_states(store: &mut Store) {
         .map(|t| t.name.clone())
         .collect();
     for n in names {
-        if store.types.get(&n).is_some_and(|t| !t.entities.is_empty()) {
-            continue;
-        }
-        for (i, (name, fin)) in [("Open", false), ("In Progress", false), ("Done", true)]
-            .iter()
-            .enumerate()
-        {
-            let mut e = Map::new();
-            e.insert("enum/name".into(), json!(name));
-            e.insert("fibery/rank".into(), json!(i as i64 * 1_000_000));
-            if find_type(&store.schema, &n)
-                .and_then(|t| crate::model::find_field(t, "workflow/Final"))
-                .is_some()
-            {
-                e.insert("workflow/Final".into(), json!(fin));
-            }
-            store.insert_raw(&n, e);
-        }
+        store.default_workflow_states(&n);
     }
 }
 

@@ -144,6 +144,48 @@ impl Store {
         format_ts(t)
     }
 
+    /// Creates Open / In Progress / Done in an empty workflow enum and, when the holder's
+    /// `workflow/state` field has no default, makes Open the default.
+    pub fn default_workflow_states(&mut self, enum_type: &str) {
+        if find_type(&self.schema, enum_type).is_none()
+            || self
+                .types
+                .get(enum_type)
+                .is_some_and(|t| !t.entities.is_empty())
+        {
+            return;
+        }
+        let has_final = find_type(&self.schema, enum_type)
+            .and_then(|t| find_field(t, "workflow/Final"))
+            .is_some();
+        let mut first = None;
+        for (i, (name, fin)) in [("Open", false), ("In Progress", false), ("Done", true)]
+            .iter()
+            .enumerate()
+        {
+            let mut e = Map::new();
+            e.insert("enum/name".into(), json!(name));
+            e.insert("fibery/rank".into(), json!(i as i64 * 1_000_000));
+            if has_final {
+                e.insert("workflow/Final".into(), json!(fin));
+            }
+            let id = self.insert_raw(enum_type, e);
+            first.get_or_insert(id);
+        }
+        let holder = enum_type.trim_start_matches("workflow/state_").to_string();
+        if let (Some(first), Some(t)) = (
+            first,
+            crate::model::find_type_mut(&mut self.schema, &holder),
+        ) && let Some(f) = t
+            .fields
+            .iter_mut()
+            .find(|f| f.name == "workflow/state" && !f.deleted)
+            && f.meta.default_value.is_none()
+        {
+            f.meta.default_value = Some(json!({"fibery/id": first}));
+        }
+    }
+
     pub fn entity(&self, ty: &str, id: &str) -> Option<&Entity> {
         self.types.get(ty)?.entities.get(id)
     }

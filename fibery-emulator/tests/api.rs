@@ -629,7 +629,10 @@ async fn schema_batch_mutations() {
         .await;
     let rows = api.query(json!({"q/from": "Ops/Ticket", "q/select": {"p": ["Ops/Priority", "enum/name"], "s": ["workflow/state", "enum/name"]}, "q/limit": 1}), json!({})).await;
     assert_eq!(rows[0]["p"], "High");
-    assert_eq!(rows[0]["s"], Value::Null);
+    assert_eq!(
+        rows[0]["s"], "Open",
+        "installing workflow/workflow creates default states"
+    );
     // Renames move data; set-meta changes flags; deleting a non-empty field needs delete-values?.
     api.ok("fibery.schema/batch", json!({"commands": [
         {"command": "schema.field/rename", "args": {"holder-type": "Ops/Ticket", "from-name": "Ops/Name", "to-name": "Ops/Title"}},
