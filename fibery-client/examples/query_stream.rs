@@ -1,0 +1,46 @@
+//! Stream every row of a large database with cursor pagination (never `q/no-limit`).
+
+mod common;
+
+use fibery_client::{Filter, Query};
+use futures::TryStreamExt;
+use serde_json::json;
+use uuid::Uuid;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let session = common::connect().await?;
+    let client = &session.client;
+    if session.emulator.is_some() {
+        // Seed 2,500 rows with raw commands: 25 requests of 100 commands.
+        let cmds = (0..2500).map(|i| {
+            json!({"command": "fibery.entity/create", "args": {"type": "Projects/Task",
+                "entity": {"fibery/id": Uuid::new_v4(), "Projects/Name": format!("row {i}"), "Projects/Effort": i % 10}}})
+        });
+        let results = client.execute(cmds).await?;
+        println!(
+            "seeded {} rows",
+            results.iter().filter(|r| r.is_ok()).count()
+        );
+    }
+
+    let q = Query::from("Projects/Task")
+        .select(["Projects/Name", "Projects/Effort"])
+        .filter(Filter::lt("Projects/Effort", 3));
+    let before = client.stats().requests;
+    let mut stream = std::pin::pin!(client.query_stream_with_page_size(&q, 1000));
+    let mut n = 0;
+    while let Some(row) = stream.try_next().await? {
+        if n < 3 {
+            println!("  {row}");
+        }
+        n += 1;
+    }
+    println!(
+        "streamed {n} rows in {} page requests",
+        client.stats().requests - before
+    );
+    println!("count(): {}", client.count(&q).await?);
+    session.finish().await;
+    Ok(())
+}
