@@ -10,18 +10,81 @@
 //! * [`documents`], [`files`], [`schema`](mod@schema) (cache + ETag + mutations), [`webhooks`].
 //! * One error type, [`Error`]; retries and pacing are described in [`retry`] and [`pace`].
 //!
-//! ```no_run
-//! use fibery_client::{Client, Filter, Query};
-//! # async fn run() -> Result<(), fibery_client::Error> {
-//! let client = Client::builder().account("acme").token_from_env().build()?;
+//! ```
+//! use fibery_client::{Client, EntityRef, FiberyEntity, Filter, Query, Validate};
+//! use uuid::Uuid;
+//!
+//! #[derive(FiberyEntity, Validate, Debug)]
+//! #[fibery(type = "Projects/Task")]
+//! struct Task {
+//!     #[fibery(id)]
+//!     id: Option<Uuid>,
+//!     #[fibery(field = "Projects/Name")]
+//!     #[validate(length(min = 1, max = 200))]
+//!     name: String,
+//!     #[fibery(enum_field = "Projects/Priority")]
+//!     priority: Option<String>,
+//!     #[fibery(rich_text = "Projects/Description", format = "md")]
+//!     description: Option<String>,
+//!     #[fibery(relation = "Projects/Project")]
+//!     project: Option<EntityRef>,
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # use fibery_client::core::fixtures;
+//! # let emu = fibery_emulator::Emulator::builder()
+//! #     .schema(fixtures::project_management())
+//! #     .seed_json(serde_json::from_str(fixtures::PROJECT_MANAGEMENT_OPTIONS)?)
+//! #     .token("secret-token")
+//! #     .start()
+//! #     .await?;
+//! // Against Fibery: `.account("acme").token_from_env()`; here, a local emulator.
+//! let client = Client::builder().base_url(emu.base_url()).token("secret-token").build()?;
+//!
+//! let tasks = client.entities::<Task>();
+//! let created = tasks
+//!     .create(Task {
+//!         id: None,
+//!         name: "Write the docs".into(),
+//!         priority: Some("High".into()), // option name, resolved to its id
+//!         description: Some("Start with **examples**.".into()),
+//!         project: None,
+//!     })
+//!     .await?;
+//! let back = tasks.get(created.id.unwrap()).await?.unwrap();
+//! assert_eq!(back.priority.as_deref(), Some("High"));
+//!
 //! let q = Query::from("Projects/Task")
 //!     .select(["fibery/id", "Projects/Name"])
-//!     .filter(Filter::eq("Projects/Done", false))
+//!     .filter(Filter::contains("Projects/Name", "docs"))
 //!     .limit(100);
 //! let rows = client.query(&q).await?;
-//! println!("{} open tasks", rows.len());
+//! assert_eq!(rows.len(), 1);
+//!
+//! // Invalid input never reaches the network.
+//! let bad = Task { id: None, name: String::new(), priority: None, description: None, project: None };
+//! assert!(matches!(tasks.create(bad).await, Err(fibery_client::Error::Validation { .. })));
 //! # Ok(()) }
 //! ```
+//!
+//! ## Pacing, batching, retries
+//!
+//! A client (and all its clones) sends at most
+//! [`requests_per_second`](ClientBuilder::requests_per_second) requests per second (default 3,
+//! Fibery's per-token limit, burst 1) and never two closer than
+//! [`min_delay`](ClientBuilder::min_delay). Commands are packed
+//! [`max_commands_per_request`](ClientBuilder::max_commands_per_request) to a request, and
+//! commands issued concurrently through [`Client::command`] are merged within
+//! [`batch_window`](ClientBuilder::batch_window). 429s pause the whole client for
+//! `Retry-After` (or the backoff); 5xx, timeouts and resets are retried only for requests
+//! that are safe to repeat (see [`retry`]).
+//!
+//! ## Secrets
+//!
+//! The token is kept as a [`SecretString`]; `Debug` output, errors and tracing events never
+//! contain it, and the `Authorization` header is marked sensitive and dropped on redirects to
+//! another host.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod batch;
