@@ -6,28 +6,26 @@
 //! `fibery.schema/query`). Faults (5xx, 429, dropped connections, latency) can be injected
 //! reproducibly, and an admin API under `/_emulator/` exposes counters and fault settings.
 //!
-//! ```no_run
-//! use fibery_emulator::{Emulator, Faults, RateLimits};
-//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! let schema: fibery_core::schema::Schema = serde_json::from_str(
-//!     &std::fs::read_to_string("schema.json")?)?;
-//! let emu = Emulator::builder()
-//!     .schema(schema)
-//!     .token("test-token")
-//!     .rate_limits(RateLimits::default())
-//!     .faults(Faults::default())
-//!     .start()
-//!     .await?;
-//! let url = format!("{}/api/commands", emu.base_url());
+//! ```
+//! use fibery_emulator::Emulator;
+//! use serde_json::json;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // No schema given: the workspace has the system types (users, files, documents).
+//! let emu = Emulator::builder().token("test-token").start().await?;
 //! let rows: serde_json::Value = reqwest::Client::new()
-//!     .post(url)
+//!     .post(format!("{}/api/commands", emu.base_url()))
 //!     .header("Authorization", "Token test-token")
-//!     .json(&serde_json::json!([{"command": "fibery.entity/query", "args": {"query": {
-//!         "q/from": "fibery/user", "q/select": ["fibery/id", "user/name"], "q/limit": 1}}}]))
-//!     .send().await?.json().await?;
-//! println!("{rows}");
+//!     .json(&json!({"command": "fibery.entity/query", "args": {"query": {
+//!         "q/from": "fibery/user", "q/select": ["user/name"], "q/limit": 1}}}))
+//!     .send().await?
+//!     .json().await?;
+//! assert_eq!(rows, json!({"success": true, "result": [{"user/name": "Emulator User"}]}));
+//! assert_eq!(emu.stats().requests, 1);
 //! emu.shutdown().await;
-//! # Ok(()) }
+//! # Ok(())
+//! # }
 //! ```
 //!
 //! See the crate README for the seed and data file formats and `FIDELITY.md` for how closely
