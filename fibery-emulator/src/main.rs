@@ -18,7 +18,13 @@ struct Args {
     #[arg(long, default_value = "127.0.0.1")]
     host: IpAddr,
     /// API token to accept as `Authorization: Token <t>` or `Bearer <t>`; repeat for several.
-    #[arg(long, env = "FIBERY_TOKEN", required = true, num_args = 1)]
+    #[arg(
+        long,
+        env = "FIBERY_TOKEN",
+        hide_env_values = true,
+        required = true,
+        num_args = 1
+    )]
     token: Vec<String>,
     /// Schema file: the result of `fibery.schema/query` (bare, or inside its envelope).
     #[arg(long)]
@@ -107,6 +113,9 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     };
     let emu = b.start().await?;
     println!("fibery-emulator listening on {}", emu.base_url());
+    // Flush so a parent process reading the pipe sees the address immediately.
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
     tokio::signal::ctrl_c().await?;
     emu.shutdown().await;
     Ok(())
