@@ -127,7 +127,7 @@ pub enum EmulatorError {
 }
 
 /// Configures and starts an [`Emulator`].
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct EmulatorBuilder {
     schema: Option<Schema>,
     tokens: Vec<String>,
@@ -138,6 +138,21 @@ pub struct EmulatorBuilder {
     data: Option<PathBuf>,
     addr: Option<SocketAddr>,
     max_body: Option<usize>,
+}
+
+impl std::fmt::Debug for EmulatorBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Tokens are secrets: only their number is shown.
+        f.debug_struct("EmulatorBuilder")
+            .field("types", &self.schema.as_ref().map(|s| s.types.len()))
+            .field("tokens", &format_args!("[{} redacted]", self.tokens.len()))
+            .field("limits", &self.limits)
+            .field("no_limits", &self.no_limits)
+            .field("faults", &self.faults)
+            .field("data", &self.data)
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
 }
 
 impl EmulatorBuilder {

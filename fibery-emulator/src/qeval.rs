@@ -120,13 +120,39 @@ pub(crate) fn select_rows<'a>(
         .collect())
 }
 
-/// Ordering for sort: nulls last when ascending (PostgreSQL's default).
+/// A total order for sorting (a partial one could make `sort_by` panic): nulls last when
+/// ascending (PostgreSQL's default); numeric fields by value; otherwise by JSON type, then value.
 fn sort_cmp(a: &Value, b: &Value, numeric: bool) -> Ordering {
     match (a.is_null(), b.is_null()) {
-        (true, true) => Ordering::Equal,
-        (true, false) => Ordering::Greater,
-        (false, true) => Ordering::Less,
-        _ => cmp_values(a, b, numeric).unwrap_or(Ordering::Equal),
+        (true, true) => return Ordering::Equal,
+        (true, false) => return Ordering::Greater,
+        (false, true) => return Ordering::Less,
+        _ => {}
+    }
+    if numeric {
+        match (as_f64(a), as_f64(b)) {
+            (Some(x), Some(y)) => return x.total_cmp(&y),
+            (Some(_), None) => return Ordering::Less,
+            (None, Some(_)) => return Ordering::Greater,
+            (None, None) => {}
+        }
+    }
+    let rank = |v: &Value| match v {
+        Value::Null => 0,
+        Value::Bool(_) => 1,
+        Value::Number(_) => 2,
+        Value::String(_) => 3,
+        Value::Array(_) => 4,
+        Value::Object(_) => 5,
+    };
+    match (a, b) {
+        (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
+        (Value::Number(_), Value::Number(_)) => as_f64(a)
+            .unwrap_or(0.0)
+            .total_cmp(&as_f64(b).unwrap_or(0.0)),
+        (Value::String(x), Value::String(y)) => x.cmp(y),
+        _ if rank(a) == rank(b) => a.to_string().cmp(&b.to_string()),
+        _ => rank(a).cmp(&rank(b)),
     }
 }
 

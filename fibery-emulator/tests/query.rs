@@ -733,3 +733,69 @@ async fn core_builder_queries_run_unchanged() {
         {"Projects/Name": "api review", "Projects/Project": null}])
     );
 }
+
+#[tokio::test]
+async fn sorting_mixed_json_values_is_total_and_never_panics() {
+    let emu = fibery_emulator::Emulator::builder()
+        .schema(
+            fibery_emulator::schema_from_value(
+                serde_json::from_str(
+                    &std::fs::read_to_string(format!(
+                        "{}/../fibery-core/tests/fixtures/all-primitives.json",
+                        env!("CARGO_MANIFEST_DIR")
+                    ))
+                    .unwrap(),
+                )
+                .unwrap(),
+            )
+            .unwrap(),
+        )
+        .token(common::TOKEN)
+        .without_rate_limits()
+        .start()
+        .await
+        .unwrap();
+    let api = Api::new(&emu);
+    let vals = [
+        json!(2),
+        json!("b"),
+        json!({"x": 1}),
+        json!([1]),
+        json!(true),
+        json!(null),
+        json!(1.5),
+        json!("a"),
+        json!(false),
+    ];
+    for (i, v) in vals.iter().enumerate() {
+        api.create(
+            "Prims/Record",
+            json!({"Prims/Name": format!("r{i}"), "Prims/Json": v}),
+        )
+        .await;
+    }
+    for dir in ["q/asc", "q/desc"] {
+        let rows = api.query(json!({"q/from": "Prims/Record", "q/select": ["Prims/Json"], "q/order-by": [[["Prims/Json"], dir]], "q/limit": 20}), json!({})).await;
+        let got: Vec<Value> = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["Prims/Json"].clone())
+            .collect();
+        let mut want = vec![
+            json!(false),
+            json!(true),
+            json!(1.5),
+            json!(2),
+            json!("a"),
+            json!("b"),
+            json!([1]),
+            json!({"x": 1}),
+            json!(null),
+        ];
+        if dir == "q/desc" {
+            want.reverse();
+        }
+        assert_eq!(got, want, "{dir}");
+    }
+}
