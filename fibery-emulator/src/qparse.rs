@@ -355,3 +355,80 @@ fn parse_filter(w: &Value, params: &Map<String, Value>) -> Result<Filter, FErr> 
         .with_data(json!({"expr": w}))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use fibery_core::query::{Aggregate, AliasedExpr, CompareOp, Filter, Order, Query, SubQuery};
+
+    use super::parse_args;
+
+    /// What fibery-core's builder puts on the wire parses back to the same AST here, so the
+    /// emulator and core's own `Query::from_args` agree on every shape the SDK emits.
+    #[test]
+    fn core_builder_output_round_trips() {
+        let filters = [
+            Filter::eq("A/x", 1).and(Filter::ne("A/y", "s")),
+            Filter::lt("A/x", 1)
+                .or(Filter::le("A/x", 2))
+                .or(Filter::gt("A/x", 3).and(Filter::ge("A/x", 4))),
+            Filter::is_me(["A/owner", "fibery/id"]),
+            Filter::in_list(["A/tags", "fibery/id"], ["a", "b"]),
+            Filter::not_in("A/x", [1, 2]),
+            Filter::contains("A/n", "x").and(Filter::not_contains("A/n", "y")),
+            Filter::equals_ignoring_case("A/n", "x")
+                .and(Filter::not_equals_ignoring_case("A/n", "y")),
+            Filter::starts_with_ignoring_case("A/n", "x")
+                .and(Filter::ends_with_ignoring_case("A/n", "y")),
+            Filter::contains_ignoring_case("A/n", "x")
+                .and(Filter::not_contains_ignoring_case("A/n", "y")),
+            Filter::is_null("A/x").and(Filter::not_null("A/y")),
+            Filter::null_or_empty("A/x").and(Filter::not_null_or_empty("A/y")),
+            Filter::count_eq("A/tags", 0).and(Filter::count("A/tags", CompareOp::Gt, 2)),
+            Filter::start("A/window", CompareOp::Lt, "2026-01-01").and(Filter::end(
+                "A/window",
+                CompareOp::Ge,
+                "2026-02-01",
+            )),
+        ];
+        for f in filters {
+            let q = Query::from("A/T")
+                .select(["fibery/id", "A/n"])
+                .select_relation("A/owner", ["user/name"])
+                .select_collection(
+                    "A/tags",
+                    SubQuery::new()
+                        .select(["enum/name"])
+                        .order_by("fibery/rank", Order::Asc)
+                        .limit(100),
+                )
+                .select_count("# tags", "A/tags")
+                .select_aggregate("sum", Aggregate::Sum, "A/items", "A/x")
+                .filter(f)
+                .order_by("A/n", Order::Desc)
+                .order_by(["A/owner", "user/name"], Order::Asc)
+                .limit(10)
+                .offset(5);
+            let args = q.to_args();
+            assert_eq!(
+                parse_args(&args).map_err(|e| e.message),
+                Ok(q.clone()),
+                "{args}"
+            );
+            assert_eq!(Query::from_args(&args).ok(), Some(q));
+        }
+        let q = Query::from("A/T")
+            .select_as(
+                "n",
+                AliasedExpr::Path(vec!["A/owner".into(), "user/name".into()]),
+            )
+            .select_as(
+                "c",
+                AliasedExpr::Aggregate {
+                    func: Aggregate::Count,
+                    path: vec!["A/tags".into(), "fibery/id".into()],
+                },
+            )
+            .no_limit();
+        assert_eq!(parse_args(&q.to_args()).map_err(|e| e.message), Ok(q));
+    }
+}
