@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use fibery_core::entity::{DocFormat, EncodedEntity, FiberyEntity, MappingKind};
 use fibery_core::query::{Filter, Limit, Query, Select, SelectItem};
-use fibery_core::schema::{FieldType, Schema};
-use fibery_core::validate::{Rule, Violation};
+use fibery_core::schema::Schema;
+use fibery_core::validate::{Mode, Rule, Violation};
 use futures::{Stream, StreamExt, TryStreamExt};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
@@ -456,7 +456,8 @@ where
                 enums,
                 rich_text,
             } = e;
-            let mut violations = check_fields(&schema, T::TYPE_NAME, &fields, create);
+            let mode = if create { Mode::Create } else { Mode::Update };
+            let mut violations = Vec::new();
             for (field, names, multi) in enums {
                 let opts = &enum_opts[&field];
                 let mut ids = Vec::new();
@@ -487,6 +488,9 @@ where
                             .unwrap_or(Value::Null),
                     );
                 }
+            }
+            if let Err(vs) = schema.validate(T::TYPE_NAME, &fields, mode) {
+                violations.extend(vs);
             }
             if !violations.is_empty() {
                 return Err(Error::Validation {
@@ -726,82 +730,6 @@ fn validate_all<T: FiberyEntity + Validate>(items: &[T]) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// Schema checks of create/update fields: known, writable, and settable in the command.
-fn check_fields(
-    schema: &Schema,
-    type_name: &str,
-    fields: &Map<String, Value>,
-    create: bool,
-) -> Vec<Violation> {
-    let mut out = Vec::new();
-    let Some(ty) = schema.type_def(type_name) else {
-        return out;
-    };
-    for (name, value) in fields {
-        if name == "fibery/id" {
-            continue;
-        }
-        let Some(def) = ty.field(name) else {
-            let mut reason = format!("field `{name}` does not exist on `{type_name}`");
-            if let Some(s) = ty.suggest_field(name) {
-                reason.push_str(&format!("; did you mean `{s}`?"));
-            }
-            out.push(Violation {
-                field: name.clone(),
-                rule: Rule::UnknownField,
-                reason,
-            });
-            continue;
-        };
-        if def.is_readonly() {
-            out.push(Violation {
-                field: name.clone(),
-                rule: Rule::ReadOnly,
-                reason: format!("`{name}` is read-only"),
-            });
-            continue;
-        }
-        let ft = def.field_type(schema);
-        if ft.is_collection() || ft == FieldType::RichText {
-            out.push(Violation {
-                field: name.clone(),
-                rule: Rule::NotSettable,
-                reason: format!("`{name}` cannot be set in a create/update command"),
-            });
-            continue;
-        }
-        if ft.is_reference()
-            && !value.is_null()
-            && !value.get("fibery/id").is_some_and(Value::is_string)
-        {
-            out.push(Violation {
-                field: name.clone(),
-                rule: Rule::BadReference,
-                reason: format!("expected {{\"fibery/id\": ..}}, got {value}"),
-            });
-        }
-    }
-    if create {
-        for def in ty.live_fields() {
-            if def.meta.required
-                && def.meta.default_value.is_none()
-                && !def.is_readonly()
-                && !fields.contains_key(&def.name)
-            {
-                let ft = def.field_type(schema);
-                if matches!(ft, FieldType::Primitive(_)) {
-                    out.push(Violation {
-                        field: def.name.clone(),
-                        rule: Rule::Required,
-                        reason: format!("`{}` is required", def.name),
-                    });
-                }
-            }
-        }
-    }
-    out
 }
 
 /// Substitutes document contents for rich-text secrets, then decodes rows into `T`.

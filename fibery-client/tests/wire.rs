@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use fibery_client::{AuthScheme, Client, Error, RetryPolicy};
 use serde_json::{Value, json};
-use wiremock::matchers::{header, method, path};
+use wiremock::matchers::{body_string_contains, header, method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 const TOKEN: &str = "sekrit-token-0123456789";
@@ -492,4 +492,45 @@ fn builder_rejects_bad_config_without_leaking() {
     assert!(!format!("{b:?}").contains(TOKEN));
     let c = b.build().unwrap();
     assert_eq!(c.base_url(), "https://acme.fibery.io");
+}
+
+#[tokio::test]
+async fn retried_create_that_already_landed_is_reconciled() {
+    // Attempt 1 gets a 503 (it may have been applied); attempt 2 is told the id exists;
+    // the client checks the id and reports the create as done.
+    let id = "0b8e2f0a-2a1d-4b0e-9a3a-6f6cc8f3c001";
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(body_string_contains("fibery.entity/create"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(body_string_contains("fibery.entity/create"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([
+            {"success": false, "result": {"name": "entity.error/entity-already-exists", "message": "exists"}},
+            {"success": false, "result": {"name": "entity.error/entity-already-exists", "message": "exists"}}])))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(body_string_contains("fibery.entity/query"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!([{"success": true, "result": [{"fibery/id": id}]}])),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let c = client(&server).build().unwrap();
+    let other = "1b8e2f0a-2a1d-4b0e-9a3a-6f6cc8f3c002";
+    let cmds = [id, other].map(|i| json!({"command": "fibery.entity/create", "args": {"type": "A/B", "entity": {"fibery/id": i, "A/Name": "x"}}}));
+    let r = c.execute(cmds).await.unwrap();
+    assert_eq!(r[0].as_ref().unwrap()["fibery/id"], id);
+    // The other id does not exist: its error stays.
+    assert!(
+        matches!(&r[1], Err(Error::Command { index: 1, .. })),
+        "{:?}",
+        r[1]
+    );
 }
