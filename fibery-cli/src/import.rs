@@ -277,6 +277,8 @@ struct Writer<'a> {
     recheck_through: u64,
     recheck_ids: HashSet<Uuid>,
     tally: Tally,
+    /// Our id -> the id of the existing entity an upsert updated instead.
+    remapped: std::collections::HashMap<Uuid, Uuid>,
 }
 
 fn row_reject(row: &PreparedRow, field: &str, rule: Rule, reason: String) -> Reject {
@@ -474,16 +476,47 @@ impl Writer<'_> {
             let results = self.execute(cmds).await?;
             match &results[0] {
                 Ok(v) => {
-                    for item in v.as_array().map(Vec::as_slice).unwrap_or(&[]) {
+                    // An existing entity with another id (not created by this tool) was
+                    // updated: its collection values must go to that id.
+                    let mut moved: HashSet<usize> = HashSet::new();
+                    let items = v.as_array().map(Vec::as_slice).unwrap_or(&[]);
+                    for (i, item) in items.iter().enumerate() {
                         match item.get("action").and_then(Value::as_str) {
                             Some("create") => self.tally.created += 1,
                             Some(_) => self.tally.updated += 1,
                             None => {}
                         }
+                        let dup = item
+                            .get("duplicate")
+                            .and_then(|d| d.get("fibery/id"))
+                            .and_then(Value::as_str)
+                            .and_then(|s| Uuid::parse_str(s).ok());
+                        if let (Some(d), Some(r)) = (dup, part.get(i))
+                            && d != r.id
+                        {
+                            self.remapped.insert(r.id, d);
+                            moved.insert(i);
+                        }
                     }
                     written += part.len() as u64;
                     self.tally.written += part.len() as u64;
-                    self.collection_results(&part, &colls, &results[1..], &HashSet::new(), rejects);
+                    self.collection_results(&part, &colls, &results[1..], &moved, rejects);
+                    let again: Vec<PreparedRow> = moved
+                        .iter()
+                        .filter(|i| !part[**i].collections.is_empty())
+                        .map(|i| {
+                            let mut r = part[*i].clone();
+                            r.id = self.remapped[&r.id];
+                            r
+                        })
+                        .collect();
+                    if !again.is_empty() {
+                        let colls = self.collection_commands(&again);
+                        let res = self
+                            .execute(colls.iter().map(|c| c.2.clone()).collect())
+                            .await?;
+                        self.collection_results(&again, &colls, &res, &HashSet::new(), rejects);
+                    }
                 }
                 Err(e) if part.len() == 1 => {
                     rejects.push(row_reject(
@@ -545,6 +578,10 @@ impl Writer<'_> {
             .collect();
         fields.sort();
         fields.dedup();
+        let docs: Vec<PendingDocs> = docs
+            .into_iter()
+            .map(|(row, id, items)| (row, self.remapped.get(&id).copied().unwrap_or(id), items))
+            .collect();
         let ids: Vec<String> = docs.iter().map(|d| d.1.to_string()).collect();
         let mut select = vec![json!("fibery/id")];
         let mut obj = Map::new();
@@ -654,10 +691,16 @@ async fn run_with(
     started: Instant,
 ) -> Result<i32> {
     let schema: Arc<Schema> = conn.schema().await?;
+    // JSONL has no header: with a mapping file its columns are the mapped ones; otherwise
+    // keys are mapped by name as they are first seen.
+    let headers: Vec<String> = match (reader.headers().is_empty(), mapping) {
+        (true, Some(m)) => m.columns.keys().cloned().collect(),
+        _ => reader.headers().to_vec(),
+    };
     let mut plan = Plan::build(
         &schema,
         &args.type_name,
-        reader.headers(),
+        &headers,
         mapping,
         args.key.as_deref(),
         &args.separator,
@@ -752,6 +795,7 @@ async fn run_with(
         recheck_through,
         recheck_ids,
         tally: Tally::default(),
+        remapped: Default::default(),
     };
     let mut rows_read = 0u64;
     let mut skipped = 0u64;

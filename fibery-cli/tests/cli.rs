@@ -550,3 +550,106 @@ async fn query_schema_and_codegen_commands() {
     assert!(code.contains("pub struct Task"), "{code}");
     emu.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jsonl_with_mapping_file_rich_text_and_an_existing_entity() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    // An entity created earlier by someone else (content-derived id, not the key's).
+    std::fs::write(
+        dir.path().join("pre.csv"),
+        "External Id,Name\nJ-1,Old name\n",
+    )
+    .unwrap();
+    let o = run(fibery(
+        &emu,
+        dir.path(),
+        &["import", "pre.csv", "-t", "Projects/Task"],
+    ))
+    .await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let old_id = tasks(&emu)[0]["fibery/id"].as_str().unwrap().to_string();
+
+    std::fs::write(
+        dir.path().join("map.toml"),
+        "[columns]\nref = \"Projects/External Id\"\ntitle = \"Projects/Name\"\n\
+         labels = { field = \"Projects/Tags\", separator = \"|\" }\n\
+         proj = { field = \"Projects/Project\", lookup = \"Projects/Name\" }\n\
+         body = \"Projects/Description\"\nnoise = { skip = true }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("in.jsonl"),
+        concat!(
+            r#"{"ref": "J-1", "title": "New name", "labels": "api|docs", "proj": "Borealis", "body": "First **bold**", "noise": 1}"#, "\n",
+            "\n",
+            r#"{"ref": "J-2", "title": "Second", "labels": ["backend"], "proj": "Apollo", "body": "Second body", "noise": 2}"#, "\n",
+            r#"{"ref": "J-3", "title": "Third", "labels": "nope", "noise": 3}"#, "\n",
+            "not json\n",
+        ),
+    )
+    .unwrap();
+    let o = run(fibery(
+        &emu,
+        dir.path(),
+        &[
+            "--json",
+            "import",
+            "in.jsonl",
+            "-t",
+            "Projects/Task",
+            "--map",
+            "map.toml",
+            "--key",
+            "Projects/External Id",
+        ],
+    ))
+    .await;
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let summary: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(summary["written"], 2, "{summary}");
+    assert_eq!(summary["updated"], 1, "{summary}");
+    assert_eq!(summary["rejected"], 2, "{summary}");
+    assert_eq!(summary["partial"], 0, "{summary}");
+    let rejects: Vec<Value> = std::fs::read_to_string(dir.path().join("in.rejects.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        (rejects[0]["row"].as_u64(), rejects[0]["field"].as_str()),
+        (Some(3), Some("Projects/Tags"))
+    );
+    assert_eq!(
+        (rejects[1]["row"].as_u64(), rejects[1]["line"].as_u64()),
+        (Some(4), Some(5))
+    );
+
+    let all = tasks(&emu);
+    assert_eq!(all.len(), 2);
+    let j1 = all
+        .iter()
+        .find(|t| t["Projects/External Id"] == "J-1")
+        .unwrap();
+    assert_eq!(j1["fibery/id"], old_id.as_str(), "updated in place");
+    assert_eq!(j1["Projects/Name"], "New name");
+    assert_eq!(j1["Projects/Tags"].as_array().unwrap().len(), 2, "{j1}");
+
+    let client = fibery_client::Client::builder()
+        .base_url(emu.base_url())
+        .token(TOKEN)
+        .requests_per_second(100)
+        .build()
+        .unwrap();
+    let md = client
+        .rich_text(
+            "Projects/Task",
+            "Projects/Description",
+            old_id.parse().unwrap(),
+            fibery_core::entity::DocFormat::Md,
+        )
+        .await
+        .unwrap();
+    assert!(md.contains("First **bold**"), "{md}");
+    emu.shutdown().await;
+}
