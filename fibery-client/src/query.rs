@@ -83,6 +83,7 @@ impl Client {
                     let mut rows = client.query(&q).await?;
                     let more = rows.len() > page_size;
                     rows.truncate(page_size);
+                    client.complete_collections(&q, &mut rows).await?;
                     let cursor = match rows.last() {
                         Some(last) => Some(
                             last.get("fibery/id")
@@ -168,6 +169,78 @@ impl Client {
             .or_else(|| n.as_str().and_then(|s| s.parse().ok()))
             .or_else(|| n.as_f64().map(|f| f as u64))
             .ok_or_else(|| Error::decode("count", format!("not a number: {n}")))
+    }
+}
+
+impl Client {
+    /// Collection sub-queries are capped by their `q/limit` (Fibery recommends 100). For
+    /// every row whose collection came back full, reads the whole collection by paging the
+    /// target type filtered by the relation's other end, and replaces the truncated array.
+    async fn complete_collections(&self, q: &Query, rows: &mut [Value]) -> Result<()> {
+        let Select::Fields(items) = &q.select else {
+            return Ok(());
+        };
+        for item in items {
+            let SelectItem::SubQuery { field, query: sub } = item else {
+                continue;
+            };
+            let Limit::Count(cap) = sub.limit else {
+                continue;
+            };
+            let full: Vec<usize> = rows
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| {
+                    r.get(field)
+                        .and_then(Value::as_array)
+                        .is_some_and(|a| a.len() as u64 >= cap)
+                })
+                .map(|(i, _)| i)
+                .collect();
+            if full.is_empty() {
+                continue;
+            }
+            let schema = self.schema().await?;
+            let Some((target, back)) = schema.other_end(&q.from, field) else {
+                tracing::warn!(field = %field, "collection may be truncated at {cap} items: relation has no other end to page by");
+                continue;
+            };
+            let back_is_collection = back.meta.collection;
+            let (target, back) = (target.name.clone(), back.name.clone());
+            for i in full {
+                let Some(parent) = rows[i]
+                    .get("fibery/id")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+                else {
+                    continue;
+                };
+                let by_parent = if back_is_collection {
+                    Filter::in_list(vec![back.clone(), "fibery/id".to_owned()], [parent.clone()])
+                } else {
+                    Filter::eq(vec![back.clone(), "fibery/id".to_owned()], parent.clone())
+                };
+                let filter = match &sub.filter {
+                    Some(f) => Filter::And(vec![f.clone(), by_parent]),
+                    None => by_parent,
+                };
+                let child = Query {
+                    from: target.clone(),
+                    select: sub.select.clone(),
+                    filter: Some(filter),
+                    order_by: Vec::new(),
+                    limit: Limit::Count(1000),
+                    offset: None,
+                };
+                tracing::debug!(field = %field, parent = %parent, "paging a truncated collection");
+                let fut: std::pin::Pin<
+                    Box<dyn std::future::Future<Output = Result<Vec<Value>>> + Send + '_>,
+                > = Box::pin(self.query_all(&child));
+                let all = fut.await?;
+                rows[i][field.as_str()] = Value::Array(all);
+            }
+        }
+        Ok(())
     }
 }
 

@@ -842,3 +842,50 @@ async fn wrong_token_is_an_auth_error() {
     assert!(matches!(e, Error::Auth { status: 401, .. }), "{e:?}");
     assert!(!e.to_string().contains("not-the-token"));
 }
+
+#[tokio::test]
+async fn truncated_collection_subqueries_are_paged_separately() {
+    let emu = emulator(None).await;
+    let client = fast(&emu).build().unwrap();
+    let pid = Uuid::new_v4();
+    client
+        .command(
+            json!({"command": "fibery.entity/create", "args": {"type": "Projects/Project",
+            "entity": {"fibery/id": pid, "Projects/Name": "Big"}}}),
+        )
+        .await
+        .unwrap();
+    let items: Vec<Task> = (0..130)
+        .map(|i| Task {
+            name: format!("child {i}"),
+            project: Some(pid),
+            ..Default::default()
+        })
+        .collect();
+    client
+        .entities::<Task>()
+        .create_all(items)
+        .await
+        .unwrap()
+        .into_result()
+        .unwrap();
+    let sub = fibery_client::SubQuery::new()
+        .select(["Projects/Name"])
+        .limit(100);
+    let q = Query::from("Projects/Project")
+        .select(["Projects/Name"])
+        .select_collection("Projects/Tasks", sub)
+        .limit(10);
+    // A plain query shows Fibery's cap...
+    let capped = client.query(&q).await.unwrap();
+    assert_eq!(capped[0]["Projects/Tasks"].as_array().unwrap().len(), 100);
+    // ...the stream completes the collection.
+    let rows: Vec<Value> = client.query_stream(&q).try_collect().await.unwrap();
+    let tasks = rows[0]["Projects/Tasks"].as_array().unwrap();
+    assert_eq!(tasks.len(), 130);
+    let names: HashSet<&str> = tasks
+        .iter()
+        .map(|t| t["Projects/Name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 130);
+}
