@@ -374,6 +374,52 @@ where
         Ok(out)
     }
 
+    /// Adds items to a collection field of one entity (relations, multi-select option ids,
+    /// files, assignees). Items already present are ignored by Fibery.
+    pub async fn add_to_collection(&self, id: Uuid, field: &str, items: &[Uuid]) -> Result<()> {
+        self.collection_command("fibery.entity/add-collection-items", id, field, items)
+            .await
+    }
+
+    /// Removes items from a collection field of one entity.
+    pub async fn remove_from_collection(
+        &self,
+        id: Uuid,
+        field: &str,
+        items: &[Uuid],
+    ) -> Result<()> {
+        self.collection_command("fibery.entity/remove-collection-items", id, field, items)
+            .await
+    }
+
+    async fn collection_command(
+        &self,
+        cmd: &str,
+        id: Uuid,
+        field: &str,
+        items: &[Uuid],
+    ) -> Result<()> {
+        let schema = self.client.schema().await?;
+        let ft = crate::schema::field_type(&schema, T::TYPE_NAME, field)?;
+        if !ft.is_collection() {
+            return Err(Error::Validation {
+                type_name: T::TYPE_NAME.to_owned(),
+                index: None,
+                violations: vec![Violation {
+                    field: field.to_owned(),
+                    rule: Rule::WrongType,
+                    reason: format!(
+                        "`{field}` is {}, not a collection",
+                        fibery_core::schema::describe(&ft)
+                    ),
+                }],
+            });
+        }
+        let cmd = json!({"command": cmd, "args": {"type": T::TYPE_NAME, "field": field, "entity": {"fibery/id": id},
+            "items": items.iter().map(|i| json!({"fibery/id": i})).collect::<Vec<_>>()}});
+        self.client.command(cmd).await.map(|_| ())
+    }
+
     /// Deletes entities by id (batched). One result per id.
     pub async fn delete_many(&self, ids: impl IntoIterator<Item = Uuid>) -> Result<BatchReport> {
         let ids: Vec<Uuid> = ids.into_iter().collect();

@@ -889,3 +889,61 @@ async fn truncated_collection_subqueries_are_paged_separately() {
         .collect();
     assert_eq!(names.len(), 130);
 }
+
+#[tokio::test]
+async fn upload_from_url_and_collection_links() {
+    let emu = emulator(None).await;
+    let client = fast(&emu).build().unwrap();
+    // The remote host serving the file: it must never see our Authorization header.
+    let remote = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200)
+                .set_body_bytes(b"remote bytes".to_vec())
+                .insert_header("content-type", "text/plain"),
+        )
+        .mount(&remote)
+        .await;
+    let f = client
+        .upload_from_url(&format!("{}/files/r.txt", remote.uri()), Some("r.txt"))
+        .await
+        .unwrap();
+    assert_eq!(f.name, "r.txt");
+    let mut out = Vec::new();
+    client.download_file(&f.secret, &mut out).await.unwrap();
+    assert_eq!(out, b"remote bytes");
+    for r in remote.received_requests().await.unwrap() {
+        assert!(
+            r.headers.get("authorization").is_none(),
+            "our token reached the remote host"
+        );
+    }
+    // Explicit collection add/remove.
+    let api = client.entities::<Task>();
+    let t = api.create(task("linked")).await.unwrap();
+    let id = t.id.unwrap();
+    let api_tag = client
+        .resolve_option(TASK, "Projects/Tags", "api")
+        .await
+        .unwrap();
+    let be_tag = client
+        .resolve_option(TASK, "Projects/Tags", "backend")
+        .await
+        .unwrap();
+    api.add_to_collection(id, "Projects/Tags", &[api_tag, be_tag])
+        .await
+        .unwrap();
+    assert_eq!(api.get(id).await.unwrap().unwrap().tags, ["api", "backend"]);
+    api.remove_from_collection(id, "Projects/Tags", &[api_tag])
+        .await
+        .unwrap();
+    assert_eq!(api.get(id).await.unwrap().unwrap().tags, ["backend"]);
+    api.add_to_collection(id, "Files/Files", &[f.id])
+        .await
+        .unwrap();
+    let e = api
+        .add_to_collection(id, "Projects/Name", &[f.id])
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Validation { .. }), "{e:?}");
+}

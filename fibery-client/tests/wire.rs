@@ -534,3 +534,85 @@ async fn retried_create_that_already_landed_is_reconciled() {
         r[1]
     );
 }
+
+#[tokio::test]
+async fn timeouts_are_typed_and_retried_only_when_safe() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!([{"success": true, "result": []}]))
+                .set_delay(Duration::from_secs(2)),
+        )
+        .mount(&server)
+        .await;
+    let c = client(&server)
+        .timeout(Duration::from_millis(150))
+        .retry(
+            RetryPolicy::default()
+                .with_max_retries(1)
+                .with_initial_backoff(Duration::from_millis(5)),
+        )
+        .build()
+        .unwrap();
+    let e = c.command(query_cmd()).await.unwrap_err();
+    assert!(matches!(e, Error::Timeout { sent: true }), "{e:?}");
+    assert!(e.may_have_been_sent());
+    assert_eq!(c.stats().requests, 2, "a query is retried after a timeout");
+    let upd = json!({"command": "fibery.entity/update", "args": {"type": "A/B", "entity": {"fibery/id": "x"}}});
+    assert!(matches!(
+        c.command(upd).await.unwrap_err(),
+        Error::Timeout { .. }
+    ));
+    assert_eq!(
+        c.stats().requests,
+        3,
+        "an update is not retried after a timeout"
+    );
+}
+
+#[tokio::test]
+async fn a_429_pauses_every_clone_sharing_the_pacer() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(Echo)
+        .mount(&server)
+        .await;
+    let a = client(&server).build().unwrap();
+    let b = a.clone();
+    a.command(query_cmd()).await.unwrap(); // 429, waits ~1 s, retried
+    let start = Instant::now();
+    // The clone shares the pacer; the pause is over by now, so this goes straight out.
+    b.command(query_cmd()).await.unwrap();
+    assert!(start.elapsed() < Duration::from_millis(500));
+    // Concurrent: while one clone is paused by a 429, the other waits too.
+    server.reset().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(Echo)
+        .mount(&server)
+        .await;
+    let start = Instant::now();
+    let t_a = tokio::spawn(async move { a.command(query_cmd()).await.map(|_| a) });
+    tokio::time::sleep(Duration::from_millis(100)).await; // a has met the 429 by now
+    let done_b = {
+        b.command(query_cmd()).await.unwrap();
+        Instant::now()
+    };
+    let a = t_a.await.unwrap().unwrap();
+    assert!(
+        done_b.duration_since(start) >= Duration::from_millis(900),
+        "{:?}",
+        done_b.duration_since(start)
+    );
+    assert_eq!(a.stats().rate_limited, 2);
+}
