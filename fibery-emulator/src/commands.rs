@@ -186,36 +186,20 @@ pub(crate) fn run(store: &mut Store, cmd: &Value, ctx: &mut Ctx) -> Result<Value
                         .collect(),
                 ),
             );
-            let snapshot = store.clone();
-            let res = store.collection_items(&rm, false).and_then(|mut e| {
+            let effs = atomic(store, |store| {
+                let mut e = store.collection_items(&rm, false)?;
                 e.extend(store.collection_items(&a, true)?);
                 Ok(e)
-            });
-            match res {
-                Ok(effs) => {
-                    ctx.effects.extend(effs);
-                    ctx.mutated = true;
-                    Ok(json!("ok"))
-                }
-                Err(e) => {
-                    *store = snapshot;
-                    Err(e)
-                }
-            }
+            })?;
+            ctx.effects.extend(effs);
+            ctx.mutated = true;
+            Ok(json!("ok"))
         }
         "fibery.entity.batch/create-or-update" => {
-            let snapshot = store.clone();
-            match store.upsert(&a) {
-                Ok((v, effs)) => {
-                    ctx.effects.extend(effs);
-                    ctx.mutated = true;
-                    Ok(v)
-                }
-                Err(e) => {
-                    *store = snapshot;
-                    Err(e)
-                }
-            }
+            let (v, effs) = atomic(store, |store| store.upsert(&a))?;
+            ctx.effects.extend(effs);
+            ctx.mutated = true;
+            Ok(v)
         }
         "fibery.entity.batch/create" | "fibery.entity.batch/delete" => {
             let ty = str_arg(&a, "type")?.to_string();
@@ -228,7 +212,7 @@ pub(crate) fn run(store: &mut Store, cmd: &Value, ctx: &mut Ctx) -> Result<Value
                 .and_then(|o| o.get("fail-if-not-found?"))
                 .and_then(Value::as_bool)
                 .unwrap_or(true);
-            let snapshot = store.clone();
+            let owner = store.begin();
             let mut out = vec![];
             let mut effs = vec![];
             let mut res: Result<(), FErr> = Ok(());
@@ -266,41 +250,41 @@ pub(crate) fn run(store: &mut Store, cmd: &Value, ctx: &mut Ctx) -> Result<Value
                     }
                 }
             }
-            match res {
-                Ok(()) => {
-                    ctx.effects.extend(effs);
-                    ctx.mutated = true;
-                    Ok(if name.ends_with("create") {
-                        Value::Array(out)
-                    } else {
-                        json!("ok")
-                    })
-                }
-                Err(e) => {
-                    *store = snapshot;
-                    Err(e)
-                }
-            }
+            finish(store, owner, &res);
+            res?;
+            ctx.effects.extend(effs);
+            ctx.mutated = true;
+            Ok(if name.ends_with("create") {
+                Value::Array(out)
+            } else {
+                json!("ok")
+            })
         }
         "fibery.command/batch" => {
             let cmds = a
                 .get("commands")
                 .and_then(Value::as_array)
                 .ok_or_else(|| FErr::bad_args("\"commands\" must be an array"))?;
-            let snapshot = store.clone();
+            // All-or-nothing: batches touching the schema snapshot the whole store, the others
+            // keep an undo log of the entities they change.
+            let snapshot = cmds.iter().any(touches_schema).then(|| store.clone());
+            let owner = snapshot.is_none() && store.begin();
             let mut inner_ctx = Ctx::default();
             let mut results = vec![];
             for c in cmds {
                 match run(store, c, &mut inner_ctx) {
                     Ok(v) => results.push(json!({"success": true, "result": v})),
                     Err(e) => {
-                        // All-or-nothing: undo everything the batch did.
-                        *store = snapshot;
+                        match snapshot {
+                            Some(s) => *store = s,
+                            None => finish(store, owner, &Err::<(), _>(())),
+                        }
                         ctx.entity_commands += inner_ctx.entity_commands;
                         return Err(e);
                     }
                 }
             }
+            finish(store, owner, &Ok::<(), ()>(()));
             ctx.effects.extend(inner_ctx.effects);
             ctx.mutated |= inner_ctx.mutated;
             ctx.entity_commands += inner_ctx.entity_commands;
@@ -322,9 +306,11 @@ pub(crate) fn run(store: &mut Store, cmd: &Value, ctx: &mut Ctx) -> Result<Value
             for c in cmds {
                 if let Err(e) = schema_cmd(store, c) {
                     *store = snapshot;
+                    store.clear_index();
                     return Err(e);
                 }
             }
+            store.clear_index();
             store.schema.version += 1;
             ctx.mutated = true;
             Ok(json!("ok"))
@@ -333,8 +319,10 @@ pub(crate) fn run(store: &mut Store, cmd: &Value, ctx: &mut Ctx) -> Result<Value
             let snapshot = store.clone();
             if let Err(e) = schema_cmd(store, cmd) {
                 *store = snapshot;
+                store.clear_index();
                 return Err(e);
             }
+            store.clear_index();
             store.schema.version += 1;
             ctx.mutated = true;
             Ok(json!("ok"))
@@ -343,6 +331,36 @@ pub(crate) fn run(store: &mut Store, cmd: &Value, ctx: &mut Ctx) -> Result<Value
             "command/not-found",
             format!("Command \"{other}\" was not found."),
         )),
+    }
+}
+
+/// Runs `f` all-or-nothing (undo log; nested calls defer to the outermost owner).
+fn atomic<T>(store: &mut Store, f: impl FnOnce(&mut Store) -> Result<T, FErr>) -> Result<T, FErr> {
+    let owner = store.begin();
+    let r = f(store);
+    finish(store, owner, &r);
+    r
+}
+
+fn finish<T, E>(store: &mut Store, owner: bool, r: &Result<T, E>) {
+    if owner {
+        match r {
+            Ok(_) => store.commit(),
+            Err(_) => store.rollback(),
+        }
+    }
+}
+
+/// Whether a command (or a batch, recursively) changes the schema.
+fn touches_schema(c: &Value) -> bool {
+    match c.get("command").and_then(Value::as_str) {
+        Some("fibery.schema/batch" | "fibery.app/install-mixins") => true,
+        Some("fibery.command/batch") => c
+            .get("args")
+            .and_then(|a| a.get("commands"))
+            .and_then(Value::as_array)
+            .is_some_and(|cs| cs.iter().any(touches_schema)),
+        _ => false,
     }
 }
 

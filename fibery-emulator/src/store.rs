@@ -57,6 +57,32 @@ pub(crate) struct Store {
     pub last_ts: i128,
     #[serde(default)]
     pub sequence: u64,
+    /// Undo log of the running all-or-nothing command, if any.
+    #[serde(skip)]
+    journal: Option<Journal>,
+    /// Lazily built value -> ids indexes for unique and conflict-field lookups.
+    #[serde(skip)]
+    index: HashMap<IndexKey, HashMap<String, Vec<String>>>,
+}
+
+/// (type, field, case-insensitive)
+type IndexKey = (String, String, bool);
+
+/// What an all-or-nothing command changed, to undo it without cloning the store.
+#[derive(Debug, Clone, Default)]
+struct Journal {
+    entities: HashMap<(String, String), Option<Entity>>,
+    public_ids: HashMap<String, u64>,
+    docs: HashMap<String, Option<String>>,
+}
+
+fn index_key(v: &Value, ci: bool) -> Option<String> {
+    match v {
+        Value::Null => None,
+        Value::String(s) if ci => Some(format!("s:{}", s.to_lowercase())),
+        Value::String(s) => Some(format!("s:{s}")),
+        other => Some(other.to_string()),
+    }
 }
 
 /// A change produced by a write, for webhooks.
@@ -117,6 +143,8 @@ impl Store {
             me: uuid::Uuid::new_v4().to_string(),
             last_ts: 0,
             sequence: 0,
+            journal: None,
+            index: HashMap::new(),
         };
         crate::model::ensure_system_types(&mut s.schema);
         let me = s.me.clone();
@@ -186,11 +214,127 @@ impl Store {
         }
     }
 
+    /// Starts an undo log; returns false if one is already running (the outer owner
+    /// commits or rolls back).
+    pub fn begin(&mut self) -> bool {
+        if self.journal.is_some() {
+            return false;
+        }
+        self.journal = Some(Journal::default());
+        true
+    }
+
+    /// Drops the undo log, keeping the changes.
+    pub fn commit(&mut self) {
+        self.journal = None;
+    }
+
+    /// Undoes everything since [`Store::begin`].
+    pub fn rollback(&mut self) {
+        let Some(j) = self.journal.take() else { return };
+        for ((ty, id), old) in j.entities {
+            let ts = self.types.entry(ty).or_default();
+            match old {
+                Some(e) => {
+                    ts.entities.insert(id, e);
+                }
+                None => {
+                    ts.entities.remove(&id);
+                }
+            }
+        }
+        for (ty, n) in j.public_ids {
+            self.types.entry(ty).or_default().next_public_id = n;
+        }
+        for (secret, old) in j.docs {
+            match old {
+                Some(c) => {
+                    self.documents.insert(secret, c);
+                }
+                None => {
+                    self.documents.remove(&secret);
+                }
+            }
+        }
+        self.index.clear();
+    }
+
+    /// Records the current state of an entity in the undo log (first touch only).
+    fn touch(&mut self, ty: &str, id: &str) {
+        if let Some(j) = &mut self.journal {
+            let key = (ty.to_string(), id.to_string());
+            if !j.entities.contains_key(&key) {
+                let old = self.types.get(ty).and_then(|t| t.entities.get(id)).cloned();
+                j.entities.insert(key, old);
+            }
+        }
+    }
+
+    fn touch_doc(&mut self, secret: &str) {
+        if let Some(j) = &mut self.journal
+            && !j.docs.contains_key(secret)
+        {
+            j.docs
+                .insert(secret.to_string(), self.documents.get(secret).cloned());
+        }
+    }
+
+    /// Forgets every index (after schema changes that rewrite values).
+    pub fn clear_index(&mut self) {
+        self.index.clear();
+    }
+
+    /// Ids of `ty` entities whose `field` equals `v` (case-insensitively for text if `ci`).
+    fn lookup(&mut self, ty: &str, field: &str, ci: bool, v: &Value) -> Vec<String> {
+        let Some(k) = index_key(v, ci) else {
+            return vec![];
+        };
+        let key = (ty.to_string(), field.to_string(), ci);
+        if !self.index.contains_key(&key) {
+            let mut m: HashMap<String, Vec<String>> = HashMap::new();
+            if let Some(ts) = self.types.get(ty) {
+                for (id, e) in &ts.entities {
+                    if let Some(k) = e.get(field).and_then(|x| index_key(x, ci)) {
+                        m.entry(k).or_default().push(id.clone());
+                    }
+                }
+            }
+            self.index.insert(key.clone(), m);
+        }
+        self.index
+            .get(&key)
+            .and_then(|m| m.get(&k))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn index_add(&mut self, ty: &str, id: &str, e: &Entity) {
+        for ((t, f, ci), m) in self.index.iter_mut() {
+            if t == ty
+                && let Some(k) = e.get(f).and_then(|x| index_key(x, *ci))
+            {
+                m.entry(k).or_default().push(id.to_string());
+            }
+        }
+    }
+
+    fn index_remove(&mut self, ty: &str, id: &str, e: &Entity) {
+        for ((t, f, ci), m) in self.index.iter_mut() {
+            if t == ty
+                && let Some(k) = e.get(f).and_then(|x| index_key(x, *ci))
+                && let Some(ids) = m.get_mut(&k)
+            {
+                ids.retain(|x| x != id);
+            }
+        }
+    }
+
     pub fn entity(&self, ty: &str, id: &str) -> Option<&Entity> {
         self.types.get(ty)?.entities.get(id)
     }
 
     fn entity_mut(&mut self, ty: &str, id: &str) -> Option<&mut Entity> {
+        self.touch(ty, id);
         self.types.get_mut(ty)?.entities.get_mut(id)
     }
 
@@ -206,18 +350,32 @@ impl Store {
             .map(str::to_string)
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let now = self.now();
-        let ts = self.types.entry(ty.to_string()).or_default();
-        ts.next_public_id += 1;
+        self.touch(ty, &id);
+        let next = {
+            let ts = self.types.entry(ty.to_string()).or_default();
+            if let Some(j) = &mut self.journal {
+                j.public_ids
+                    .entry(ty.to_string())
+                    .or_insert(ts.next_public_id);
+            }
+            ts.next_public_id += 1;
+            ts.next_public_id
+        };
         e.insert("fibery/id".into(), json!(id));
         let mut fill = |k: &str, v: Value| {
             if e.get(k).is_none_or(Value::is_null) {
                 e.insert(k.to_string(), v);
             }
         };
-        fill("fibery/public-id", json!(ts.next_public_id.to_string()));
+        fill("fibery/public-id", json!(next.to_string()));
         fill("fibery/creation-date", json!(now));
         fill("fibery/modification-date", json!(now));
-        ts.entities.insert(id.clone(), e);
+        self.index_add(ty, &id, &e);
+        self.types
+            .entry(ty.to_string())
+            .or_default()
+            .entities
+            .insert(id.clone(), e);
         id
     }
 
@@ -355,6 +513,7 @@ impl Store {
                 }
                 Kind::RichText => {
                     let secret = uuid::Uuid::new_v4().to_string();
+                    self.touch_doc(&secret);
                     self.documents.insert(secret.clone(), String::new());
                     e.insert(f.name.clone(), json!(secret));
                 }
@@ -418,7 +577,7 @@ impl Store {
     }
 
     fn check_unique(
-        &self,
+        &mut self,
         ty: &str,
         prims: &[(String, Value)],
         except: Option<&str>,
@@ -426,10 +585,8 @@ impl Store {
         let Some(t) = find_type(&self.schema, ty) else {
             return Ok(());
         };
+        let mut checks = vec![];
         for (k, v) in prims {
-            if v.is_null() {
-                continue;
-            }
             let Some(f) = find_field(t, k) else { continue };
             let ci = f
                 .meta
@@ -437,21 +594,15 @@ impl Store {
                 .get("fibery/case-insensitive-text-unique?")
                 .and_then(Value::as_bool)
                 .unwrap_or(false);
-            if !(f.meta.unique || ci) {
-                continue;
+            if (f.meta.unique || ci) && !v.is_null() {
+                checks.push((k.clone(), v.clone(), ci && v.is_string()));
             }
-            let clash = self.types.get(ty).is_some_and(|s| {
-                s.entities.values().any(|e| {
-                    e.get("fibery/id").and_then(Value::as_str) != except
-                        && match (e.get(k), ci) {
-                            (Some(Value::String(a)), true) => v
-                                .as_str()
-                                .is_some_and(|b| a.to_lowercase() == b.to_lowercase()),
-                            (Some(x), _) => x == v,
-                            _ => false,
-                        }
-                })
-            });
+        }
+        for (k, v, ci) in checks {
+            let clash = self
+                .lookup(ty, &k, ci, &v)
+                .iter()
+                .any(|id| Some(id.as_str()) != except);
             if clash {
                 return Err(FErr::new(
                     "entity.error/unique-constraint-violation",
@@ -483,11 +634,15 @@ impl Store {
         self.check_unique(ty, &prims, Some(&id))?;
         let now = self.now();
         let before_view = self.render(ty, &before);
+        self.index_remove(ty, &id, &before);
         if let Some(e) = self.entity_mut(ty, &id) {
             for (k, v) in prims {
                 e.insert(k, v);
             }
             e.insert("fibery/modification-date".into(), json!(now));
+        }
+        if let Some(e) = self.entity(ty, &id).cloned() {
+            self.index_add(ty, &id, &e);
         }
         for (k, r) in refs {
             self.set_single(ty, &id, &k, r);
@@ -542,6 +697,7 @@ impl Store {
                 }
                 Kind::RichText => {
                     if let Some(s) = e.get(&f.name).and_then(Value::as_str) {
+                        self.touch_doc(s);
                         self.documents.remove(s);
                     }
                 }
@@ -549,29 +705,48 @@ impl Store {
             }
         }
         // One-way references from other types (no inverse field) are cleared too.
-        let schema = self.schema.clone();
-        for other in schema.types.iter().filter(|t| !t.deleted) {
+        let mut holders: Vec<(String, String)> = vec![];
+        for other in self.schema.types.iter().filter(|t| !t.deleted) {
             for f in other
                 .fields
                 .iter()
                 .filter(|f| !f.deleted && f.type_name == ty)
             {
-                if f.meta.relation.is_some() && inverse(&schema, &other.name, f).is_some() {
+                if f.meta.relation.is_some() && inverse(&self.schema, &other.name, f).is_some() {
                     continue;
                 }
-                if let Some(store) = self.types.get_mut(&other.name) {
-                    for oe in store.entities.values_mut() {
-                        match oe.get_mut(&f.name) {
-                            Some(Value::String(s)) if s == id => {
-                                oe.insert(f.name.clone(), Value::Null);
-                            }
-                            Some(Value::Array(a)) => a.retain(|x| x.as_str() != Some(id)),
-                            _ => {}
+                holders.push((other.name.clone(), f.name.clone()));
+            }
+        }
+        for (oty, fname) in holders {
+            let hits: Vec<String> = self
+                .types
+                .get(&oty)
+                .map(|s| {
+                    s.entities
+                        .iter()
+                        .filter(|(_, oe)| match oe.get(&fname) {
+                            Some(Value::String(s)) => s == id,
+                            Some(Value::Array(a)) => a.iter().any(|x| x.as_str() == Some(id)),
+                            _ => false,
+                        })
+                        .map(|(k, _)| k.clone())
+                        .collect()
+                })
+                .unwrap_or_default();
+            for oid in hits {
+                if let Some(oe) = self.entity_mut(&oty, &oid) {
+                    match oe.get_mut(&fname) {
+                        Some(Value::Array(a)) => a.retain(|x| x.as_str() != Some(id)),
+                        _ => {
+                            oe.insert(fname.clone(), Value::Null);
                         }
                     }
                 }
             }
         }
+        self.touch(ty, id);
+        self.index_remove(ty, id, &e);
         if let Some(s) = self.types.get_mut(ty) {
             s.entities.remove(id);
         }
@@ -897,11 +1072,11 @@ impl Store {
                 results.push(json!({"action": "prefer-duplicate-found-in-the-batch", "entity": Value::Object(o.clone()), "duplicate": Value::Object(w.clone())}));
                 continue;
             }
-            let dup = key.as_ref().and_then(|k| {
-                self.types.get(ty).and_then(|s| {
-                    s.entities
-                        .values()
-                        .filter(|e| e.get(cf) == Some(k))
+            let dup = match &key {
+                Some(k) => {
+                    let ids = self.lookup(ty, cf, false, k);
+                    ids.iter()
+                        .filter_map(|i| self.entity(ty, i))
                         .max_by(|a, b| {
                             let ka = (
                                 a.get("fibery/creation-date").and_then(Value::as_str),
@@ -914,8 +1089,9 @@ impl Store {
                             ka.cmp(&kb)
                         })
                         .cloned()
-                })
-            });
+                }
+                None => None,
+            };
             match dup {
                 None => {
                     let (created, eff) = self.create(ty, o)?;

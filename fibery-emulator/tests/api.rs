@@ -1089,3 +1089,49 @@ async fn admin_endpoints_expose_counters_faults_and_log() {
         .unwrap();
     assert_eq!(r.status(), 400);
 }
+
+#[tokio::test]
+async fn failed_batches_undo_relations_counters_and_documents() {
+    let emu = pm().await;
+    let api = Api::new(&emu);
+    let p = api
+        .create("Projects/Project", json!({"Projects/Name": "P"}))
+        .await["fibery/id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let docs_before = emu.stats().entities;
+    let t = "7a000000-0000-4000-8000-000000000001";
+    let env = api.cmd("fibery.command/batch", json!({"commands": [
+        {"command": "fibery.entity/create", "args": {"type": "Projects/Task", "entity": {"fibery/id": t, "Projects/Name": "x", "Projects/Project": {"fibery/id": p}}}},
+        {"command": "fibery.entity/update", "args": {"type": "Projects/Project", "entity": {"fibery/id": p, "Projects/Name": "renamed"}}},
+        {"command": "fibery.entity.batch/create-or-update", "args": {"type": "Projects/Task", "conflict-field": "Projects/External Id",
+            "conflict-action": "update-latest", "entities": [{"fibery/id": "7a000000-0000-4000-8000-000000000002", "Projects/External Id": "E"}]}},
+        {"command": "fibery.entity/delete", "args": {"type": "Projects/Task", "entity": {"fibery/id": "7a000000-0000-4000-8000-0000000000ff"}}}]})).await;
+    assert_eq!(env["result"]["name"], "entity.error/not-found");
+    let proj = &emu.entities("Projects/Project")[0];
+    assert_eq!(proj["Projects/Name"], "P");
+    assert_eq!(proj["Projects/Tasks"], json!([]));
+    assert!(emu.entities("Projects/Task").is_empty());
+    assert_eq!(emu.stats().entities, docs_before);
+    // Counters and indexes are as before: the next task is public id 1 and "E" is free.
+    let r = api
+        .create(
+            "Projects/Task",
+            json!({"Projects/Name": "y", "Projects/External Id": "E"}),
+        )
+        .await;
+    assert_eq!(r["fibery/public-id"], "1");
+    let up = api.ok("fibery.entity.batch/create-or-update", json!({"type": "Projects/Task", "conflict-field": "Projects/External Id",
+        "conflict-action": "skip-create", "entities": [{"fibery/id": "7a000000-0000-4000-8000-000000000003", "Projects/External Id": "E"}]})).await;
+    assert_eq!(up[0]["action"], "skip-create");
+    // After an update the conflict index follows the new value.
+    api.ok("fibery.entity/update", json!({"type": "Projects/Task", "entity": {"fibery/id": r["fibery/id"], "Projects/External Id": "F"}})).await;
+    let up = api.ok("fibery.entity.batch/create-or-update", json!({"type": "Projects/Task", "conflict-field": "Projects/External Id",
+        "conflict-action": "skip-create", "entities": [{"fibery/id": "7a000000-0000-4000-8000-000000000004", "Projects/External Id": "E"},
+        {"fibery/id": "7a000000-0000-4000-8000-000000000005", "Projects/External Id": "F"}]})).await;
+    assert_eq!(
+        (up[0]["action"].as_str(), up[1]["action"].as_str()),
+        (Some("create"), Some("skip-create"))
+    );
+}
