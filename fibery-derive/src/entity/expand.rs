@@ -219,15 +219,15 @@ fn helpers(type_name: &str) -> TokenStream {
             }
         }
 
-        /// The row's value for `field` (`null` when absent).
+        // The row's value for `field` (`null` when absent).
         #[allow(dead_code)]
         fn __field<'a>(row: &'a _json::Map<::std::string::String, _json::Value>, field: &str) -> &'a _json::Value {
             static NULL: _json::Value = _json::Value::Null;
             row.get(field).unwrap_or(&NULL)
         }
 
-        /// Deserializes a primitive; Fibery returns decimals as strings, so a string that
-        /// parses as a number is retried as that number.
+        // Deserializes a primitive; Fibery returns decimals as strings, so a string that
+        // parses as a number is retried as that number.
         #[allow(dead_code)]
         fn __decode_value<T: _serde::de::DeserializeOwned>(
             field: &str,
@@ -252,8 +252,8 @@ fn helpers(type_name: &str) -> TokenStream {
             }
         }
 
-        /// One `{"fibery/id": ..}` item, read as `EntityRef` (or any type deserializable from
-        /// that object) or as the bare id (`Uuid`).
+        // One `{"fibery/id": ..}` item, read as `EntityRef` (or any type deserializable from
+        // that object) or as the bare id (`Uuid`).
         #[allow(dead_code)]
         fn __decode_ref<T: _serde::de::DeserializeOwned>(
             field: &str,
@@ -273,7 +273,7 @@ fn helpers(type_name: &str) -> TokenStream {
             }
         }
 
-        /// A collection (`null` reads as empty).
+        // A collection (`null` reads as empty).
         #[allow(dead_code)]
         fn __decode_refs<T: _serde::de::DeserializeOwned>(
             field: &str,
@@ -289,7 +289,7 @@ fn helpers(type_name: &str) -> TokenStream {
             }
         }
 
-        /// An option name: `{"enum/name": ".."}` or a bare string.
+        // An option name: `{"enum/name": ".."}` or a bare string.
         #[allow(dead_code)]
         fn __decode_enum_name<'a>(
             field: &str,
@@ -329,7 +329,7 @@ fn helpers(type_name: &str) -> TokenStream {
             _json::to_value(v).map_err(|e| __encode_error(field, e))
         }
 
-        /// The id of a relation item (`EntityRef`, `Uuid`, or anything serializing to either).
+        // The id of a relation item (`EntityRef`, `Uuid`, or anything serializing to either).
         #[allow(dead_code)]
         fn __encode_ref_id<T: _serde::Serialize + ?Sized>(
             field: &str,
