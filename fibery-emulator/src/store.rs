@@ -263,9 +263,8 @@ impl Store {
     fn touch(&mut self, ty: &str, id: &str) {
         if let Some(j) = &mut self.journal {
             let key = (ty.to_string(), id.to_string());
-            if !j.entities.contains_key(&key) {
-                let old = self.types.get(ty).and_then(|t| t.entities.get(id)).cloned();
-                j.entities.insert(key, old);
+            if let std::collections::hash_map::Entry::Vacant(slot) = j.entities.entry(key) {
+                slot.insert(self.types.get(ty).and_then(|t| t.entities.get(id)).cloned());
             }
         }
     }
