@@ -17,8 +17,36 @@ use crate::error::{Error, Result};
 
 impl Client {
     /// Runs one `fibery.entity/query` and returns its rows.
+    ///
+    /// When the schema is cached, the query is checked against it first (unknown types and
+    /// fields with did-you-mean suggestions, non-primitive selects, ...); a failing check
+    /// revalidates the schema (ETag) once before rejecting, so a stale cache cannot block a
+    /// valid query.
     pub async fn query(&self, query: &Query) -> Result<Vec<Value>> {
+        self.preflight(query).await?;
         self.query_args(query.to_args()).await
+    }
+
+    async fn preflight(&self, q: &Query) -> Result<()> {
+        let cached = self
+            .inner
+            .schema
+            .lock()
+            .expect("schema lock")
+            .as_ref()
+            .map(|c| c.schema.clone());
+        let Some(schema) = cached else { return Ok(()) };
+        if schema.check_query(q).is_ok() {
+            return Ok(());
+        }
+        let schema = self.refresh_schema().await?;
+        schema
+            .check_query(q)
+            .map_err(|violations| Error::Validation {
+                type_name: q.from.clone(),
+                index: None,
+                violations,
+            })
     }
 
     /// Runs a query and deserializes each row into `T`.
