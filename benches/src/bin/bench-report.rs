@@ -1,0 +1,284 @@
+//! `bench-report`: end-to-end figures of fibery-rs against the emulator on loopback, one line
+//! per figure (`name key=value ...`) so runs can be compared line by line. See BENCHMARKS.md.
+//!
+//! ```text
+//! cargo build --release -p fibery-cli          # the CLI whose memory is measured
+//! cargo run --release -p fibery-benches --bin bench-report
+//! ```
+//!
+//! Environment: `BENCH_N` (entities of the main import, default 10000), `BENCH_FULL=1` (also
+//! 100,000 entities at the limit and 1,000,000 CLI rows; slow), `BENCH_SKIP` (comma list of
+//! figures to skip: import,sweep,baseline,export,rss).
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use fibery_benches::{Task, task};
+use fibery_client::{Client, FiberyEntity, Query};
+use fibery_emulator::{Emulator, Faults, RateLimits};
+use fibery_tests::{TASK, TOKEN, emulator, fibery_bin, write_tasks_csv};
+use futures::StreamExt;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+const LIMIT: f64 = 3.0;
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn skipped(what: &str) -> bool {
+    std::env::var("BENCH_SKIP")
+        .map(|s| s.split(',').any(|x| x.trim() == what))
+        .unwrap_or(false)
+}
+
+fn client(emu: &Emulator) -> fibery_client::ClientBuilder {
+    Client::builder().base_url(emu.base_url()).token(TOKEN)
+}
+
+/// Raw create commands (primitive fields only, client ids) for the sweep and the baseline.
+fn create_cmds(range: std::ops::Range<usize>) -> Vec<Value> {
+    range
+        .map(|i| {
+            let mut fields = task(i).encode().expect("encode").fields;
+            fields.insert(
+                "fibery/id".into(),
+                json!(Uuid::from_u128(i as u128 + 1).to_string()),
+            );
+            json!({"command": "fibery.entity/create", "args": {"type": TASK, "entity": fields}})
+        })
+        .collect()
+}
+
+/// Import at the default limits (emulator 3 req/s per token, client defaults).
+async fn import_at_limit(n: usize) -> (f64, Emulator) {
+    let emu = emulator(Some(RateLimits::default()), Faults::default()).await;
+    let c = client(&emu).build().expect("client");
+    let t0 = Instant::now();
+    let report = c
+        .entities::<Task>()
+        .create_all((0..n).map(task))
+        .await
+        .expect("import");
+    let secs = t0.elapsed().as_secs_f64();
+    assert_eq!(report.failed(), 0, "import failures");
+    assert_eq!(emu.entities(TASK).len(), n);
+    let cs = c.stats();
+    let es = emu.stats();
+    let eps = n as f64 / secs;
+    println!(
+        "import_at_limit n={n} batch={} secs={secs:.2} entities_per_s={eps:.1} requests={} http_429={} retries={} req_per_s={:.3} utilisation={:.3}",
+        c.max_commands_per_request(),
+        cs.requests,
+        es.rate_limited,
+        cs.retries,
+        cs.requests as f64 / secs,
+        cs.requests as f64 / secs / LIMIT
+    );
+    (eps, emu)
+}
+
+/// One point of the batch-size sweep: `requests` sequential requests of `batch` creates.
+async fn sweep_point(batch: usize, requests: usize, paced: bool) -> (f64, f64, u64) {
+    let emu = if paced {
+        emulator(Some(RateLimits::default()), Faults::default()).await
+    } else {
+        emulator(None, Faults::default()).await
+    };
+    let c = client(&emu)
+        .max_commands_per_request(batch)
+        .requests_per_second(if paced { 3 } else { 0 })
+        .build()
+        .expect("client");
+    let cmds = create_cmds(0..batch * requests);
+    let n = cmds.len();
+    let t0 = Instant::now();
+    let results = c.execute(cmds).await.expect("execute");
+    let secs = t0.elapsed().as_secs_f64();
+    assert!(results.iter().all(Result::is_ok), "sweep failures");
+    assert_eq!(emu.entities(TASK).len(), n);
+    (
+        n as f64 / secs,
+        secs * 1000.0 / requests as f64,
+        emu.stats().rate_limited,
+    )
+}
+
+async fn sweep() {
+    for batch in [1usize, 10, 100, 500] {
+        let (paced, _, p429) = sweep_point(batch, 12, true).await;
+        let requests = (20_000 / batch).clamp(20, 200);
+        let (unpaced, ms_per_req, _) = sweep_point(batch, requests, false).await;
+        println!(
+            "sweep batch={batch} paced_entities_per_s={paced:.1} paced_http_429={p429} unpaced_entities_per_s={unpaced:.0} unpaced_ms_per_request={ms_per_req:.2}"
+        );
+    }
+}
+
+/// The naive pattern of the seed Python client: one entity per request, then a fixed
+/// 0.32 s sleep, reproduced with this client (its own pacer off, retries on).
+async fn baseline(n: usize) -> f64 {
+    let emu = emulator(Some(RateLimits::default()), Faults::default()).await;
+    let c = client(&emu)
+        .requests_per_second(0)
+        .max_commands_per_request(1)
+        .build()
+        .expect("client");
+    let t0 = Instant::now();
+    for cmd in create_cmds(0..n) {
+        let r = c.execute([cmd]).await.expect("execute");
+        assert!(r[0].is_ok(), "baseline failure");
+        tokio::time::sleep(Duration::from_millis(320)).await;
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    let eps = n as f64 / secs;
+    println!(
+        "baseline_naive n={n} secs={secs:.2} entities_per_s={eps:.2} requests={} http_429={} retries={}",
+        c.stats().requests,
+        emu.stats().rate_limited,
+        c.stats().retries
+    );
+    eps
+}
+
+async fn export(emu: &Emulator, n: usize, paced: bool) {
+    let q = Query::from(TASK)
+        .select([
+            "fibery/id",
+            "Projects/Name",
+            "Projects/External Id",
+            "Projects/Effort",
+        ])
+        .no_limit();
+    emu.set_rate_limits(paced.then(RateLimits::default));
+    for page in [500usize, 1000, 3000] {
+        let c = client(emu)
+            .requests_per_second(if paced { 3 } else { 0 })
+            .build()
+            .expect("client");
+        let t0 = Instant::now();
+        let mut s = std::pin::pin!(c.query_stream_with_page_size(&q, page));
+        let mut rows = 0usize;
+        while let Some(r) = s.next().await {
+            r.expect("row");
+            rows += 1;
+        }
+        let secs = t0.elapsed().as_secs_f64();
+        assert_eq!(rows, n);
+        println!(
+            "export_query_stream paced={paced} n={n} page_size={page} secs={secs:.2} entities_per_s={:.0} requests={}",
+            n as f64 / secs,
+            c.stats().requests
+        );
+    }
+    emu.set_rate_limits(Some(RateLimits::default()));
+}
+
+/// Peak RSS of `fibery import` (release build, create mode, batch 500) on `n` generated
+/// rows, against an emulator without rate limits. Uses GNU time's `%M` (KiB).
+async fn cli_rss(n: usize, dir: &std::path::Path) {
+    let emu = emulator(None, Faults::default()).await;
+    let file = dir.join(format!("rows-{n}.csv"));
+    write_tasks_csv(&file, n).expect("write csv");
+    let bin = fibery_bin();
+    let base = emu.base_url();
+    let t0 = Instant::now();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("/usr/bin/time")
+            .arg("-f")
+            .arg("maxrss_kib=%M")
+            .arg(bin)
+            .env("FIBERY_TOKEN", TOKEN)
+            .args(["--base-url", &base, "--rps", "10000", "--json"])
+            .arg("import")
+            .arg(&file)
+            .args(["-t", TASK, "--batch", "500", "--no-progress"])
+            .output()
+            .expect("run /usr/bin/time fibery import")
+    })
+    .await
+    .expect("join");
+    let secs = t0.elapsed().as_secs_f64();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let rss = stderr
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("maxrss_kib="))
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or_else(|| panic!("no RSS figure: {stderr}"));
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    assert_eq!(summary["written"], n as u64, "{stderr}");
+    println!(
+        "cli_import_peak_rss rows={n} peak_rss_mib={:.1} secs={secs:.2} rows_per_s={:.0}",
+        rss as f64 / 1024.0,
+        n as f64 / secs
+    );
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    format!("cores={cores} cpu=\"{cpu}\"")
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let full = std::env::var("BENCH_FULL").is_ok_and(|v| v == "1");
+    let n = env_usize("BENCH_N", 10_000);
+    println!("machine {}", machine());
+    let mut ours = None;
+    if !skipped("import") {
+        let (eps, emu) = import_at_limit(n).await;
+        ours = Some(eps);
+        if !skipped("export") {
+            export(&emu, n, true).await;
+            export(&emu, n, false).await;
+        }
+        emu.shutdown().await;
+        if full {
+            let (_, emu) = import_at_limit(100_000).await;
+            if !skipped("export") {
+                export(&emu, 100_000, false).await;
+            }
+            emu.shutdown().await;
+        }
+    }
+    if !skipped("sweep") {
+        sweep().await;
+    }
+    if !skipped("baseline") {
+        let naive = baseline(30).await;
+        if let Some(ours) = ours {
+            println!(
+                "ratio_import_over_naive ratio={:.1} ours_entities_per_s={ours:.1} naive_entities_per_s={naive:.2}",
+                ours / naive
+            );
+        }
+    }
+    if !skipped("rss") {
+        let dir = std::env::temp_dir().join(format!("fibery-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let mut sizes = vec![10_000, 100_000];
+        if full {
+            sizes.push(1_000_000);
+        }
+        for rows in sizes {
+            cli_rss(rows, &dir).await;
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

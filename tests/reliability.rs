@@ -1,0 +1,200 @@
+//! Fault matrix: an import of 5,000 entities through `fibery-client` into the emulator under
+//! each fault (20% 5xx, 20% 429, 10% dropped connections, 500 ms latency, all of them
+//! together) ends with exactly 5,000 entities, no duplicates, and the client's counters agree
+//! with the emulator's request log. One more run pushes rows through the `fibery import`
+//! binary under combined faults.
+//!
+//! Not about pacing: the emulator's rate limiter is off and the client is unpaced
+//! (`requests_per_second(0)`), and the client's backoff / `Retry-After` cap are shortened to
+//! tens of milliseconds so the matrix runs in seconds. Pacing against the real 3 req/s limit
+//! is measured by `bench-report` (see BENCHMARKS.md) and tested in fibery-client.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use fibery_client::{Client, FiberyEntity, RetryPolicy, Validate};
+use fibery_emulator::{Emulator, Faults};
+use fibery_tests::{TASK, TOKEN, emulator};
+use uuid::Uuid;
+
+const N: usize = 5_000;
+
+#[derive(FiberyEntity, Validate, Debug, Clone)]
+#[fibery(type = "Projects/Task")]
+struct Task {
+    #[fibery(id)]
+    id: Option<Uuid>,
+    #[fibery(field = "Projects/Name")]
+    #[validate(length(min = 1))]
+    name: String,
+    #[fibery(field = "Projects/External Id")]
+    external_id: Option<String>,
+    #[fibery(field = "Projects/Effort")]
+    effort: Option<i64>,
+    #[fibery(field = "Projects/Done")]
+    done: bool,
+    #[fibery(enum_field = "Projects/Priority")]
+    priority: Option<String>,
+}
+
+fn task(i: usize) -> Task {
+    Task {
+        id: None,
+        name: format!("Task {i}"),
+        external_id: Some(format!("EXT-{i:05}")),
+        effort: Some((i % 17) as i64),
+        done: i % 2 == 0,
+        priority: Some(["Low", "Medium", "High", "Critical"][i % 4].to_string()),
+    }
+}
+
+fn client(emu: &Emulator) -> Client {
+    Client::builder()
+        .base_url(emu.base_url())
+        .token(TOKEN)
+        .requests_per_second(0)
+        .retry(
+            RetryPolicy::default()
+                .with_max_retries(25)
+                .with_initial_backoff(Duration::from_millis(5))
+                .with_max_backoff(Duration::from_millis(100))
+                .with_max_retry_after(Duration::from_millis(50)),
+        )
+        .build()
+        .expect("client builds")
+}
+
+/// Which fault kind must show up in the request log of a run.
+#[derive(Debug, Clone, Copy)]
+struct Expect {
+    status_5xx: bool,
+    status_429: bool,
+    dropped: bool,
+}
+
+async fn import_under(faults: Faults, expect: Expect) {
+    let emu = emulator(None, faults).await;
+    let client = client(&emu);
+    let report = client
+        .entities::<Task>()
+        .create_all((0..N).map(task))
+        .await
+        .expect("import runs");
+    assert_eq!(
+        report.failed(),
+        0,
+        "first failure: {:?}",
+        report.errors().next().map(|(i, e)| (i, e.to_string()))
+    );
+
+    // Exactly N entities, no duplicates, each input row once.
+    let stored = emu.entities(TASK);
+    assert_eq!(stored.len(), N, "entity count");
+    let ids: HashSet<&str> = stored
+        .iter()
+        .map(|e| e["fibery/id"].as_str().expect("id"))
+        .collect();
+    assert_eq!(ids.len(), N, "duplicate ids stored");
+    let ext: HashSet<&str> = stored
+        .iter()
+        .map(|e| e["Projects/External Id"].as_str().expect("external id"))
+        .collect();
+    let want: HashSet<String> = (0..N).map(|i| format!("EXT-{i:05}")).collect();
+    assert_eq!(ext.len(), N, "an input row was written twice");
+    assert!(
+        want.iter().all(|w| ext.contains(w.as_str())),
+        "a row is missing"
+    );
+    let reported: HashSet<String> = report.ids().iter().map(Uuid::to_string).collect();
+    assert_eq!(
+        reported,
+        ids.iter().map(|s| s.to_string()).collect(),
+        "reported ids"
+    );
+
+    // The client's counters match the emulator's.
+    let es = emu.stats();
+    let cs = client.stats();
+    let log = emu.request_log();
+    let count = |f: &dyn Fn(u16) -> bool| log.iter().filter(|r| f(r.status)).count() as u64;
+    let (n429, n5xx, dropped) = (
+        count(&|s| s == 429),
+        count(&|s| s >= 500),
+        count(&|s| s == 0),
+    );
+    let failed = count(&|s| s != 200);
+    assert_eq!(log.len() as u64, es.requests);
+    assert_eq!(cs.requests, es.requests, "requests: client vs emulator");
+    assert_eq!(cs.rate_limited, n429, "429s: client vs emulator");
+    assert_eq!(cs.server_errors, n5xx, "5xx: client vs emulator");
+    assert_eq!(cs.retries, failed, "every failed request is retried once");
+    assert_eq!(es.faults_injected, failed, "only injected faults failed");
+    assert_eq!(es.rate_limited, 0, "the real limiter is off");
+    assert_eq!(expect.status_429, n429 > 0, "429s injected: {n429}");
+    assert_eq!(expect.status_5xx, n5xx > 0, "5xx injected: {n5xx}");
+    assert_eq!(expect.dropped, dropped > 0, "drops injected: {dropped}");
+    // Every successful create request carried at most the configured batch.
+    assert!(
+        log.iter()
+            .all(|r| r.commands <= client.max_commands_per_request())
+    );
+    emu.shutdown().await;
+}
+
+fn faults(error_5xx: f64, rate_limited: f64, drop: f64, latency_ms: u64, seed: u64) -> Faults {
+    Faults {
+        error_5xx,
+        rate_limited,
+        drop,
+        latency: Duration::from_millis(latency_ms),
+        seed,
+    }
+}
+
+const NONE: Expect = Expect {
+    status_5xx: false,
+    status_429: false,
+    dropped: false,
+};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_survives_20_percent_5xx() {
+    let e = Expect {
+        status_5xx: true,
+        ..NONE
+    };
+    import_under(faults(0.2, 0.0, 0.0, 0, 11), e).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_survives_20_percent_429() {
+    let e = Expect {
+        status_429: true,
+        ..NONE
+    };
+    import_under(faults(0.0, 0.2, 0.0, 0, 12), e).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_survives_10_percent_dropped_connections() {
+    let e = Expect {
+        dropped: true,
+        ..NONE
+    };
+    import_under(faults(0.0, 0.0, 0.1, 0, 13), e).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_survives_500ms_latency() {
+    import_under(faults(0.0, 0.0, 0.0, 500, 14), NONE).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_survives_all_faults_together() {
+    let e = Expect {
+        status_5xx: true,
+        status_429: true,
+        dropped: true,
+    };
+    import_under(faults(0.2, 0.2, 0.1, 500, 15), e).await;
+}
