@@ -53,6 +53,7 @@ pub struct ClientBuilder {
     token_from_env: bool,
     scheme: AuthScheme,
     timeout: Duration,
+    transfer_timeout: Duration,
     connect_timeout: Duration,
     user_agent: String,
     requests_per_second: u32,
@@ -89,6 +90,7 @@ impl Default for ClientBuilder {
             token_from_env: false,
             scheme: AuthScheme::Token,
             timeout: Duration::from_secs(60),
+            transfer_timeout: Duration::from_secs(3600),
             connect_timeout: Duration::from_secs(10),
             user_agent: concat!("fibery-rs/", env!("CARGO_PKG_VERSION")).to_owned(),
             requests_per_second: 3,
@@ -165,6 +167,12 @@ impl ClientBuilder {
     /// Whole-request timeout (default 60 s).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// Timeout of file uploads and downloads, which may be large (default 1 h).
+    pub fn transfer_timeout(mut self, timeout: Duration) -> Self {
+        self.transfer_timeout = timeout;
         self
     }
 
@@ -292,6 +300,7 @@ impl ClientBuilder {
             ),
             retry: self.retry,
             max_commands: self.max_commands_per_request,
+            transfer_timeout: self.transfer_timeout,
             batch_window: self.batch_window,
             page_size: self.page_size,
             document_chunk: self.document_chunk,
@@ -422,6 +431,7 @@ pub(crate) struct Inner {
     pub(crate) pacer: Pacer,
     pub(crate) retry: RetryPolicy,
     pub(crate) max_commands: usize,
+    pub(crate) transfer_timeout: Duration,
     pub(crate) batch_window: Duration,
     pub(crate) page_size: usize,
     pub(crate) document_chunk: usize,

@@ -54,6 +54,28 @@ fn decode_file(resp: &crate::client::HttpResponse) -> Result<FileInfo> {
     serde_json::from_value(v).map_err(|e| Error::decode("file", e))
 }
 
+/// A MIME type from the file extension (a few common ones; octet-stream otherwise).
+fn guess_mime(name: &str) -> &'static str {
+    let ext = name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        "txt" | "log" => "text/plain",
+        "csv" => "text/csv",
+        "md" => "text/markdown",
+        "html" | "htm" => "text/html",
+        "json" => "application/json",
+        "pdf" => "application/pdf",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "svg" => "image/svg+xml",
+        "zip" => "application/zip",
+        _ => "application/octet-stream",
+    }
+}
+
 fn file_stream(
     file: tokio::fs::File,
 ) -> impl futures::Stream<Item = std::io::Result<Bytes>> + Send + 'static {
@@ -89,10 +111,11 @@ impl Client {
                 let body = reqwest::Body::wrap_stream(file_stream(file));
                 let part = reqwest::multipart::Part::stream_with_length(body, len)
                     .file_name(name.clone())
-                    .mime_str("application/octet-stream")
+                    .mime_str(guess_mime(&name))
                     .map_err(|e| Error::Config(e.to_string()))?;
                 Ok(http
                     .post(&url)
+                    .timeout(self.inner.transfer_timeout)
                     .multipart(reqwest::multipart::Form::new().part("file", part)))
             })
             .await?;
@@ -119,6 +142,7 @@ impl Client {
                 .map_err(|e| Error::Config(format!("invalid content type: {e}")))?;
                 Ok(http
                     .post(&url)
+                    .timeout(self.inner.transfer_timeout)
                     .multipart(reqwest::multipart::Form::new().part("file", part)))
             })
             .await?;
@@ -153,7 +177,9 @@ impl Client {
         let path = format!("/api/files/{secret}");
         let url = self.url(&path);
         let resp = self
-            .send_streaming(&path, |http| Ok(http.get(&url)))
+            .send_streaming(&path, |http| {
+                Ok(http.get(&url).timeout(self.inner.transfer_timeout))
+            })
             .await?;
         let mut n = 0u64;
         let mut body = resp.bytes_stream();

@@ -947,3 +947,41 @@ async fn upload_from_url_and_collection_links() {
         .unwrap_err();
     assert!(matches!(e, Error::Validation { .. }), "{e:?}");
 }
+
+#[tokio::test]
+async fn dropped_connections_are_retried_for_idempotent_creates() {
+    let emu = emulator(None).await;
+    emu.set_faults(Faults {
+        error_5xx: 0.1,
+        rate_limited: 0.0,
+        drop: 0.2,
+        latency: Duration::ZERO,
+        seed: 11,
+    });
+    let client = fast(&emu)
+        .max_commands_per_request(50)
+        .retry(
+            RetryPolicy::default()
+                .with_max_retries(12)
+                .with_initial_backoff(Duration::from_millis(5))
+                .with_max_backoff(Duration::from_millis(100)),
+        )
+        .build()
+        .unwrap();
+    let items: Vec<Task> = (0..1000).map(|i| task(&format!("drop {i}"))).collect();
+    let report = client.entities::<Task>().create_all(items).await.unwrap();
+    assert_eq!(report.failed(), 0, "{:?}", report.errors().next());
+    let stored = emu.entities(TASK);
+    assert_eq!(stored.len(), 1000);
+    assert!(
+        emu.request_log().iter().any(|r| r.status == 0),
+        "no connection was dropped"
+    );
+    assert_eq!(
+        client
+            .count(&Query::from(TASK).select(["fibery/id"]))
+            .await
+            .unwrap(),
+        1000
+    );
+}
