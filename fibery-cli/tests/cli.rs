@@ -653,3 +653,107 @@ async fn jsonl_with_mapping_file_rich_text_and_an_existing_entity() {
     assert!(md.contains("First **bold**"), "{md}");
     emu.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_finishes_the_batch_in_flight_then_resume_completes() {
+    let emu = emulator().await;
+    emu.set_faults(Faults {
+        latency: Duration::from_millis(40),
+        ..Faults::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    mixed_csv(dir.path(), 80);
+    let args = [
+        "import",
+        "tasks.csv",
+        "-t",
+        "Projects/Task",
+        "--key",
+        "Projects/External Id",
+        "--batch",
+        "4",
+    ];
+    let child = fibery(&emu, dir.path(), &args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let journal = dir.path().join("tasks.journal.jsonl");
+    let t0 = Instant::now();
+    while std::fs::read_to_string(&journal)
+        .unwrap_or_default()
+        .matches("\"done\"")
+        .count()
+        < 3
+        && t0.elapsed() < Duration::from_secs(20)
+    {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let status = Command::new("kill")
+        .arg("-INT")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let o = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(o.status.code(), Some(130), "{}", text(&o));
+    assert!(text(&o).contains("INTERRUPTED"), "{}", text(&o));
+    // A clean stop leaves no uncertain batch: every "sent" has its "done".
+    let j = std::fs::read_to_string(&journal).unwrap();
+    assert_eq!(
+        j.matches("\"sent\"").count(),
+        j.matches("\"done\"").count(),
+        "{j}"
+    );
+    let partial = tasks(&emu).len();
+    assert!(partial > 0 && partial < 80, "{partial}");
+    emu.set_faults(Faults::default());
+
+    let mut resume = args.to_vec();
+    resume.push("--resume");
+    let o = run(fibery(&emu, dir.path(), &resume)).await;
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let ids = external_ids(&emu);
+    assert_eq!(ids.len(), 80);
+    assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 80);
+    emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emulator_command_serves_the_sample_workspace() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::cargo_bin("fibery")
+        .unwrap()
+        .env_clear()
+        .args(["--json", "emulator", "--port", "0", "--accept-token", "t0k"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = serde_json::from_str::<Value>(&line).unwrap()["base_url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut c = Command::cargo_bin("fibery").unwrap();
+    c.current_dir(dir.path())
+        .env_clear()
+        .env("FIBERY_TOKEN", "t0k")
+        .args(["--base-url", &base, "query", r#"{"q/from": "Projects/Priority_Projects/Task", "q/select": ["enum/name"], "q/limit": 10}"#]);
+    let o = run(c).await;
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let rows: Vec<Value> = serde_json::from_slice(&o.stdout).unwrap();
+    let names: HashSet<&str> = rows
+        .iter()
+        .map(|r| r["enum/name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, HashSet::from(["Low", "Medium", "High", "Critical"]));
+}
