@@ -344,6 +344,8 @@ fn check_schema_reports_drift_with_suggestions() {
     #[fibery(type = "Projects/Task", crate = "fibery_derive_tests")]
     #[allow(dead_code)]
     struct Drifted {
+        #[fibery(id)]
+        id: Option<Uuid>,
         #[fibery(field = "Projects/Nmae")]
         name: String,
         #[fibery(field = "Projects/Project")]
@@ -374,6 +376,8 @@ fn check_schema_reports_drift_with_suggestions() {
     #[fibery(type = "Projects/Tsk", crate = "fibery_derive_tests")]
     #[allow(dead_code)]
     struct WrongType {
+        #[fibery(id)]
+        id: Option<Uuid>,
         #[fibery(field = "Projects/Name")]
         name: String,
     }
@@ -424,4 +428,43 @@ fn rename_all_derives_names_that_exist_in_the_schema() {
         ]
     );
     Deal::check_schema(&fixture("relations-enums")).unwrap();
+}
+
+#[test]
+fn check_schema_catches_read_only_writes_and_incompatible_primitives() {
+    #[derive(FiberyEntity)]
+    #[fibery(type = "Projects/Task", crate = "fibery_derive_tests")]
+    #[allow(dead_code)]
+    struct Mismatched {
+        #[fibery(id)]
+        id: Option<Uuid>,
+        #[fibery(field = "Projects/Done")]
+        done: Option<String>,
+        #[fibery(field = "Projects/Effort")]
+        effort: Option<bool>,
+        #[fibery(field = "Projects/Days Left")]
+        days_left: Option<i64>,
+        #[fibery(field = "Projects/Estimate")]
+        estimate: Option<f64>,
+        #[fibery(field = "Projects/Name")]
+        name: Option<Value>,
+    }
+    let errs = Mismatched::check_schema(&fixture("project-management")).unwrap_err();
+    let summary: Vec<(&str, Rule)> = errs.iter().map(|v| (v.field.as_str(), v.rule)).collect();
+    assert_eq!(
+        summary,
+        [
+            ("Projects/Days Left", Rule::ReadOnly),
+            ("Projects/Done", Rule::WrongType),
+            ("Projects/Effort", Rule::WrongType),
+        ],
+        "{errs:#?}"
+    );
+    assert!(errs[0].reason.contains("#[fibery(readonly)]"));
+    assert!(
+        errs[1].reason.contains("Option<String>"),
+        "{}",
+        errs[1].reason
+    );
+    assert!(errs[1].reason.contains("fibery/bool"), "{}", errs[1].reason);
 }

@@ -3,6 +3,8 @@ use fibery_derive_tests::FiberyEntity;
 #[derive(FiberyEntity)]
 #[fibery(type = "Task", crate = "fibery_derive_tests")]
 struct Task {
+    #[fibery(id)]
+    id: Option<uuid::Uuid>,
     #[fibery(field = "Projects/Name")]
     name: String,
 }

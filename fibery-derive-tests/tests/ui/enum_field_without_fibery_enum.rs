@@ -9,6 +9,8 @@ enum Priority {
 #[derive(FiberyEntity)]
 #[fibery(type = "Projects/Task", crate = "fibery_derive_tests")]
 struct Task {
+    #[fibery(id)]
+    id: Option<uuid::Uuid>,
     #[fibery(enum_field = "Projects/Priority")]
     priority: Option<Priority>,
 }

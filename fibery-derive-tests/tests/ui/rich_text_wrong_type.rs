@@ -3,6 +3,8 @@ use fibery_derive_tests::FiberyEntity;
 #[derive(FiberyEntity)]
 #[fibery(type = "Projects/Task", crate = "fibery_derive_tests")]
 struct Task {
+    #[fibery(id)]
+    id: Option<uuid::Uuid>,
     #[fibery(rich_text = "Projects/Description")]
     description: Vec<u8>,
 }

@@ -134,6 +134,12 @@ pub(crate) fn parse(input: &syn::DeriveInput) -> darling::Result<Entity> {
 
     // Struct-level checks over the fields.
     let ids: Vec<&Field> = out.iter().filter(|f| f.kind == Kind::Id).collect();
+    if ids.is_empty() {
+        acc.push(err(
+            attrs.ident.span(),
+            "missing `#[fibery(id)] id: Option<Uuid>` field: the client sets client-generated ids before creating, and updates need them",
+        ));
+    }
     for extra in ids.iter().skip(1) {
         acc.push(err(
             extra.ident.span(),

@@ -1,0 +1,10 @@
+use fibery_derive_tests::FiberyEntity;
+
+#[derive(FiberyEntity)]
+#[fibery(type = "Projects/Task", crate = "fibery_derive_tests")]
+struct Task {
+    #[fibery(field = "Projects/Name")]
+    name: String,
+}
+
+fn main() {}
