@@ -173,9 +173,22 @@ impl Client {
 
     /// One HTTP request carrying `cmds`; `offset` is the index of `cmds[0]` in the caller's
     /// input (for error messages).
+    ///
+    /// A request refused as too large (HTTP 413, nothing applied) is split in halves and
+    /// resent, down to single commands; a single command still too large gets its own 413.
     pub(crate) async fn send_chunk(&self, cmds: &[Value], offset: usize) -> Vec<Result<Value>> {
         match self.send_chunk_inner(cmds, offset).await {
             Ok(r) => r,
+            Err(e) if e.status() == Some(413) && cmds.len() > 1 => {
+                let mid = cmds.len() / 2;
+                tracing::debug!(commands = cmds.len(), "request too large (413): splitting");
+                let mut first: Vec<Result<Value>> =
+                    Box::pin(self.send_chunk(&cmds[..mid], offset)).await;
+                let second: Vec<Result<Value>> =
+                    Box::pin(self.send_chunk(&cmds[mid..], offset + mid)).await;
+                first.extend(second);
+                first
+            }
             Err(e) => {
                 let shared = Arc::new(e);
                 cmds.iter()

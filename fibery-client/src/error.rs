@@ -148,9 +148,11 @@ impl Error {
             | Error::RateLimited { .. } => false,
             Error::Timeout { sent } | Error::Transport { sent, .. } => *sent,
             Error::Server { status, .. } => *status >= 500,
-            Error::Io(_) => false,
+            // A definite answer: the command (or request) was refused.
+            Error::Command { .. } | Error::Http { .. } | Error::NotFound(_) | Error::Io(_) => false,
             Error::Batch { source } => source.may_have_been_sent(),
-            _ => true,
+            // The server processed the request but its answer was unreadable.
+            Error::Decode { .. } => true,
         }
     }
 
@@ -170,6 +172,7 @@ impl Error {
             | Error::Server { status, .. }
             | Error::Http { status, .. } => Some(*status),
             Error::RateLimited { .. } => Some(429),
+            Error::Batch { source } => source.status(),
             _ => None,
         }
     }
@@ -178,6 +181,7 @@ impl Error {
     pub fn fibery_error(&self) -> Option<&FiberyError> {
         match self {
             Error::Server { error, .. } | Error::Command { error, .. } => Some(error),
+            Error::Batch { source } => source.fibery_error(),
             _ => None,
         }
     }

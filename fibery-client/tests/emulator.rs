@@ -985,3 +985,32 @@ async fn dropped_connections_are_retried_for_idempotent_creates() {
         1000
     );
 }
+
+#[tokio::test]
+async fn requests_over_the_body_limit_are_split_and_only_the_oversized_command_fails() {
+    let schema = Schema::parse(&fixture("project-management.json")).unwrap();
+    let emu = Emulator::builder()
+        .schema(schema)
+        .token(TOKEN)
+        .without_rate_limits()
+        .max_body_bytes(64 * 1024)
+        .start()
+        .await
+        .unwrap();
+    let client = fast(&emu).max_commands_per_request(100).build().unwrap();
+    let mut cmds: Vec<Value> = (0..100)
+        .map(|i| create_cmd(&format!("{i}:{}", "x".repeat(2000))))
+        .collect();
+    cmds[37] = create_cmd(&"y".repeat(100 * 1024)); // alone bigger than the limit
+    let results = client.execute(cmds).await.unwrap();
+    for (i, r) in results.iter().enumerate() {
+        if i == 37 {
+            let e = r.as_ref().unwrap_err();
+            assert_eq!(e.status(), Some(413), "{e:?}");
+            assert!(!e.may_have_been_sent());
+        } else {
+            assert!(r.is_ok(), "command {i}: {r:?}");
+        }
+    }
+    assert_eq!(emu.entities(TASK).len(), 99);
+}
