@@ -777,7 +777,7 @@ async fn run_with(
     );
     pb.set_style(
         ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {wide_bar} {percent:>3}% ETA {eta} {msg}",
+            "{spinner} {elapsed_precise} [{bar:30}] {percent:>3}% ETA {eta} {msg}",
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
@@ -875,7 +875,7 @@ async fn run_with(
             let elapsed = write_started.elapsed().as_secs_f64().max(0.001);
             let st = conn.stats();
             pb.set_message(format!(
-                "{} rows, {:.0} rows/s, written {}, rejected {}, retries {}",
+                "{} rows {:.0}/s | written {} | rejected {} | retries {}",
                 rows_read,
                 rows_read as f64 / elapsed,
                 w.tally.written,

@@ -252,15 +252,20 @@ async fn dry_run_writes_nothing_and_create_mode_is_idempotent() {
     assert!(!dir.path().join("tasks.journal.jsonl").exists());
 
     // Create mode (no --key): ids derive from content, so a re-run creates nothing new.
-    for _ in 0..2 {
+    for run_no in 0..2 {
         let o = run(fibery(
             &emu,
             dir.path(),
-            &["import", "tasks.csv", "-t", "Projects/Task", "--batch", "5"],
+            &["--json", "import", "tasks.csv", "-t", "Projects/Task", "--batch", "5"],
         ))
         .await;
         assert_eq!(o.status.code(), Some(3), "{}", text(&o));
         assert_eq!(tasks(&emu).len(), 12, "{}", text(&o));
+        let s: Value = serde_json::from_slice(&o.stdout).unwrap();
+        // The second run finds every entity already there; only the bad rows are rejected.
+        assert_eq!(s["created"], if run_no == 0 { 12 } else { 0 }, "{s}");
+        assert_eq!(s["already_present"], if run_no == 0 { 0 } else { 12 }, "{s}");
+        assert_eq!(s["rejected"], 3, "{s}");
     }
     emu.shutdown().await;
 }
