@@ -402,3 +402,41 @@ async fn generated_crm_structs_round_trip() {
     assert_eq!(emu.stats().requests, before, "rejected locally");
     emu.shutdown().await;
 }
+
+/// The same document field read and written as HTML.
+#[derive(FiberyEntity, Validate, Debug, Clone, PartialEq)]
+#[fibery(type = "Projects/Project")]
+struct HtmlProject {
+    #[fibery(id)]
+    id: Option<Uuid>,
+    #[fibery(field = "Projects/Name")]
+    name: String,
+    #[fibery(rich_text = "Projects/Brief", format = "html")]
+    brief: Option<String>,
+}
+
+#[tokio::test]
+async fn rich_text_round_trips_as_html_and_reads_back_as_markdown() {
+    let (emu, client) = start("project-management").await;
+    let created = client
+        .entities::<HtmlProject>()
+        .create(HtmlProject {
+            id: None,
+            name: "Html".into(),
+            brief: Some("<p>Plan <strong>now</strong></p>".into()),
+        })
+        .await
+        .unwrap();
+    let id = created.id.unwrap();
+    let back = client
+        .entities::<HtmlProject>()
+        .get(id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(back, created);
+    // The same document through the Markdown mapping.
+    let md = client.entities::<Project>().get(id).await.unwrap().unwrap();
+    assert_eq!(md.brief.as_deref(), Some("Plan **now**"));
+    emu.shutdown().await;
+}
