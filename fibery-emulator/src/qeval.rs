@@ -11,13 +11,65 @@ use fibery_core::query::{
 };
 use serde_json::{Map, Value, json};
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
 use crate::model::{
-    DOC_SECRET, DOC_TYPE, FErr, Kind, field, find_type, kind_of, normalize_primitive,
+    DOC_SECRET, DOC_TYPE, FErr, Kind, PRIMITIVES, field, find_type, kind_of, normalize_primitive,
 };
 use crate::store::{Entity, Store};
 
 /// Runs a top-level query.
 pub(crate) fn run(store: &Store, q: &Query) -> Result<Value, FErr> {
+    let cx = Cx {
+        store,
+        cache: RefCell::new(HashMap::new()),
+    };
+    run_in(&cx, q)
+}
+
+/// Field lookups resolved once per query.
+struct Res {
+    kind: Kind,
+    prim: Option<&'static str>,
+}
+
+/// A query's evaluation context: the store plus a cache of resolved fields.
+pub(crate) struct Cx<'a> {
+    store: &'a Store,
+    cache: RefCell<HashMap<String, HashMap<String, Rc<Res>>>>,
+}
+
+impl std::ops::Deref for Cx<'_> {
+    type Target = Store;
+    fn deref(&self) -> &Store {
+        self.store
+    }
+}
+
+impl Cx<'_> {
+    fn res(&self, ty: &str, name: &str) -> Result<Rc<Res>, FErr> {
+        if let Some(r) = self.cache.borrow().get(ty).and_then(|m| m.get(name)) {
+            return Ok(r.clone());
+        }
+        let f = field(&self.store.schema, ty, name)?;
+        let kind = kind_of(&self.store.schema, f);
+        let prim = match &kind {
+            Kind::Primitive(p) => PRIMITIVES.iter().find(|x| **x == p.as_str()).copied(),
+            _ => None,
+        };
+        let r = Rc::new(Res { kind, prim });
+        self.cache
+            .borrow_mut()
+            .entry(ty.to_string())
+            .or_default()
+            .insert(name.to_string(), r.clone());
+        Ok(r)
+    }
+}
+
+fn run_in(store: &Cx<'_>, q: &Query) -> Result<Value, FErr> {
     match find_type(&store.schema, &q.from) {
         Some(t) if !t.meta.primitive => {}
         _ => return Err(FErr::type_not_found(&q.from)),
@@ -42,7 +94,7 @@ pub(crate) fn run(store: &Store, q: &Query) -> Result<Value, FErr> {
     project_rows(store, &q.from, &rows, &q.select)
 }
 
-fn project_rows(store: &Store, ty: &str, rows: &[&Entity], sel: &Select) -> Result<Value, FErr> {
+fn project_rows(store: &Cx<'_>, ty: &str, rows: &[&Entity], sel: &Select) -> Result<Value, FErr> {
     project(store, ty, None, sel)?;
     let mut out = Vec::with_capacity(rows.len());
     for e in rows {
@@ -53,7 +105,7 @@ fn project_rows(store: &Store, ty: &str, rows: &[&Entity], sel: &Select) -> Resu
 
 /// Filter, order (with the default creation-date, id tiebreak), offset and limit.
 pub(crate) fn select_rows<'a>(
-    store: &'a Store,
+    store: &Cx<'a>,
     ty: &str,
     cands: Vec<&'a Entity>,
     filter: Option<&Filter>,
@@ -97,7 +149,7 @@ pub(crate) fn select_rows<'a>(
         }
         keyed.push((k, e));
     }
-    keyed.sort_by(|(a, _), (b, _)| {
+    let cmp = |(a, _): &(Vec<Value>, &Entity), (b, _): &(Vec<Value>, &Entity)| {
         for (i, (_, dir)) in order.iter().enumerate() {
             let c = sort_cmp(&a[i], &b[i], numeric[i]);
             let c = if *dir == Order::Desc { c.reverse() } else { c };
@@ -106,12 +158,22 @@ pub(crate) fn select_rows<'a>(
             }
         }
         Ordering::Equal
-    });
+    };
     let skip = offset.unwrap_or(0) as usize;
     let take = match limit {
         Limit::Count(n) => n as usize,
         Limit::NoLimit => usize::MAX,
     };
+    // Only the first offset+limit rows need ordering: partition them out first (top-k).
+    let wanted = skip.saturating_add(take);
+    if wanted < keyed.len() {
+        if wanted == 0 {
+            return Ok(vec![]);
+        }
+        keyed.select_nth_unstable_by(wanted - 1, cmp);
+        keyed.truncate(wanted);
+    }
+    keyed.sort_by(cmp);
     Ok(keyed
         .into_iter()
         .skip(skip)
@@ -187,7 +249,7 @@ struct Ev {
     vals: Vec<Value>,
     multi: bool,
     numeric: bool,
-    leaf: Option<String>,
+    leaf: Option<&'static str>,
 }
 
 fn primitive_expr_invalid(ty: &str, f: &str) -> FErr {
@@ -210,35 +272,25 @@ fn doc_value(secret: Option<&str>, inner: &str) -> Result<Value, FErr> {
     }
 }
 
-fn ref_entity<'a>(
-    store: &'a Store,
-    target: &str,
-    e: Option<&Entity>,
-    f: &str,
-) -> Option<&'a Entity> {
+fn ref_entity<'a>(store: &Cx<'a>, target: &str, e: Option<&Entity>, f: &str) -> Option<&'a Entity> {
     let id = e?.get(f)?.as_str()?;
-    store.entity(target, id)
+    store.store.entity(target, id)
 }
 
-fn coll_entities<'a>(
-    store: &'a Store,
-    target: &str,
-    e: Option<&Entity>,
-    f: &str,
-) -> Vec<&'a Entity> {
+fn coll_entities<'a>(store: &Cx<'a>, target: &str, e: Option<&Entity>, f: &str) -> Vec<&'a Entity> {
     e.and_then(|e| e.get(f))
         .and_then(Value::as_array)
         .map(|a| {
             a.iter()
                 .filter_map(|x| x.as_str())
-                .filter_map(|id| store.entity(target, id))
+                .filter_map(|id| store.store.entity(target, id))
                 .collect()
         })
         .unwrap_or_default()
 }
 
 fn eval_path(
-    store: &Store,
+    store: &Cx<'_>,
     ty: &str,
     e: Option<&Entity>,
     path: &[String],
@@ -247,15 +299,15 @@ fn eval_path(
     let Some(name) = path.first() else {
         return Ok(());
     };
-    let f = field(&store.schema, ty, name)?;
+    let r = store.res(ty, name)?;
     let rest = &path[1..];
-    match kind_of(&store.schema, f) {
+    match &r.kind {
         Kind::Primitive(p) => {
             if !rest.is_empty() {
-                return Err(FErr::field_not_found(&p, &rest[0]));
+                return Err(FErr::field_not_found(p, &rest[0]));
             }
             out.numeric = matches!(p.as_str(), "fibery/int" | "fibery/decimal" | "fibery/rank");
-            out.leaf = Some(p);
+            out.leaf = r.prim;
             if let Some(e) = e {
                 let v = e.get(name).cloned().unwrap_or(Value::Null);
                 if !(out.multi && v.is_null()) {
@@ -271,7 +323,7 @@ fn eval_path(
                 return Err(FErr::field_not_found(DOC_TYPE, &rest[1]));
             }
             let v = doc_value(e.and_then(|e| e.get(name)).and_then(Value::as_str), inner)?;
-            out.leaf = Some("fibery/text".into());
+            out.leaf = Some("fibery/text");
             if e.is_some() {
                 out.vals.push(v);
             }
@@ -280,10 +332,10 @@ fn eval_path(
             if rest.is_empty() {
                 return Err(primitive_expr_invalid(ty, name));
             }
-            match ref_entity(store, &target, e, name) {
-                Some(te) => eval_path(store, &target, Some(te), rest, out)?,
+            match ref_entity(store, target, e, name) {
+                Some(te) => eval_path(store, target, Some(te), rest, out)?,
                 None => {
-                    eval_path(store, &target, None, rest, out)?;
+                    eval_path(store, target, None, rest, out)?;
                     if e.is_some() && !out.multi {
                         out.vals.push(Value::Null);
                     }
@@ -295,9 +347,9 @@ fn eval_path(
                 return Err(primitive_expr_invalid(ty, name));
             }
             out.multi = true;
-            eval_path(store, &target, None, rest, out)?;
-            for te in coll_entities(store, &target, e, name) {
-                eval_path(store, &target, Some(te), rest, out)?;
+            eval_path(store, target, None, rest, out)?;
+            for te in coll_entities(store, target, e, name) {
+                eval_path(store, target, Some(te), rest, out)?;
             }
         }
     }
@@ -322,7 +374,7 @@ fn one(v: Value, numeric: bool) -> Ev {
     }
 }
 
-fn eval_operand(store: &Store, ty: &str, e: Option<&Entity>, op: &Operand) -> Result<Ev, FErr> {
+fn eval_operand(store: &Cx<'_>, ty: &str, e: Option<&Entity>, op: &Operand) -> Result<Ev, FErr> {
     match op {
         Operand::Path(p) => {
             if p.is_empty() {
@@ -382,10 +434,10 @@ fn eval_operand(store: &Store, ty: &str, e: Option<&Entity>, op: &Operand) -> Re
                 .iter()
                 .map(|v| v.get(k).cloned().unwrap_or(Value::Null))
                 .collect();
-            let leaf = match ev.leaf.as_deref() {
-                Some("fibery/date-range") => Some("fibery/date".to_string()),
-                Some("fibery/date-time-range") => Some("fibery/date-time".to_string()),
-                other => other.map(str::to_string),
+            let leaf = match ev.leaf {
+                Some("fibery/date-range") => Some("fibery/date"),
+                Some("fibery/date-time-range") => Some("fibery/date-time"),
+                other => other,
             };
             Ok(Ev {
                 vals,
@@ -414,7 +466,7 @@ fn norm_right(v: &Value, leaf: Option<&str>) -> Value {
     }
 }
 
-fn eval_filter(store: &Store, ty: &str, e: Option<&Entity>, f: &Filter) -> Result<bool, FErr> {
+fn eval_filter(store: &Cx<'_>, ty: &str, e: Option<&Entity>, f: &Filter) -> Result<bool, FErr> {
     match f {
         Filter::And(fs) => {
             let mut all = true;
@@ -443,7 +495,7 @@ fn eval_filter(store: &Store, ty: &str, e: Option<&Entity>, f: &Filter) -> Resul
                 return Ok(true);
             }
             let numeric = l.numeric || r.numeric;
-            let rv = norm_right(r.vals.first().unwrap_or(&Value::Null), l.leaf.as_deref());
+            let rv = norm_right(r.vals.first().unwrap_or(&Value::Null), l.leaf);
             let eq = l.vals.iter().any(|v| values_equal(v, &rv, numeric))
                 || (l.vals.is_empty() && rv.is_null());
             Ok(match op {
@@ -526,7 +578,7 @@ fn eval_filter(store: &Store, ty: &str, e: Option<&Entity>, f: &Filter) -> Resul
     }
 }
 
-fn project(store: &Store, ty: &str, e: Option<&Entity>, sel: &Select) -> Result<Value, FErr> {
+fn project(store: &Cx<'_>, ty: &str, e: Option<&Entity>, sel: &Select) -> Result<Value, FErr> {
     let mut out = Map::new();
     match sel {
         Select::Fields(items) => project_items(store, ty, e, items, &mut out)?,
@@ -545,7 +597,7 @@ fn project(store: &Store, ty: &str, e: Option<&Entity>, sel: &Select) -> Result<
 }
 
 fn project_items(
-    store: &Store,
+    store: &Cx<'_>,
     ty: &str,
     e: Option<&Entity>,
     items: &[SelectItem],
@@ -554,8 +606,7 @@ fn project_items(
     for it in items {
         match it {
             SelectItem::Field(name) => {
-                let f = field(&store.schema, ty, name)?;
-                if !matches!(kind_of(&store.schema, f), Kind::Primitive(_)) {
+                if !matches!(store.res(ty, name)?.kind, Kind::Primitive(_)) {
                     return Err(primitive_expr_invalid(ty, name));
                 }
                 out.insert(
@@ -629,7 +680,7 @@ fn project_items(
     Ok(())
 }
 
-fn aliased_path(store: &Store, ty: &str, e: Option<&Entity>, p: &[String]) -> Result<Value, FErr> {
+fn aliased_path(store: &Cx<'_>, ty: &str, e: Option<&Entity>, p: &[String]) -> Result<Value, FErr> {
     let (name, rest) = p
         .split_first()
         .ok_or_else(|| FErr::new("entity.error/query-expr-invalid", "Empty select path."))?;
@@ -662,7 +713,7 @@ fn aliased_path(store: &Store, ty: &str, e: Option<&Entity>, p: &[String]) -> Re
 }
 
 fn sub_query(
-    store: &Store,
+    store: &Cx<'_>,
     ty: &str,
     e: Option<&Entity>,
     name: &str,
@@ -690,7 +741,7 @@ fn sub_query(
 }
 
 fn aggregate(
-    store: &Store,
+    store: &Cx<'_>,
     ty: &str,
     e: Option<&Entity>,
     func: Aggregate,
@@ -713,7 +764,7 @@ fn aggregate(
 
 /// An aggregate of `inner` over `items` (entities of `ty`).
 fn aggregate_over(
-    store: &Store,
+    store: &Cx<'_>,
     ty: &str,
     items: &[&Entity],
     func: Aggregate,
@@ -767,7 +818,11 @@ fn aggregate_over(
 
 /// `{"alias": ["q/count", "fibery/id"]}` at the top level: one row aggregating every matching
 /// row (limit and offset do not apply). Only when every select entry is such an aggregate.
-fn top_level_aggregate(store: &Store, q: &Query, cands: &[&Entity]) -> Result<Option<Value>, FErr> {
+fn top_level_aggregate(
+    store: &Cx<'_>,
+    q: &Query,
+    cands: &[&Entity],
+) -> Result<Option<Value>, FErr> {
     let Select::Aliased(pairs) = &q.select else {
         return Ok(None);
     };
