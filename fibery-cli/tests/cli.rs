@@ -256,7 +256,15 @@ async fn dry_run_writes_nothing_and_create_mode_is_idempotent() {
         let o = run(fibery(
             &emu,
             dir.path(),
-            &["--json", "import", "tasks.csv", "-t", "Projects/Task", "--batch", "5"],
+            &[
+                "--json",
+                "import",
+                "tasks.csv",
+                "-t",
+                "Projects/Task",
+                "--batch",
+                "5",
+            ],
         ))
         .await;
         assert_eq!(o.status.code(), Some(3), "{}", text(&o));
@@ -264,7 +272,11 @@ async fn dry_run_writes_nothing_and_create_mode_is_idempotent() {
         let s: Value = serde_json::from_slice(&o.stdout).unwrap();
         // The second run finds every entity already there; only the bad rows are rejected.
         assert_eq!(s["created"], if run_no == 0 { 12 } else { 0 }, "{s}");
-        assert_eq!(s["already_present"], if run_no == 0 { 0 } else { 12 }, "{s}");
+        assert_eq!(
+            s["already_present"],
+            if run_no == 0 { 0 } else { 12 },
+            "{s}"
+        );
         assert_eq!(s["rejected"], 3, "{s}");
     }
     emu.shutdown().await;
@@ -358,6 +370,33 @@ async fn export_round_trip_equals_input() {
         }
         assert_eq!(e["Projects/Done"], rec["Done"] == "true");
     }
+
+    // --where with params, through a relation path.
+    let o = run(fibery(
+        &emu,
+        dir.path(),
+        &[
+            "--json", "export", "-t", "Projects/Task",
+            "--where", r#"["q/and", ["=", ["Projects/Done"], "$done"], ["=", ["Projects/Project", "Projects/Name"], "$p"]]"#,
+            "--params", r#"{"$done": true, "$p": "Borealis"}"#,
+            "--fields", "Projects/External Id,Projects/Project,Projects/Done",
+        ],
+    ))
+    .await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let got: HashSet<String> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .inspect(|v| assert_eq!(v.as_object().unwrap().len(), 3, "{v}"))
+        .map(|v| v["Projects/External Id"].as_str().unwrap().to_string())
+        .collect();
+    let want: HashSet<String> = exported
+        .iter()
+        .filter(|(_, v)| v["Projects/Done"] == true && v["Projects/Project"] == "Borealis")
+        .map(|(k, _)| k.clone())
+        .collect();
+    assert!(!want.is_empty());
+    assert_eq!(got, want);
 
     // CSV export re-imports cleanly onto the same entities (columns are field names).
     let o = run(fibery(
