@@ -133,3 +133,8 @@ pub mod __private {
     pub use ::uuid;
     pub use ::validator;
 }
+
+/// The README's example, compiled as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

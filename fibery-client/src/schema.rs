@@ -1,7 +1,6 @@
 //! The workspace schema: fetched once, cached, revalidated with ETag; name -> id resolution
 //! for enum options and workflow states; schema mutations through `fibery.schema/batch`.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use fibery_core::schema::{FieldType, Schema, TypeDef};
@@ -455,7 +454,3 @@ pub(crate) fn field_type(schema: &Schema, type_name: &str, field: &str) -> Resul
     let def = ty.field(field).ok_or_else(|| unknown_field(ty, field))?;
     Ok(def.field_type(schema))
 }
-
-/// Groups `(id, name)` option pairs by enum type for quick lookups.
-#[allow(dead_code)]
-pub(crate) type OptionIndex = HashMap<String, Arc<EnumOptions>>;
