@@ -1014,3 +1014,39 @@ async fn requests_over_the_body_limit_are_split_and_only_the_oversized_command_f
     }
     assert_eq!(emu.entities(TASK).len(), 99);
 }
+
+#[tokio::test]
+async fn core_commands_go_through_execute() {
+    use fibery_client::core::command::Command;
+    let emu = emulator(None).await;
+    let client = fast(&emu).build().unwrap();
+    let id = Uuid::new_v4();
+    let cmds = vec![
+        Command::create(TASK, json!({"fibery/id": id, "Projects/Name": "from core"})),
+        Command::update(TASK, id, json!({"Projects/Effort": 5})),
+        Command::query(
+            Query::from(TASK)
+                .select(["Projects/Name", "Projects/Effort"])
+                .filter(Filter::eq("fibery/id", id.to_string())),
+        ),
+        Command::create("Projects/Nope", json!({"Projects/Name": "x"})),
+        Command::delete(TASK, id),
+    ];
+    let r = client.execute(cmds).await.unwrap();
+    assert_eq!(r[0].as_ref().unwrap()["fibery/id"], json!(id.to_string()));
+    assert_eq!(
+        r[2].as_ref().unwrap(),
+        &json!([{"Projects/Name": "from core", "Projects/Effort": 5}])
+    );
+    assert_eq!(
+        r[3].as_ref().unwrap_err().fibery_error().unwrap().name,
+        "entity.error/schema-type-not-found"
+    );
+    assert!(
+        r[4].is_ok(),
+        "a failed command does not stop the ones after it: {:?}",
+        r[4]
+    );
+    assert_eq!(client.stats().requests, 1);
+    assert!(emu.entities(TASK).is_empty());
+}
