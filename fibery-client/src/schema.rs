@@ -192,7 +192,20 @@ impl Client {
     }
 
     /// Applies schema mutations built with [`SchemaBatch`], then refreshes the cached schema.
+    ///
+    /// The batch is checked against the current schema first (type and field names must look
+    /// like `Space/Name`; new types and fields must not exist yet; holders and relation
+    /// targets must exist or be created in the same batch); nothing is sent on a violation.
     pub async fn apply_schema(&self, batch: SchemaBatch) -> Result<Arc<Schema>> {
+        let current = self.schema().await?;
+        let violations = batch.check(&current);
+        if !violations.is_empty() {
+            return Err(Error::Validation {
+                type_name: "schema".into(),
+                index: None,
+                violations,
+            });
+        }
         if !batch.schema_commands.is_empty() {
             let cmd = json!({"command": "fibery.schema/batch", "args": {"commands": batch.schema_commands}});
             self.send_unbatched(cmd).await?;
@@ -297,6 +310,80 @@ impl SchemaBatch {
     /// An empty batch.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    fn check(&self, schema: &Schema) -> Vec<Violation> {
+        let mut out = Vec::new();
+        let bad = |field: &str, reason: String| Violation {
+            field: field.to_owned(),
+            rule: Rule::WrongType,
+            reason,
+        };
+        let named = |n: &str| {
+            n.split_once('/')
+                .is_some_and(|(a, b)| !a.is_empty() && !b.is_empty())
+        };
+        let mut new_types: Vec<&str> = Vec::new();
+        for c in &self.schema_commands {
+            let args = &c["args"];
+            match c["command"].as_str() {
+                Some("schema.type/create") | Some("schema.enum/create") => {
+                    let name = args["fibery/name"].as_str().unwrap_or("");
+                    if !named(name) {
+                        out.push(bad(
+                            name,
+                            format!("type name `{name}` must look like `Space/Name`"),
+                        ));
+                    } else if schema.type_def(name).is_some() || new_types.contains(&name) {
+                        out.push(bad(name, format!("type `{name}` already exists")));
+                    }
+                    new_types.push(name);
+                }
+                Some("schema.field/create") => {
+                    let holder = args["fibery/holder-type"].as_str().unwrap_or("");
+                    let name = args["fibery/name"].as_str().unwrap_or("");
+                    let target = args["fibery/type"].as_str().unwrap_or("");
+                    if !named(name) {
+                        out.push(bad(
+                            name,
+                            format!("field name `{name}` must look like `Space/Name`"),
+                        ));
+                    }
+                    match schema.type_def(holder) {
+                        Some(t) if t.field(name).is_some() => out.push(bad(
+                            name,
+                            format!("`{holder}` already has a field `{name}`"),
+                        )),
+                        Some(_) => {}
+                        None if new_types.contains(&holder) => {}
+                        None => {
+                            let mut reason = format!("holder type `{holder}` does not exist");
+                            if let Some(s) = schema.suggest_type(holder) {
+                                reason.push_str(&format!("; did you mean `{s}`?"));
+                            }
+                            out.push(Violation {
+                                field: name.to_owned(),
+                                rule: Rule::UnknownType,
+                                reason,
+                            });
+                        }
+                    }
+                    if schema.type_def(target).is_none() && !new_types.contains(&target) {
+                        let mut reason = format!("field type `{target}` does not exist");
+                        if let Some(s) = schema.suggest_type(target) {
+                            reason.push_str(&format!("; did you mean `{s}`?"));
+                        }
+                        out.push(Violation {
+                            field: name.to_owned(),
+                            rule: Rule::UnknownType,
+                            reason,
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+        out
     }
 
     /// Number of commands in the batch.

@@ -750,6 +750,24 @@ async fn schema_mutations_names_and_suggestions() {
         )
         .single_select("Projects/Ticket", "Projects/Severity", ["Minor", "Major"])
         .multi_select("Projects/Ticket", "Projects/Labels", ["x", "y", "z"]);
+    // Checked before anything is sent.
+    let before = emu.stats().requests;
+    let bad = SchemaBatch::new()
+        .field("Projects/Tsk", "Projects/Points", "fibery/int")
+        .field(TASK, "Projects/Name", "fibery/text");
+    let e = client.apply_schema(bad).await.unwrap_err();
+    let reasons: Vec<String> = e
+        .violations()
+        .unwrap()
+        .iter()
+        .map(|v| v.reason.clone())
+        .collect();
+    assert!(
+        reasons[0].contains("did you mean `Projects/Task`"),
+        "{reasons:?}"
+    );
+    assert!(reasons[1].contains("already has a field"), "{reasons:?}");
+    assert!(emu.stats().requests - before <= 1, "only the schema read");
     let schema = client.apply_schema(batch).await.unwrap();
     let ty = schema.type_def("Projects/Ticket").expect("type created");
     for f in [
