@@ -270,6 +270,14 @@ fn check_field(
         acc.push(darling::Error::from(syn::Error::new_spanned(&ty, msg)));
     };
 
+    let nested = split_wrapper(inner).0 != Wrapper::Plain;
+    if nested && (f.relation.is_some() || f.enum_field.is_some() || f.files.is_some()) {
+        bad_type(
+            "nested `Option`/`Vec` cannot be mapped: use `Vec<T>` for collections (empty when none) and `Option<T>` for single values",
+            acc,
+        );
+    }
+
     let (kind, fibery_name) = if f.skip.is_present() {
         (Kind::Skip, String::new())
     } else if f.id.is_present() {
