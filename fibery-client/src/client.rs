@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use backon::{ExponentialBuilder, Retryable};
+use backon::Retryable;
 use bytes::Bytes;
 use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, RETRY_AFTER};
@@ -542,12 +542,7 @@ impl Client {
         let maybe_applied = std::sync::atomic::AtomicBool::new(false);
         let attempt = std::sync::atomic::AtomicU32::new(0);
         let policy = &self.inner.retry;
-        let backoff = ExponentialBuilder::default()
-            .with_min_delay(policy.initial_backoff)
-            .with_max_delay(policy.max_backoff)
-            .with_max_times(policy.max_retries)
-            .with_total_delay(policy.max_elapsed)
-            .with_jitter();
+        let backoff = policy.backoff();
         let max_ra = policy.max_retry_after;
         let resp = (|| async {
             attempt.fetch_add(1, Ordering::Relaxed);
@@ -602,12 +597,7 @@ impl Client {
         F: Fn(&reqwest::Client) -> Result<reqwest::RequestBuilder>,
     {
         let policy = &self.inner.retry;
-        let backoff = ExponentialBuilder::default()
-            .with_min_delay(policy.initial_backoff)
-            .with_max_delay(policy.max_backoff)
-            .with_max_times(policy.max_retries)
-            .with_total_delay(policy.max_elapsed)
-            .with_jitter();
+        let backoff = policy.backoff();
         (|| async {
             let req = build(&self.inner.http)?.header(AUTHORIZATION, self.inner.auth.clone());
             self.inner.pacer.acquire().await;

@@ -83,6 +83,17 @@ impl RetryPolicy {
         self
     }
 
+    /// The backoff schedule: exponential from `initial_backoff`, capped at `max_backoff`,
+    /// with jitter, at most `max_retries` retries and `max_elapsed` of total sleeping.
+    pub(crate) fn backoff(&self) -> backon::ExponentialBuilder {
+        backon::ExponentialBuilder::default()
+            .with_min_delay(self.initial_backoff)
+            .with_max_delay(self.max_backoff)
+            .with_max_times(self.max_retries)
+            .with_total_delay(self.max_elapsed)
+            .with_jitter()
+    }
+
     /// Sets [`max_retry_after`](Self::max_retry_after).
     pub fn with_max_retry_after(mut self, d: Duration) -> Self {
         self.max_retry_after = d;
@@ -176,6 +187,51 @@ mod tests {
             assert_eq!(should_retry(&e, Idempotent), idem, "{e}");
             assert_eq!(should_retry(&e, Unsafe), unsafe_, "{e}");
         }
+    }
+
+    /// Runs an always-failing operation under the policy in virtual time; returns the
+    /// number of attempts and the virtual time spent.
+    async fn run(policy: RetryPolicy) -> (u32, Duration) {
+        use backon::Retryable;
+        let start = tokio::time::Instant::now();
+        let attempts = std::sync::atomic::AtomicU32::new(0);
+        let r: Result<(), Error> = (|| async {
+            attempts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Err(Error::RateLimited { retry_after: None })
+        })
+        .retry(policy.backoff())
+        .await;
+        assert!(r.is_err());
+        (attempts.into_inner(), start.elapsed())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn backoff_is_exponential_with_jitter_and_bounded() {
+        let p = RetryPolicy::default()
+            .with_max_retries(4)
+            .with_initial_backoff(Duration::from_millis(100))
+            .with_max_backoff(Duration::from_secs(10))
+            .with_max_elapsed(None);
+        let (n, t) = run(p).await;
+        assert_eq!(n, 5);
+        // 100 + 200 + 400 + 800 ms, each plus up to 100% jitter.
+        assert!(
+            t >= Duration::from_millis(1500) && t <= Duration::from_millis(3000),
+            "{t:?}"
+        );
+        // The per-delay cap.
+        let (n, t) = run(p.with_max_backoff(Duration::from_millis(150))).await;
+        assert_eq!(n, 5);
+        assert!(t <= Duration::from_millis(4 * 300), "{t:?}");
+        // The total budget stops retrying early.
+        let (n, t) = run(p
+            .with_max_retries(50)
+            .with_max_elapsed(Some(Duration::from_secs(2))))
+        .await;
+        assert!(n < 10, "{n}");
+        assert!(t <= Duration::from_secs(2), "{t:?}");
+        // No retries at all.
+        assert_eq!(run(RetryPolicy::none()).await.0, 1);
     }
 
     #[test]
