@@ -61,13 +61,13 @@ const _: () = {
 #         field: &str,
 #         v: &_json::Value,
 #     ) -> ::std::result::Result<T, _fc::entity::DecodeError> {
-#         match _json::from_value::<T>(v.clone()) {
+#         match <T as _serde::Deserialize>::deserialize(v) {
 #             ::std::result::Result::Ok(x) => ::std::result::Result::Ok(x),
 #             ::std::result::Result::Err(e) => {
 #                 if let _json::Value::String(s) = v {
 #                     if let ::std::result::Result::Ok(n) = s.parse::<_json::Number>() {
 #                         if let ::std::result::Result::Ok(x) =
-#                             _json::from_value::<T>(_json::Value::Number(n))
+#                             <T as _serde::Deserialize>::deserialize(&_json::Value::Number(n))
 #                         {
 #                             return ::std::result::Result::Ok(x);
 #                         }
@@ -86,12 +86,11 @@ const _: () = {
 #         field: &str,
 #         v: &_json::Value,
 #     ) -> ::std::result::Result<T, _fc::entity::DecodeError> {
-#         match _json::from_value::<T>(v.clone()) {
+#         match <T as _serde::Deserialize>::deserialize(v) {
 #             ::std::result::Result::Ok(x) => ::std::result::Result::Ok(x),
 #             ::std::result::Result::Err(e) => match v.get("fibery/id") {
-#                 ::std::option::Option::Some(id) => {
-#                     _json::from_value::<T>(id.clone()).map_err(|e| __decode_error(field, e))
-#                 }
+#                 ::std::option::Option::Some(id) => <T as _serde::Deserialize>::deserialize(id)
+#                     .map_err(|e| __decode_error(field, e)),
 #                 ::std::option::Option::None if v.is_null() => {
 #                     ::std::result::Result::Err(__decode_error(field, "value is missing (null)"))
 #                 }
