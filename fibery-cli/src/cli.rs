@@ -37,6 +37,9 @@ pub struct GlobalOpts {
     /// Extra minimum pause between two requests, in milliseconds.
     #[arg(long, env = "FIBERY_DELAY_MS", global = true, default_value_t = 0)]
     pub delay: u64,
+    /// Retries of a failed request (429, 5xx, network) before giving up, with exponential backoff.
+    #[arg(long, env = "FIBERY_RETRIES", global = true, default_value_t = 8)]
+    pub retries: usize,
     /// Print nothing but errors (the exit code tells the outcome).
     #[arg(long, short, global = true, conflicts_with = "json")]
     pub quiet: bool,

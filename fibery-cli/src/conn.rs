@@ -72,6 +72,7 @@ impl Conn {
             .requests_per_second(g.rps)
             .min_delay(Duration::from_millis(g.delay))
             .max_commands_per_request(max_commands.max(1))
+            .retry(fibery_client::RetryPolicy::default().with_max_retries(g.retries))
             .user_agent(concat!("fibery-cli/", env!("CARGO_PKG_VERSION")));
         let (target, emulator) = if remote {
             let token = g.token.as_deref().filter(|t| !t.is_empty()).ok_or_else(|| {

@@ -801,3 +801,61 @@ async fn emulator_command_serves_the_sample_workspace() {
         .collect();
     assert_eq!(names, HashSet::from(["Low", "Medium", "High", "Critical"]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_failure_exits_1_with_a_resume_hint_and_resume_finishes() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    mixed_csv(dir.path(), 20);
+    let args = [
+        "--retries",
+        "1",
+        "import",
+        "tasks.csv",
+        "-t",
+        "Projects/Task",
+        "--key",
+        "Projects/External Id",
+        "--batch",
+        "5",
+    ];
+    emu.set_faults(Faults {
+        latency: Duration::from_millis(30),
+        ..Faults::default()
+    });
+    let child = fibery(&emu, dir.path(), &args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let journal = dir.path().join("tasks.journal.jsonl");
+    let t0 = Instant::now();
+    while !std::fs::read_to_string(&journal)
+        .unwrap_or_default()
+        .contains("\"done\"")
+        && t0.elapsed() < Duration::from_secs(20)
+    {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    // From now on every request fails with a 5xx.
+    emu.set_faults(Faults {
+        error_5xx: 1.0,
+        ..Faults::default()
+    });
+    let o = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(err.lines().any(|l| l.starts_with("error: ")), "{err}");
+    assert!(err.contains("--resume"), "{err}");
+    emu.set_faults(Faults::default());
+    let mut resume = args.to_vec();
+    resume.push("--resume");
+    let o = run(fibery(&emu, dir.path(), &resume)).await;
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let ids = external_ids(&emu);
+    assert_eq!(ids.len(), 20);
+    assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 20);
+    emu.shutdown().await;
+}
