@@ -468,3 +468,45 @@ fn check_schema_catches_read_only_writes_and_incompatible_primitives() {
     );
     assert!(errs[1].reason.contains("fibery/bool"), "{}", errs[1].reason);
 }
+
+#[test]
+fn multi_select_of_a_fibery_enum() {
+    #[derive(FiberyEntity, Debug, PartialEq)]
+    #[fibery(type = "Projects/Task", crate = "fibery_derive_tests")]
+    struct Tagged {
+        #[fibery(id)]
+        id: Uuid,
+        #[fibery(enum_field = "Projects/Tags")]
+        tags: Vec<Priority>,
+        #[fibery(enum_field = "workflow/state")]
+        state: String,
+    }
+    let t = Tagged {
+        id: id(7),
+        tags: vec![Priority::High, Priority::Critical],
+        state: "Open".into(),
+    };
+    let enc = t.encode().unwrap();
+    assert_eq!(
+        enc.enums[0],
+        (
+            "Projects/Tags".to_owned(),
+            vec!["High".to_owned(), "Very High".to_owned()],
+            true
+        )
+    );
+    assert_eq!(enc.fields["fibery/id"], json!(id(7).to_string()));
+    assert_eq!(Tagged::decode(&row_from(&enc, &[])).unwrap(), t);
+    let err = Tagged::decode(&json!({
+        "fibery/id": id(7).to_string(),
+        "Projects/Tags": [{"enum/name": "High"}, {"enum/name": "Nope"}],
+        "workflow/state": {"enum/name": "Open"},
+    }))
+    .unwrap_err();
+    assert_eq!(err.field, "Projects/Tags");
+    assert!(err.reason.contains("Nope"));
+    // A required single enum that is null names its field too.
+    let err = Tagged::decode(&json!({"fibery/id": id(7).to_string(), "workflow/state": null}))
+        .unwrap_err();
+    assert_eq!(err.field, "workflow/state");
+}

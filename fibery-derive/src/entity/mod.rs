@@ -409,3 +409,98 @@ fn derive_name(ctx: &FieldCtx<'_>, ident: &syn::Ident, rule: RenameRule) -> Stri
     let raw = raw.strip_prefix("r#").unwrap_or(&raw);
     format!("{}/{}", ctx.space.unwrap_or("_"), rule.apply(raw))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_str(input: TokenStream) -> darling::Result<Entity> {
+        parse(&syn::parse2(input).unwrap())
+    }
+
+    #[test]
+    fn model_kinds_names_and_wrappers() {
+        let m = parse_str(quote::quote! {
+            #[fibery(type = "Projects/Task", rename_all = "Sentence case")]
+            struct Task {
+                #[fibery(id)] id: Option<Uuid>,
+                due_date: Option<String>,
+                #[fibery(relation)] parent_task: Option<EntityRef>,
+                #[fibery(rich_text, format = "json")] body: String,
+                #[fibery(enum_field = "Projects/Tags")] tags: Vec<Tag>,
+                #[fibery(files = "Files/Files", readonly)] files: Vec<Uuid>,
+                #[fibery(skip)] cache: u8,
+            }
+        })
+        .unwrap();
+        assert_eq!(m.type_name, "Projects/Task");
+        let got: Vec<(String, Kind, Wrapper, bool)> = m
+            .fields
+            .iter()
+            .map(|f| (f.fibery_name.clone(), f.kind, f.wrapper, f.readonly))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("fibery/id".into(), Kind::Id, Wrapper::Option, false),
+                (
+                    "Projects/Due date".into(),
+                    Kind::Primitive,
+                    Wrapper::Option,
+                    false
+                ),
+                (
+                    "Projects/Parent task".into(),
+                    Kind::Relation,
+                    Wrapper::Option,
+                    false
+                ),
+                (
+                    "Projects/Body".into(),
+                    Kind::RichText(DocFormat::Json),
+                    Wrapper::Plain,
+                    false
+                ),
+                (
+                    "Projects/Tags".into(),
+                    Kind::Enum { string: false },
+                    Wrapper::Vec,
+                    false
+                ),
+                ("Files/Files".into(), Kind::Files, Wrapper::Vec, true),
+                (String::new(), Kind::Skip, Wrapper::Plain, false),
+            ]
+        );
+    }
+
+    #[test]
+    fn bare_kinds_default_to_title_case() {
+        let m = parse_str(quote::quote! {
+            #[fibery(type = "Crm/Deal")]
+            struct Deal {
+                #[fibery(id)] id: Uuid,
+                #[fibery(field)] close_window: Option<String>,
+                #[fibery(enum_field)] stage: String,
+            }
+        })
+        .unwrap();
+        assert_eq!(m.fields[1].fibery_name, "Crm/Close Window");
+        assert_eq!(m.fields[2].kind, Kind::Enum { string: true });
+    }
+
+    #[test]
+    fn semantic_errors_accumulate() {
+        let err = parse_str(quote::quote! {
+            #[fibery(type = "Bad")]
+            struct T {
+                #[fibery(field = "x")] a: String,
+                #[fibery(relation = "S/R")] b: &'static str,
+                c: i64,
+            }
+        })
+        .err()
+        .expect("errors");
+        // bad type, bad field name, unmappable relation type, unmapped field, missing id
+        assert_eq!(err.len(), 5, "{err}");
+    }
+}
