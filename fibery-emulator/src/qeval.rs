@@ -11,6 +11,7 @@ use fibery_core::query::{
 };
 use serde_json::{Map, Value, json};
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -140,16 +141,34 @@ pub(crate) fn select_rows<'a>(
             kept.push(e);
         }
     }
-    let mut keyed: Vec<(Vec<Value>, &Entity)> = Vec::with_capacity(kept.len());
+    // Keys of plain primitive fields are borrowed from the entity; others are computed.
+    let direct: Vec<Option<&str>> = order
+        .iter()
+        .map(|(o, _)| match o {
+            Operand::Path(p) if p.len() == 1 => store
+                .res(ty, &p[0])
+                .ok()
+                .filter(|r| matches!(r.kind, Kind::Primitive(_)))
+                .map(|_| p[0].as_str()),
+            _ => None,
+        })
+        .collect();
+    type Keyed<'k> = (Vec<Cow<'k, Value>>, &'k Entity);
+    let mut keyed: Vec<Keyed<'a>> = Vec::with_capacity(kept.len());
     for e in kept {
         let mut k = Vec::with_capacity(order.len());
-        for (o, _) in &order {
-            let v = eval_operand(store, ty, Some(e), o)?;
-            k.push(v.vals.into_iter().next().unwrap_or(Value::Null));
+        for (i, (o, _)) in order.iter().enumerate() {
+            match direct[i] {
+                Some(name) => k.push(Cow::Borrowed(e.get(name).unwrap_or(&NULL))),
+                None => {
+                    let v = eval_operand(store, ty, Some(e), o)?;
+                    k.push(Cow::Owned(v.vals.into_iter().next().unwrap_or(Value::Null)));
+                }
+            }
         }
         keyed.push((k, e));
     }
-    let cmp = |(a, _): &(Vec<Value>, &Entity), (b, _): &(Vec<Value>, &Entity)| {
+    let cmp = |(a, _): &Keyed<'a>, (b, _): &Keyed<'a>| {
         for (i, (_, dir)) in order.iter().enumerate() {
             let c = sort_cmp(&a[i], &b[i], numeric[i]);
             let c = if *dir == Order::Desc { c.reverse() } else { c };
@@ -449,6 +468,58 @@ fn eval_operand(store: &Cx<'_>, ty: &str, e: Option<&Entity>, op: &Operand) -> R
     }
 }
 
+static NULL: Value = Value::Null;
+
+/// A one-step path to a primitive field: (name, numeric, leaf type).
+fn simple_field<'o>(
+    store: &Cx<'_>,
+    ty: &str,
+    op: &'o Operand,
+) -> Option<(&'o str, bool, Option<&'static str>)> {
+    let Operand::Path(p) = op else { return None };
+    if p.len() != 1 {
+        return None;
+    }
+    let r = store.res(ty, &p[0]).ok()?;
+    match &r.kind {
+        Kind::Primitive(t) => Some((
+            p[0].as_str(),
+            matches!(t.as_str(), "fibery/int" | "fibery/decimal" | "fibery/rank"),
+            r.prim,
+        )),
+        _ => None,
+    }
+}
+
+/// `[op, field, value]` for a single-valued primitive field.
+fn compare_one(op: CompareOp, v: &Value, right: &Value, numeric: bool, leaf: Option<&str>) -> bool {
+    let rv = match leaf {
+        Some("fibery/date" | "fibery/date-time") if right.is_string() => {
+            Cow::Owned(norm_right(right, leaf))
+        }
+        _ => Cow::Borrowed(right),
+    };
+    let eq = values_equal(v, &rv, numeric);
+    match op {
+        CompareOp::Eq => eq,
+        CompareOp::Ne => !eq,
+        _ => {
+            if v.is_null() || rv.is_null() {
+                return false;
+            }
+            match cmp_values(v, &rv, numeric) {
+                Some(c) => match op {
+                    CompareOp::Lt => c == Ordering::Less,
+                    CompareOp::Le => c != Ordering::Greater,
+                    CompareOp::Gt => c == Ordering::Greater,
+                    _ => c != Ordering::Less,
+                },
+                None => false,
+            }
+        }
+    }
+}
+
 fn values_equal(a: &Value, b: &Value, numeric: bool) -> bool {
     if a.is_null() || b.is_null() {
         return a.is_null() && b.is_null();
@@ -489,6 +560,11 @@ fn eval_filter(store: &Cx<'_>, ty: &str, e: Option<&Entity>, f: &Filter) -> Resu
             Ok(any)
         }
         Filter::Compare { op, left, right } => {
+            if let (Some(e), Some(x), Operand::Value(rv)) =
+                (e, simple_field(store, ty, left), right)
+            {
+                return Ok(compare_one(*op, e.get(x.0).unwrap_or(&NULL), rv, x.1, x.2));
+            }
             let l = eval_operand(store, ty, e, left)?;
             let r = eval_operand(store, ty, e, right)?;
             if e.is_none() {

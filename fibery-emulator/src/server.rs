@@ -371,6 +371,9 @@ pub(crate) async fn start(cfg: Config) -> Result<StartOut, EmulatorError> {
     Ok((shared, addr, tx, task))
 }
 
+/// Request log capacity (oldest tenth dropped when full).
+const MAX_LOG: usize = 100_000;
+
 /// Per-connection handle used to drop the connection (fault injection).
 #[derive(Clone)]
 struct ConnKill(Arc<Notify>);
@@ -423,6 +426,10 @@ async fn gate(State(sh): State<Arc<Shared>>, req: Request, next: Next) -> Respon
     let kill = req.extensions().get::<ConnKill>().cloned();
     let log = |status: u16, commands: usize| {
         if let Ok(mut l) = sh.log.lock() {
+            // Bounded: a long-running emulator keeps the most recent entries.
+            if l.len() >= MAX_LOG {
+                l.drain(..MAX_LOG / 10);
+            }
             l.push(RequestRecord {
                 at,
                 path: path.clone(),
