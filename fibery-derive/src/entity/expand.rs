@@ -159,21 +159,24 @@ fn decode_field(f: &Field) -> TokenStream {
             quote!(__decode_ref::<#ty>(#name, #value)?)
         }
         (Kind::Enum { string }, wrapper) => {
+            // `one`: the value for option name `n` as a `Result`.
             let one = if string {
-                quote!(::std::borrow::ToOwned::to_owned(n))
+                quote!(::std::result::Result::Ok(::std::borrow::ToOwned::to_owned(
+                    n
+                )))
             } else {
                 let call = quote_spanned!(inner.span()=> <#inner>::from_fibery_name);
                 quote! {
                     #call(n).ok_or_else(|| {
                         __decode_error(#name, ::std::format!("unknown option `{}`", n))
-                    })?
+                    })
                 }
             };
             match wrapper {
                 Wrapper::Vec => quote! {
                     __decode_enum_names(#name, #value)?
                         .into_iter()
-                        .map(|n| ::std::result::Result::Ok(#one))
+                        .map(|n| #one)
                         .collect::<::std::result::Result<_, _fc::entity::DecodeError>>()?
                 },
                 Wrapper::Option => quote! {
@@ -181,14 +184,14 @@ fn decode_field(f: &Field) -> TokenStream {
                         _json::Value::Null => ::std::option::Option::None,
                         v => {
                             let n = __decode_enum_name(#name, v)?;
-                            ::std::option::Option::Some(#one)
+                            ::std::option::Option::Some(#one?)
                         }
                     }
                 },
                 Wrapper::Plain => quote! {
                     {
                         let n = __decode_enum_name(#name, #value)?;
-                        #one
+                        #one?
                     }
                 },
             }
