@@ -96,7 +96,7 @@ impl Default for ClientBuilder {
             requests_per_second: 3,
             burst: 1,
             min_delay: Duration::ZERO,
-            pacing_margin: Duration::from_millis(10),
+            pacing_margin: Duration::from_millis(25),
             max_commands_per_request: 100,
             batch_window: Duration::from_millis(10),
             page_size: 500,
@@ -207,7 +207,7 @@ impl ClientBuilder {
         self
     }
 
-    /// Extra spacing added to each quota period to absorb network jitter (default 10 ms), so
+    /// Extra spacing added to each quota period to absorb network jitter (default 25 ms), so
     /// that the server, measuring arrival times, never sees more than the quota in a second.
     pub fn pacing_margin(mut self, d: Duration) -> Self {
         self.pacing_margin = d;
