@@ -436,6 +436,15 @@ impl Writer<'_> {
                 Err(e) if is_duplicate_error(e) => {
                     self.tally.already += 1;
                 }
+                Err(e) if e.status() == Some(413) => {
+                    failed.insert(i);
+                    rejects.push(row_reject(
+                        r,
+                        &self.type_name,
+                        Rule::Validator,
+                        "the row is too large for one request (HTTP 413)".to_string(),
+                    ));
+                }
                 Err(e) => {
                     failed.insert(i);
                     rejects.push(row_reject(
@@ -519,11 +528,16 @@ impl Writer<'_> {
                     }
                 }
                 Err(e) if part.len() == 1 => {
+                    let reason = if e.status() == Some(413) {
+                        "the row is too large for one request (HTTP 413)".to_string()
+                    } else {
+                        format!("server: {e}")
+                    };
                     rejects.push(row_reject(
                         &part[0],
                         &self.type_name,
                         Rule::Validator,
-                        format!("server: {e}"),
+                        reason,
                     ));
                 }
                 Err(_) => {
@@ -654,7 +668,11 @@ impl Writer<'_> {
             .execute(cmds)
             .await
             .map_err(|e| client_error("cannot send a batch", &e))?;
-        if let Some(Err(ClientError::Batch { source })) = results.first() {
+        // 413 (body too large) applied nothing: the caller splits the batch and rejects
+        // the oversized row. Any other request-level failure stops the import.
+        if let Some(Err(ClientError::Batch { source })) = results.first()
+            && source.status() != Some(413)
+        {
             return Err(client_error("a batch failed", source)
                 .hint("nothing is lost: re-run the same command with --resume to continue (the last batch is re-checked)"));
         }

@@ -859,3 +859,44 @@ async fn server_failure_exits_1_with_a_resume_hint_and_resume_finishes() {
     assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 20);
     emu.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_row_is_rejected_and_the_others_are_written() {
+    let schema = Schema::parse(include_str!("../../examples/data/schema.json")).unwrap();
+    let seed: Value = serde_json::from_str(include_str!("../../examples/data/seed.json")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut lines: Vec<String> = good_rows(12).into_iter().map(|r| r.1).collect();
+    lines.insert(
+        5,
+        format!(
+            "BIG-1,{},Apollo,Open,Low,,1.0,1,,false",
+            "x".repeat(100 * 1024)
+        ),
+    );
+    write_csv(dir.path(), "tasks.csv", &lines);
+    for extra in [&["--key", "Projects/External Id"][..], &["--create"][..]] {
+        // A fresh workspace per mode, with a 64 KiB request body limit.
+        let emu = Emulator::builder()
+            .schema(schema.clone())
+            .seed_json(seed.clone())
+            .token(TOKEN)
+            .without_rate_limits()
+            .max_body_bytes(64 * 1024)
+            .start()
+            .await
+            .unwrap();
+        let mut args = vec!["import", "tasks.csv", "-t", "Projects/Task", "--batch", "4"];
+        args.extend_from_slice(extra);
+        let o = run(fibery(&emu, dir.path(), &args)).await;
+        assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+        let ids = external_ids(&emu);
+        assert_eq!(ids.len(), 12, "{}", text(&o));
+        assert!(!ids.iter().any(|i| i.starts_with("BIG")));
+        let rejects = std::fs::read_to_string(dir.path().join("tasks.rejects.jsonl")).unwrap();
+        let r: Value = serde_json::from_str(rejects.lines().next().unwrap()).unwrap();
+        assert_eq!(r["row"], 6, "{r}");
+        assert!(r["reason"].as_str().unwrap().contains("too large"), "{r}");
+        assert_eq!(rejects.lines().count(), 1, "{rejects}");
+        emu.shutdown().await;
+    }
+}
