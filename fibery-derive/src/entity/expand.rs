@@ -67,7 +67,9 @@ fn encode_field(f: &Field) -> TokenStream {
             }
         },
         (Kind::Id, _) => quote! {
-            out.fields.insert(#name.to_owned(), _json::Value::String(self.#ident.to_string()));
+            if !self.#ident.is_nil() {
+                out.fields.insert(#name.to_owned(), _json::Value::String(self.#ident.to_string()));
+            }
         },
         (Kind::Primitive, Wrapper::Option) => quote! {
             if let ::std::option::Option::Some(v) = &self.#ident {
@@ -484,7 +486,12 @@ pub(super) fn expand(m: &Entity) -> darling::Result<TokenStream> {
         Some(f) => {
             let i = &f.ident;
             (
-                quote!(::std::option::Option::Some(self.#i)),
+                // A nil id (e.g. from `Default`) means "not created yet".
+                quote!(if self.#i.is_nil() {
+                    ::std::option::Option::None
+                } else {
+                    ::std::option::Option::Some(self.#i)
+                }),
                 quote!(self.#i = id;),
             )
         }
