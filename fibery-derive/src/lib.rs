@@ -106,7 +106,7 @@
 //!
 //! | attribute | Rust type | Fibery field |
 //! |---|---|---|
-//! | `id` | `Uuid` or `Option<Uuid>` | `fibery/id` (at most one) |
+//! | `id` | `Option<Uuid>` or `Uuid` (nil = none yet) | `fibery/id`; exactly one is required (the client sets a client-generated id before creating, so retried creates cannot duplicate) |
 //! | `field = "S/N"` | any `Serialize + DeserializeOwned` (`Option<T>` when nullable) | a primitive |
 //! | `rich_text = "S/N", format = "md"\|"html"\|"json"` | `String` or `Option<String>` | a rich-text document (default `md`) |
 //! | `relation = "S/N"` | `EntityRef`, `Option<EntityRef>`, `Vec<EntityRef>` (or `Uuid`) | a single or collection relation, users too |
@@ -132,7 +132,7 @@
 //!
 //! **Compile-time checks** (all reported in one build, each on its span): malformed
 //! attributes (unknown keys get a did-you-mean), a missing or malformed type name, names not
-//! of the `Space/Name` form, more than one `id`, conflicting kinds on one field, `format`
+//! of the `Space/Name` form, a missing or second `id`, conflicting kinds on one field, `format`
 //! without `rich_text`, types a kind cannot map (`&str`, `id: String`, `files` that is not a
 //! `Vec`, an `EntityRef` mapped as a primitive, ...), two fields on one Fibery name, and an
 //! `enum_field` type that has no `FiberyEnum` mapping.
