@@ -48,3 +48,4 @@ pub mod import;
 pub mod input;
 pub mod journal;
 pub mod mapping;
+pub mod sample;
