@@ -275,7 +275,7 @@ struct Writer<'a> {
     journal: Option<Journal>,
     next_batch: u64,
     recheck_through: u64,
-    recheck_ids: HashSet<Uuid>,
+    recheck: bool,
     tally: Tally,
     /// Our id -> the id of the existing entity an upsert updated instead.
     remapped: std::collections::HashMap<Uuid, Uuid>,
@@ -332,7 +332,7 @@ impl Writer<'_> {
                     batch,
                     first_row: last_row,
                     last_row,
-                    ids: vec![],
+                    entities: 0,
                 })?;
                 j.append(&Entry::Done {
                     batch,
@@ -345,7 +345,7 @@ impl Writer<'_> {
         }
         let first_row = rows[0].row;
         // Re-check the uncertain batch of a crashed run: drop rows that made it.
-        if first_row <= self.recheck_through && !self.recheck_ids.is_empty() {
+        if first_row <= self.recheck_through && self.recheck {
             let ids: Vec<String> = rows.iter().map(|r| r.id.to_string()).collect();
             let present: HashSet<Uuid> = self
                 .conn
@@ -373,7 +373,7 @@ impl Writer<'_> {
                 batch,
                 first_row,
                 last_row,
-                ids: rows.iter().map(|r| r.id).collect(),
+                entities: rows.len(),
             })?;
         }
         let mut rejects = Vec::new();
@@ -750,7 +750,7 @@ async fn run_with(
     };
     let mut done_through = 0;
     let mut recheck_through = 0;
-    let mut recheck_ids = HashSet::new();
+    let mut recheck = false;
     let mut next_batch = 0;
     let journal = if args.dry_run {
         None
@@ -767,9 +767,9 @@ async fn run_with(
         }
         done_through = st.done_through;
         next_batch = st.next_batch;
-        if let Some((_, last, ids)) = st.uncertain {
+        if let Some((_, last, n)) = st.uncertain {
             recheck_through = last;
-            recheck_ids = ids.into_iter().collect();
+            recheck = n > 0;
         }
         Some(j)
     } else {
@@ -811,7 +811,7 @@ async fn run_with(
         journal,
         next_batch,
         recheck_through,
-        recheck_ids,
+        recheck,
         tally: Tally::default(),
         remapped: Default::default(),
     };

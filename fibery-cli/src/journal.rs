@@ -7,7 +7,6 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use crate::error::{CliError, Result};
 
@@ -44,8 +43,8 @@ pub enum Entry {
         first_row: u64,
         /// Last data row in the batch (everything up to here was read).
         last_row: u64,
-        /// Entity ids in the batch.
-        ids: Vec<Uuid>,
+        /// Entities in the batch (their ids are re-derived from the rows on resume).
+        entities: usize,
     },
     /// A batch's result came back.
     Done {
@@ -70,8 +69,8 @@ pub enum Entry {
 pub struct ResumeState {
     /// Every row up to and including this one is settled (written, rejected or skipped).
     pub done_through: u64,
-    /// A batch that was sent without a recorded result: (first row, last row, ids).
-    pub uncertain: Option<(u64, u64, Vec<Uuid>)>,
+    /// A batch that was sent without a recorded result: (first row, last row, entities).
+    pub uncertain: Option<(u64, u64, usize)>,
     /// Next batch number.
     pub next_batch: u64,
     /// The run finished.
@@ -131,7 +130,7 @@ impl Journal {
             .hint("run without --resume to start the import from the beginning")
         })?;
         let mut state = ResumeState::default();
-        let mut pending: Option<(u64, u64, u64, Vec<Uuid>)> = None;
+        let mut pending: Option<(u64, u64, u64, usize)> = None;
         for (i, line) in BufReader::new(f).lines().enumerate() {
             let line = line?;
             if line.trim().is_empty() {
@@ -155,9 +154,9 @@ impl Journal {
                     batch,
                     first_row,
                     last_row,
-                    ids,
+                    entities,
                 } => {
-                    pending = Some((batch, first_row, last_row, ids));
+                    pending = Some((batch, first_row, last_row, entities));
                     state.next_batch = batch + 1;
                 }
                 Entry::Done {
@@ -179,7 +178,7 @@ impl Journal {
                 }
             }
         }
-        state.uncertain = pending.map(|(_, a, b, ids)| (a, b, ids));
+        state.uncertain = pending.map(|(_, a, b, n)| (a, b, n));
         let file = OpenOptions::new().append(true).open(path)?;
         Ok((
             Journal {
@@ -226,12 +225,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("j.jsonl");
         let mut j = Journal::create(&p, &header()).unwrap();
-        let id = Uuid::new_v4();
         j.append(&Entry::Sent {
             batch: 0,
             first_row: 1,
             last_row: 10,
-            ids: vec![id],
+            entities: 1,
         })
         .unwrap();
         j.append(&Entry::Done {
@@ -245,7 +243,7 @@ mod tests {
             batch: 1,
             first_row: 11,
             last_row: 20,
-            ids: vec![id],
+            entities: 1,
         })
         .unwrap();
         drop(j);
@@ -260,7 +258,7 @@ mod tests {
         assert_eq!(st.done_through, 10);
         assert_eq!(st.written, 9);
         assert_eq!(st.next_batch, 2);
-        assert_eq!(st.uncertain, Some((11, 20, vec![id])));
+        assert_eq!(st.uncertain, Some((11, 20, 1)));
         assert!(!st.complete);
         let mut other = header();
         other.input_size = 11;

@@ -900,3 +900,49 @@ async fn an_oversized_row_is_rejected_and_the_others_are_written() {
         emu.shutdown().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_rechecks_an_uncertain_batch_that_did_reach_the_server() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let lines: Vec<String> = good_rows(10).into_iter().map(|r| r.1).collect();
+    write_csv(dir.path(), "tasks.csv", &lines);
+    let args = [
+        "--json",
+        "import",
+        "tasks.csv",
+        "-t",
+        "Projects/Task",
+        "--key",
+        "Projects/External Id",
+        "--batch",
+        "4",
+    ];
+    let o = run(fibery(&emu, dir.path(), &args)).await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // Make the journal look like the process died right after sending batch 1 (rows 5-8),
+    // whose writes did reach the server.
+    let journal = dir.path().join("tasks.journal.jsonl");
+    let kept: Vec<String> = std::fs::read_to_string(&journal)
+        .unwrap()
+        .lines()
+        .take(4) // start, sent 0, done 0, sent 1
+        .map(String::from)
+        .collect();
+    assert!(
+        kept[3].contains("\"sent\"") && kept[3].contains("\"batch\":1"),
+        "{kept:?}"
+    );
+    std::fs::write(&journal, kept.join("\n") + "\n").unwrap();
+
+    let mut resume = args.to_vec();
+    resume.push("--resume");
+    let o = run(fibery(&emu, dir.path(), &resume)).await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let s: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(s["rows_skipped_resume"], 4, "{s}");
+    assert_eq!(s["already_present"], 4, "{s}");
+    assert_eq!(s["written"], 2, "{s}");
+    assert_eq!(tasks(&emu).len(), 10);
+    emu.shutdown().await;
+}
