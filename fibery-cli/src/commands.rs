@@ -97,15 +97,10 @@ async fn export_with(
             }
         })?;
         let kind = FieldKind::of(&schema, f);
-        if matches!(kind, FieldKind::RichText | FieldKind::File) {
+        if kind == FieldKind::File {
             if !a.fields.is_empty() {
                 return Err(CliError::usage(format!(
-                    "exporting {} ({name}) is not supported",
-                    if kind == FieldKind::RichText {
-                        "rich text"
-                    } else {
-                        "files"
-                    }
+                    "exporting files ({name}) is not supported"
                 )));
             }
             continue;
@@ -147,9 +142,17 @@ async fn export_with(
                 }
                 select_obj.insert(c.field.clone(), json!({"q/select": inner, "q/limit": 100}));
             }
+            FieldKind::RichText => {
+                select_obj.insert(c.field.clone(), json!(["Collaboration~Documents/secret"]));
+            }
             _ => select_plain.push(json!(c.field)),
         }
     }
+    let doc_fields: Vec<String> = cols
+        .iter()
+        .filter(|c| c.kind == FieldKind::RichText)
+        .map(|c| c.field.clone())
+        .collect();
     if !select_obj.is_empty() {
         select_plain.push(Value::Object(select_obj));
     }
@@ -168,10 +171,39 @@ async fn export_with(
         None
     };
     let ids = a.ids;
-    let mut count = 0u64;
-    conn.for_each_page(&q, &params, a.page_size, |rows| {
+    let mut pager = conn.pager(&q, &params, a.page_size);
+    while let Some(mut rows) = pager.next().await? {
+        // Rich text: one documents request per page, content in place of the secret.
+        if !doc_fields.is_empty() {
+            let secrets: Vec<String> = rows
+                .iter()
+                .flat_map(|r| {
+                    doc_fields
+                        .iter()
+                        .filter_map(move |f| r[f]["Collaboration~Documents/secret"].as_str())
+                })
+                .map(str::to_string)
+                .collect();
+            let docs = if secrets.is_empty() {
+                Default::default()
+            } else {
+                conn.client
+                    .documents(&secrets, fibery_core::entity::DocFormat::Md)
+                    .await
+                    .map_err(|e| crate::conn::client_error("reading rich text failed", &e))?
+            };
+            for r in &mut rows {
+                for f in &doc_fields {
+                    let content = r[f]["Collaboration~Documents/secret"]
+                        .as_str()
+                        .and_then(|s| docs.get(s))
+                        .map(|c| Value::String(c.clone()))
+                        .unwrap_or(Value::Null);
+                    r[f] = content;
+                }
+            }
+        }
         for row in rows {
-            count += 1;
             let flat = flatten(&cols, &row, ids);
             if csv_out.is_some() {
                 let mut w = csv::Writer::from_writer(Vec::new());
@@ -202,9 +234,7 @@ async fn export_with(
             }
         }
         out.flush()?;
-        Ok(())
-    })
-    .await?;
+    }
     csv_out.take();
     out.flush()?;
     Ok(EXIT_OK)

@@ -137,32 +137,29 @@ impl Conn {
         page_size: usize,
         mut f: impl FnMut(Vec<Value>) -> Result<()>,
     ) -> Result<()> {
-        let mut last: Option<String> = None;
-        loop {
-            let mut q = query.clone();
-            let mut p = params.as_object().cloned().unwrap_or_default();
-            let base_where = q.get("q/where").cloned();
-            if let Some(l) = &last {
-                p.insert("$__after".into(), json!(l));
-                let after = json!([">", ["fibery/id"], "$__after"]);
-                q["q/where"] = match base_where {
-                    Some(w) => json!(["q/and", w, after]),
-                    None => after,
-                };
-            }
-            q["q/order-by"] = json!([[["fibery/id"], "q/asc"]]);
-            q["q/limit"] = json!(page_size);
-            let rows = self.query_args(json!({"query": q, "params": p})).await?;
-            let n = rows.len();
-            last = rows
-                .last()
-                .and_then(|r| r.get("fibery/id"))
-                .and_then(Value::as_str)
-                .map(str::to_string);
+        let mut pager = self.pager(query, params, page_size);
+        while let Some(rows) = pager.next().await? {
             f(rows)?;
-            if n < page_size || last.is_none() {
-                return Ok(());
-            }
+        }
+        Ok(())
+    }
+
+    /// A pager over every row of `query` (keyset pagination on `fibery/id`, which is added
+    /// to the select if missing). `query` must not have `q/order-by`, `q/limit` or `q/offset`.
+    pub fn pager(&self, query: &Value, params: &Value, page_size: usize) -> Pager<'_> {
+        let mut query = query.clone();
+        if let Some(sel) = query.get_mut("q/select").and_then(Value::as_array_mut)
+            && !sel.iter().any(|v| v == "fibery/id")
+        {
+            sel.insert(0, json!("fibery/id"));
+        }
+        Pager {
+            conn: self,
+            query,
+            params: params.as_object().cloned().unwrap_or_default(),
+            page_size: page_size.max(1),
+            last: None,
+            done: false,
         }
     }
 
@@ -214,4 +211,48 @@ pub fn client_error(context: &str, e: &ClientError) -> CliError {
 /// Whether progress output can be drawn (stderr is a terminal).
 pub fn stderr_is_tty() -> bool {
     std::io::stderr().is_terminal()
+}
+
+/// Pages of a query, in `fibery/id` order; see [`Conn::pager`].
+pub struct Pager<'a> {
+    conn: &'a Conn,
+    query: Value,
+    params: serde_json::Map<String, Value>,
+    page_size: usize,
+    last: Option<String>,
+    done: bool,
+}
+
+impl Pager<'_> {
+    /// The next page, or `None` after the last one.
+    pub async fn next(&mut self) -> Result<Option<Vec<Value>>> {
+        if self.done {
+            return Ok(None);
+        }
+        let mut q = self.query.clone();
+        let mut p = self.params.clone();
+        if let Some(l) = &self.last {
+            p.insert("$__after".into(), json!(l));
+            let after = json!([">", ["fibery/id"], "$__after"]);
+            q["q/where"] = match q.get("q/where").cloned() {
+                Some(w) => json!(["q/and", w, after]),
+                None => after,
+            };
+        }
+        q["q/order-by"] = json!([[["fibery/id"], "q/asc"]]);
+        q["q/limit"] = json!(self.page_size);
+        let rows = self
+            .conn
+            .query_args(json!({"query": q, "params": p}))
+            .await?;
+        self.last = rows
+            .last()
+            .and_then(|r| r.get("fibery/id"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        if rows.len() < self.page_size || self.last.is_none() {
+            self.done = true;
+        }
+        Ok(Some(rows))
+    }
 }

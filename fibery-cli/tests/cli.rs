@@ -695,6 +695,38 @@ async fn jsonl_with_mapping_file_rich_text_and_an_existing_entity() {
         .await
         .unwrap();
     assert!(md.contains("First **bold**"), "{md}");
+    // Export brings the rich text back as content, per row.
+    let o = run(fibery(
+        &emu,
+        dir.path(),
+        &[
+            "export",
+            "-t",
+            "Projects/Task",
+            "--fields",
+            "Projects/External Id,Projects/Description",
+        ],
+    ))
+    .await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let rows: Vec<Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let desc = |id: &str| {
+        rows.iter()
+            .find(|r| r["Projects/External Id"] == id)
+            .unwrap()["Projects/Description"]
+            .clone()
+    };
+    assert!(
+        desc("J-1").as_str().unwrap().contains("First **bold**"),
+        "{rows:?}"
+    );
+    assert!(
+        desc("J-2").as_str().unwrap().contains("Second body"),
+        "{rows:?}"
+    );
     emu.shutdown().await;
 }
 
