@@ -379,7 +379,7 @@ async fn export_round_trip_equals_input() {
             "--json", "export", "-t", "Projects/Task",
             "--where", r#"["q/and", ["=", ["Projects/Done"], "$done"], ["=", ["Projects/Project", "Projects/Name"], "$p"]]"#,
             "--params", r#"{"$done": true, "$p": "Borealis"}"#,
-            "--fields", "Projects/External Id,Projects/Project,Projects/Done",
+            "--fields", "Projects/External Id,Projects/Project,Projects/Done", "--page-size", "2",
         ],
     ))
     .await;
