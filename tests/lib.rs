@@ -75,7 +75,7 @@ pub fn task_row(i: usize) -> String {
         1 => TAGS[i % 4].to_string(),
         _ => format!("\"{}, {}\"", TAGS[i % 4], TAGS[(i + 1) % 4]),
     };
-    let due = if i % 5 == 0 {
+    let due = if i.is_multiple_of(5) {
         String::new()
     } else {
         format!("2026-{:02}-{:02}", 1 + i % 12, 1 + i % 28)
@@ -87,7 +87,7 @@ pub fn task_row(i: usize) -> String {
         PRIOS[i % 4],
         i % 40,
         i % 13,
-        i % 2 == 0
+        i.is_multiple_of(2)
     )
 }
 

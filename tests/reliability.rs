@@ -43,7 +43,7 @@ fn task(i: usize) -> Task {
         name: format!("Task {i}"),
         external_id: Some(format!("EXT-{i:05}")),
         effort: Some((i % 17) as i64),
-        done: i % 2 == 0,
+        done: i.is_multiple_of(2),
         priority: Some(["Low", "Medium", "High", "Critical"][i % 4].to_string()),
     }
 }
@@ -197,4 +197,71 @@ async fn import_survives_all_faults_together() {
         dropped: true,
     };
     import_under(faults(0.2, 0.2, 0.1, 500, 15), e).await;
+}
+
+/// The same guarantees through the `fibery import` binary (upsert by key) under combined
+/// faults. Milder than the matrix (10% 5xx, 10% 429, 5% drops, 20 ms latency, 1,000 rows)
+/// because the CLI keeps its default backoff (500 ms, `Retry-After: 1` honoured). The CLI's
+/// summary counts only its write phase, so its counters are bounded by the emulator's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_import_survives_combined_faults() {
+    const ROWS: usize = 1_000;
+    let emu = emulator(None, faults(0.1, 0.1, 0.05, 20, 16)).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("tasks.csv"), fibery_tests::tasks_csv(ROWS)).unwrap();
+    let mut c = std::process::Command::new(fibery_tests::fibery_bin());
+    c.current_dir(dir.path())
+        .env_clear()
+        .env("FIBERY_TOKEN", TOKEN)
+        .args(["--base-url", &emu.base_url(), "--rps", "1000", "--json"])
+        .args([
+            "import",
+            "tasks.csv",
+            "-t",
+            TASK,
+            "--key",
+            "Projects/External Id",
+        ])
+        .args(["--batch", "50", "--no-progress"]);
+    let o = tokio::task::spawn_blocking(move || c.output().unwrap())
+        .await
+        .unwrap();
+    let out = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    let s: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON summary");
+    assert_eq!(s["written"], ROWS as u64, "{s}");
+    assert_eq!(s["created"], ROWS as u64, "{s}");
+    assert_eq!(s["rejected"], 0, "{s}");
+
+    let stored = emu.entities(TASK);
+    assert_eq!(stored.len(), ROWS);
+    let keys: HashSet<&str> = stored
+        .iter()
+        .map(|e| e["Projects/External Id"].as_str().unwrap())
+        .collect();
+    let want: HashSet<String> = (0..ROWS).map(|i| format!("T-{i:07}")).collect();
+    assert_eq!(keys, want.iter().map(String::as_str).collect());
+
+    let log = emu.request_log();
+    let n429 = log.iter().filter(|r| r.status == 429).count() as u64;
+    let failed = log.iter().filter(|r| r.status != 200).count() as u64;
+    let (requests, retried, rate_limited) = (
+        s["requests"].as_u64().unwrap(),
+        s["retried"].as_u64().unwrap(),
+        s["rate_limited"].as_u64().unwrap(),
+    );
+    assert!(
+        requests >= (ROWS / 50) as u64 && requests <= emu.stats().requests,
+        "{s}"
+    );
+    assert!(
+        rate_limited <= n429 && retried <= failed,
+        "{s} vs 429s {n429}, failed {failed}"
+    );
+    assert!(failed > 0 && emu.stats().faults_injected == failed);
+    emu.shutdown().await;
 }

@@ -68,8 +68,8 @@ pub fn task(i: usize) -> Task {
         external_id: Some(format!("B-{i:07}")),
         estimate: Some((i % 40) as f64 + 0.5),
         effort: Some((i % 13) as i64),
-        due: (i % 5 != 0).then(|| format!("2026-{:02}-{:02}", 1 + i % 12, 1 + i % 28)),
-        done: i % 2 == 0,
+        due: (!i.is_multiple_of(5)).then(|| format!("2026-{:02}-{:02}", 1 + i % 12, 1 + i % 28)),
+        done: i.is_multiple_of(2),
         priority: Some(PRIOS[i % 4].to_string()),
         state: Some(STATES[i % 3].to_string()),
         project: None,
@@ -91,7 +91,7 @@ pub fn query_rows(n: usize) -> Vec<Value> {
                 "Projects/Done": t.done,
                 "Projects/Priority": {"enum/name": t.priority},
                 "workflow/state": {"enum/name": t.state},
-                "Projects/Project": if i % 3 == 0 { Value::Null } else {
+                "Projects/Project": if i.is_multiple_of(3) { Value::Null } else {
                     json!({"fibery/id": Uuid::from_u128(1_000_000 + (i % 8) as u128).to_string()})
                 },
             })
