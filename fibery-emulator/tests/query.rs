@@ -799,3 +799,32 @@ async fn sorting_mixed_json_values_is_total_and_never_panics() {
         assert_eq!(got, want, "{dir}");
     }
 }
+
+#[tokio::test]
+async fn nested_derefs_and_nested_sub_queries() {
+    let d = data().await;
+    let rows = d
+        .api
+        .query(
+            json!({"q/from": "Projects/Task", "q/select": ["Projects/Name",
+        {"Projects/Project": ["Projects/Name", {"fibery/created-by": ["user/name"]}]}],
+        "q/where": ["=", ["fibery/id"], "$id"], "q/limit": 1}),
+            json!({"$id": d.t[0]}),
+        )
+        .await;
+    assert_eq!(
+        rows[0]["Projects/Project"],
+        json!({"Projects/Name": "Alpha", "fibery/created-by": {"user/name": "Emulator User"}})
+    );
+    let rows = d.api.query(json!({"q/from": "Projects/Project", "q/select": ["Projects/Name",
+        {"Projects/Tasks": {"q/select": ["Projects/Name", {"Projects/Tags": {"q/select": ["enum/name"], "q/order-by": [[["enum/name"], "q/asc"]], "q/limit": 1}}],
+            "q/order-by": [[["Projects/Name"], "q/asc"]], "q/limit": 100}}],
+        "q/where": ["=", ["Projects/Name"], "$n"], "q/limit": 1}), json!({"$n": "Alpha"})).await;
+    assert_eq!(
+        rows[0]["Projects/Tasks"],
+        json!([
+        {"Projects/Name": "Deploy", "Projects/Tags": [{"enum/name": "backend"}]},
+        {"Projects/Name": "Fix API bug", "Projects/Tags": [{"enum/name": "api"}]}]),
+        "inner limit truncates"
+    );
+}
