@@ -748,7 +748,11 @@ async fn schema_handler(
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    if inm.split(',').any(|t| t.trim() == etag || t.trim() == "*") {
+    // Weak comparison, as for GET (RFC 9110 §13.1.2): `W/"x"` matches `"x"`.
+    if inm.split(',').any(|t| {
+        let t = t.trim();
+        t.strip_prefix("W/").unwrap_or(t) == etag || t == "*"
+    }) {
         let mut r = StatusCode::NOT_MODIFIED.into_response();
         if let Ok(v) = HeaderValue::from_str(&etag) {
             r.headers_mut().insert(header::ETAG, v);
