@@ -61,7 +61,8 @@ fn expand(input: &syn::DeriveInput) -> darling::Result<TokenStream> {
     };
     let variants = match attrs.data {
         ast::Data::Enum(v) => v,
-        ast::Data::Struct(_) => unreachable!("darling `supports(enum_unit)` rejects structs"),
+        // darling's `supports(enum_unit)` already rejects structs.
+        ast::Data::Struct(_) => return Err(darling::Error::unsupported_shape("struct")),
     };
     if variants.is_empty() {
         acc.push(err(

@@ -15,7 +15,8 @@ fn doc_format(f: DocFormat) -> TokenStream {
     }
 }
 
-fn mapping(f: &Field) -> TokenStream {
+/// The `FieldMapping` literal of a mapped field (`None` for skipped fields).
+fn mapping(f: &Field) -> Option<TokenStream> {
     let rust_name = f.ident.to_string();
     let rust_name = rust_name.strip_prefix("r#").unwrap_or(&rust_name);
     let name = &f.fibery_name;
@@ -30,17 +31,17 @@ fn mapping(f: &Field) -> TokenStream {
         Kind::Relation => quote!(_fc::entity::MappingKind::Relation { collection: #vec }),
         Kind::Enum { .. } => quote!(_fc::entity::MappingKind::Enum { multi: #vec }),
         Kind::Files => quote!(_fc::entity::MappingKind::Files),
-        Kind::Skip => unreachable!("skipped fields have no mapping"),
+        Kind::Skip => return None,
     };
     let optional = f.wrapper == Wrapper::Option;
-    quote! {
+    Some(quote! {
         _fc::entity::FieldMapping {
             rust_name: #rust_name,
             fibery_name: #name,
             kind: #kind,
             optional: #optional,
         }
-    }
+    })
 }
 
 fn encode_field(f: &Field) -> TokenStream {
@@ -472,8 +473,7 @@ pub(super) fn expand(m: &Entity) -> darling::Result<TokenStream> {
     let krate = &m.krate;
     let ident = &m.ident;
     let type_name = &m.type_name;
-    let mapped: Vec<&Field> = m.fields.iter().filter(|f| f.kind != Kind::Skip).collect();
-    let mappings = mapped.iter().map(|f| mapping(f));
+    let mappings = m.fields.iter().filter_map(mapping);
     let id_field = m.fields.iter().find(|f| f.kind == Kind::Id);
     let (id_body, set_id_body) = match id_field {
         Some(f) if f.wrapper == Wrapper::Option => {

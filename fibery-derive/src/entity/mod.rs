@@ -118,7 +118,8 @@ pub(crate) fn parse(input: &syn::DeriveInput) -> darling::Result<Entity> {
 
     let fields = match attrs.data {
         ast::Data::Struct(f) => f.fields,
-        ast::Data::Enum(_) => unreachable!("darling `supports(struct_named)` rejects enums"),
+        // darling's `supports(struct_named)` already rejects enums.
+        ast::Data::Enum(_) => return Err(darling::Error::unsupported_shape("enum")),
     };
 
     let ctx = FieldCtx {
