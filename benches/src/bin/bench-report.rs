@@ -190,7 +190,7 @@ async fn cli_rss(n: usize, dir: &std::path::Path) {
     let out = tokio::task::spawn_blocking(move || {
         Command::new("/usr/bin/time")
             .arg("-f")
-            .arg("maxrss_kib=%M")
+            .arg("maxrss_kib=%M cpu_user_s=%U cpu_sys_s=%S")
             .arg(bin)
             .env("FIBERY_TOKEN", TOKEN)
             .args(["--base-url", &base, "--rps", "10000", "--json"])
@@ -204,18 +204,29 @@ async fn cli_rss(n: usize, dir: &std::path::Path) {
     .expect("join");
     let secs = t0.elapsed().as_secs_f64();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let rss = stderr
+    let line = stderr
         .lines()
         .rev()
-        .find_map(|l| l.strip_prefix("maxrss_kib="))
-        .and_then(|v| v.trim().parse::<u64>().ok())
+        .find(|l| l.starts_with("maxrss_kib="))
         .unwrap_or_else(|| panic!("no RSS figure: {stderr}"));
+    let field = |k: &str| {
+        line.split_whitespace()
+            .find_map(|kv| kv.strip_prefix(k))
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(f64::NAN)
+    };
+    let (rss, user, sys) = (
+        field("maxrss_kib="),
+        field("cpu_user_s="),
+        field("cpu_sys_s="),
+    );
     let summary: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
     assert_eq!(summary["written"], n as u64, "{stderr}");
     println!(
-        "cli_import_peak_rss rows={n} peak_rss_mib={:.1} secs={secs:.2} rows_per_s={:.0}",
-        rss as f64 / 1024.0,
-        n as f64 / secs
+        "cli_import_peak_rss rows={n} peak_rss_mib={:.1} secs={secs:.2} rows_per_s={:.0} cli_cpu_s={:.2}",
+        rss / 1024.0,
+        n as f64 / secs,
+        user + sys
     );
 }
 
