@@ -265,3 +265,112 @@ async fn cli_import_survives_combined_faults() {
     assert!(failed > 0 && emu.stats().faults_injected == failed);
     emu.shutdown().await;
 }
+
+/// `fibery import` killed with SIGKILL at a seeded point (after `k` settled batches, either
+/// between batches or with one in flight), then re-run with `--resume`: every row ends up
+/// stored exactly once. Upsert mode (`--key`) and create mode (UUID v5 ids) both.
+async fn kill_and_resume(seed: u64) {
+    const ROWS: usize = 200;
+    let emu = emulator(None, faults(0.0, 0.0, 0.0, 25, seed)).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("tasks.csv"), fibery_tests::tasks_csv(ROWS)).unwrap();
+    // Seeded kill point: after 2..=40 of the 50 batches; odd seeds wait for one in flight.
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03;
+    x ^= x >> 29;
+    let target = 2 + (x % 39) as usize;
+    let in_flight = seed % 2 == 1;
+    let upsert = seed % 3 != 0;
+    let command = |resume: bool| {
+        let mut c = std::process::Command::new(fibery_tests::fibery_bin());
+        c.current_dir(dir.path())
+            .env_clear()
+            .env("FIBERY_TOKEN", TOKEN)
+            .args(["--base-url", &emu.base_url(), "--rps", "1000"])
+            .args([
+                "import",
+                "tasks.csv",
+                "-t",
+                TASK,
+                "--batch",
+                "4",
+                "--no-progress",
+            ])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        if upsert {
+            c.args(["--key", "Projects/External Id"]);
+        }
+        if resume {
+            c.arg("--resume");
+        }
+        c
+    };
+    let mut child = command(false).spawn().unwrap();
+    let journal = dir.path().join("tasks.journal.jsonl");
+    let t0 = std::time::Instant::now();
+    loop {
+        let j = std::fs::read_to_string(&journal).unwrap_or_default();
+        let (sent, done) = (j.matches("\"sent\"").count(), j.matches("\"done\"").count());
+        let reached = done >= target && (!in_flight || sent > done);
+        if reached || t0.elapsed() > Duration::from_secs(20) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    child.kill().unwrap(); // SIGKILL on Unix
+    let _ = child.wait();
+    let partial = emu.entities(TASK).len();
+    assert!(
+        partial < ROWS,
+        "seed {seed}: killed after the end ({partial} rows)"
+    );
+    emu.set_faults(Faults::default());
+
+    let c = command(true);
+    let o = tokio::task::spawn_blocking(move || {
+        let mut c = c;
+        c.output().unwrap()
+    })
+    .await
+    .unwrap();
+    let out = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(o.status.code(), Some(0), "seed {seed}: {out}");
+    let stored = emu.entities(TASK);
+    let keys: Vec<&str> = stored
+        .iter()
+        .map(|e| e["Projects/External Id"].as_str().unwrap())
+        .collect();
+    let unique: HashSet<&str> = keys.iter().copied().collect();
+    assert_eq!(keys.len(), ROWS, "seed {seed} (killed at {partial}): {out}");
+    assert_eq!(unique.len(), ROWS, "seed {seed}: duplicates");
+    emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_and_resume_seed_1() {
+    kill_and_resume(1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_and_resume_seed_2() {
+    kill_and_resume(2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_and_resume_seed_3() {
+    kill_and_resume(3).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_and_resume_seed_4() {
+    kill_and_resume(4).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_and_resume_seed_5() {
+    kill_and_resume(5).await;
+}
