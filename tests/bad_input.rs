@@ -343,3 +343,45 @@ async fn oversized_values() {
     assert_eq!(o1["Projects/Name"].as_str().unwrap().len(), big.len());
     emu.shutdown().await;
 }
+
+/// A 10 MB rich-text cell (Markdown) between two small ones: all three rows are written and
+/// the big document arrives intact through the documents API.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_megabyte_rich_text_cell_is_written_intact() {
+    let emu = emulator(None, Faults::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let line = "A paragraph of release notes with **bold** text and a list item.\n";
+    let big: String = line.repeat(10 * 1024 * 1024 / line.len() + 1);
+    let csv = format!(
+        "External Id,Name,Description\nR-1,Small,\"Just *one* line\"\nR-2,Big,\"{big}\"\nR-3,Small too,\"Another line\"\n"
+    );
+    std::fs::write(dir.path().join("docs.csv"), csv).unwrap();
+    let o = import(&emu, dir.path(), "docs.csv", &[]).await;
+    no_panic(&o);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_exactly(&emu, &["R-1".into(), "R-2".into(), "R-3".into()]);
+    let stored = emu.entities(TASK);
+    let r2 = stored
+        .iter()
+        .find(|t| t["Projects/External Id"] == "R-2")
+        .unwrap();
+    let secret = r2["Projects/Description"]["Collaboration~Documents/secret"]
+        .as_str()
+        .expect("document secret");
+    let doc: Value = reqwest::Client::new()
+        .get(format!(
+            "{}/api/documents/{secret}?format=md",
+            emu.base_url()
+        ))
+        .header("Authorization", format!("Token {TOKEN}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let content = doc["content"].as_str().expect("content");
+    assert!(content.len() >= 10 * 1024 * 1024, "{}", content.len());
+    assert_eq!(content.trim_end(), big.trim_end());
+    emu.shutdown().await;
+}
