@@ -279,7 +279,7 @@ async fn kill_and_resume(seed: u64) {
     x ^= x >> 29;
     let target = 2 + (x % 39) as usize;
     let in_flight = seed % 2 == 1;
-    let upsert = seed % 3 != 0;
+    let upsert = !seed.is_multiple_of(3);
     let command = |resume: bool| {
         let mut c = std::process::Command::new(fibery_tests::fibery_bin());
         c.current_dir(dir.path())
