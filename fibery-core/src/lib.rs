@@ -72,6 +72,10 @@ pub mod schema;
 pub mod validate;
 pub mod value;
 
+#[doc(hidden)]
+#[path = "derive_support.rs"]
+pub mod __derive;
+
 pub use command::{Command, CommandBatch, CommandResult};
 pub use entity::{EntityRef, FiberyEntity};
 pub use error::{CoreError, FiberyError};

@@ -183,8 +183,9 @@
 //!
 //! # What the derive generates
 //!
-//! For the struct below, `cargo expand` shows this (kept in sync by a test; the generic
-//! decode/encode helpers emitted into the same `const _` block are hidden):
+//! For the struct below, `cargo expand` shows this (kept in sync by a test). The `_d::`
+//! functions are the encode/decode helpers every derive shares: they live once in
+//! `fibery_core` (a hidden module) rather than in each expansion.
 //!
 //! ```
 #![doc = include_str!("../docs/expanded.rs")]
@@ -350,8 +351,8 @@ mod tests {
             std::fs::write(out, &expanded).unwrap();
         }
         let doc = std::fs::read_to_string(path).unwrap();
-        // The doc file is a doctest: the struct (without the derive), a marker line, then the
-        // expansion with the generic helpers as hidden (`# `) lines.
+        // The doc file is a doctest: the struct (without the derive) as hidden (`# `) lines, a
+        // marker line, then the expansion.
         let unhidden: String = doc
             .lines()
             .map(|l| {

@@ -74,11 +74,11 @@ fn encode_field(f: &Field) -> TokenStream {
         },
         (Kind::Primitive, Wrapper::Option) => quote! {
             if let ::std::option::Option::Some(v) = &self.#ident {
-                out.fields.insert(#name.to_owned(), __encode_value(#name, v)?);
+                out.fields.insert(#name.to_owned(), _d::encode_value(#name, v)?);
             }
         },
         (Kind::Primitive, _) => quote! {
-            out.fields.insert(#name.to_owned(), __encode_value(#name, &self.#ident)?);
+            out.fields.insert(#name.to_owned(), _d::encode_value(#name, &self.#ident)?);
         },
         (Kind::RichText(fmt), Wrapper::Option) => {
             let fmt = doc_format(fmt);
@@ -99,17 +99,17 @@ fn encode_field(f: &Field) -> TokenStream {
                 #name.to_owned(),
                 self.#ident
                     .iter()
-                    .map(|v| __encode_ref_id(#name, v))
+                    .map(|v| _d::encode_ref_id(#name, v))
                     .collect::<::std::result::Result<_, _>>()?,
             ));
         },
         (Kind::Relation | Kind::Files, Wrapper::Option) => quote! {
             if let ::std::option::Option::Some(v) = &self.#ident {
-                out.fields.insert(#name.to_owned(), __encode_ref(#name, v)?);
+                out.fields.insert(#name.to_owned(), _d::encode_ref(#name, v)?);
             }
         },
         (Kind::Relation | Kind::Files, Wrapper::Plain) => quote! {
-            out.fields.insert(#name.to_owned(), __encode_ref(#name, &self.#ident)?);
+            out.fields.insert(#name.to_owned(), _d::encode_ref(#name, &self.#ident)?);
         },
         (Kind::Enum { string }, Wrapper::Vec) => {
             let each = enum_name(quote!(v), string);
@@ -143,23 +143,23 @@ fn decode_field(f: &Field) -> TokenStream {
     let ty = &f.ty;
     let name = &f.fibery_name;
     let (_, inner) = split_wrapper(&f.ty);
-    let value = quote!(__field(row, #name));
+    let value = quote!(_d::field(row, #name));
     let expr = match (f.kind, f.wrapper) {
         (Kind::Skip, _) => quote!(::std::default::Default::default()),
         (Kind::Id | Kind::Primitive | Kind::RichText(_), _) => {
-            quote!(__decode_value::<#ty>(#name, #value)?)
+            quote!(_d::decode_value::<#ty>(__TYPE_NAME, #name, #value)?)
         }
         (Kind::Relation | Kind::Files, Wrapper::Vec) => {
-            quote!(__decode_refs::<#inner>(#name, #value)?)
+            quote!(_d::decode_refs::<#inner>(__TYPE_NAME, #name, #value)?)
         }
         (Kind::Relation | Kind::Files, Wrapper::Option) => quote! {
             match #value {
                 _json::Value::Null => ::std::option::Option::None,
-                v => ::std::option::Option::Some(__decode_ref::<#inner>(#name, v)?),
+                v => ::std::option::Option::Some(_d::decode_ref::<#inner>(__TYPE_NAME, #name, v)?),
             }
         },
         (Kind::Relation | Kind::Files, Wrapper::Plain) => {
-            quote!(__decode_ref::<#ty>(#name, #value)?)
+            quote!(_d::decode_ref::<#ty>(__TYPE_NAME, #name, #value)?)
         }
         (Kind::Enum { string }, wrapper) => {
             // `one`: the value for option name `n` as a `Result`.
@@ -171,13 +171,13 @@ fn decode_field(f: &Field) -> TokenStream {
                 let call = quote_spanned!(inner.span()=> <#inner>::from_fibery_name);
                 quote! {
                     #call(n).ok_or_else(|| {
-                        __decode_error(#name, ::std::format!("unknown option `{}`", n))
+                        _d::decode_error(__TYPE_NAME, #name, ::std::format!("unknown option `{}`", n))
                     })
                 }
             };
             match wrapper {
                 Wrapper::Vec => quote! {
-                    __decode_enum_names(#name, #value)?
+                    _d::decode_enum_names(__TYPE_NAME, #name, #value)?
                         .into_iter()
                         .map(|n| #one)
                         .collect::<::std::result::Result<_, _fc::entity::DecodeError>>()?
@@ -186,14 +186,14 @@ fn decode_field(f: &Field) -> TokenStream {
                     match #value {
                         _json::Value::Null => ::std::option::Option::None,
                         v => {
-                            let n = __decode_enum_name(#name, v)?;
+                            let n = _d::decode_enum_name(__TYPE_NAME, #name, v)?;
                             ::std::option::Option::Some(#one?)
                         }
                     }
                 },
                 Wrapper::Plain => quote! {
                     {
-                        let n = __decode_enum_name(#name, #value)?;
+                        let n = _d::decode_enum_name(__TYPE_NAME, #name, #value)?;
                         #one?
                     }
                 },
@@ -308,167 +308,6 @@ fn check_schema(m: &Entity) -> TokenStream {
     }
 }
 
-/// Small generic helpers emitted once per derive (inside the `const _` block).
-fn helpers(type_name: &str) -> TokenStream {
-    quote! {
-        const __TYPE_NAME: &str = #type_name;
-
-        #[allow(dead_code)]
-        fn __decode_error(field: &str, reason: impl ::std::fmt::Display) -> _fc::entity::DecodeError {
-            _fc::entity::DecodeError {
-                type_name: __TYPE_NAME.to_owned(),
-                field: field.to_owned(),
-                reason: reason.to_string(),
-            }
-        }
-
-        #[allow(dead_code)]
-        fn __encode_error(field: &str, reason: impl ::std::fmt::Display) -> _fc::entity::EncodeError {
-            _fc::entity::EncodeError {
-                field: field.to_owned(),
-                reason: reason.to_string(),
-            }
-        }
-
-        // The row's value for `field` (`null` when absent).
-        #[allow(dead_code)]
-        fn __field<'a>(row: &'a _json::Map<::std::string::String, _json::Value>, field: &str) -> &'a _json::Value {
-            static NULL: _json::Value = _json::Value::Null;
-            row.get(field).unwrap_or(&NULL)
-        }
-
-        // Deserializes a primitive; Fibery returns decimals as strings, so a string that
-        // parses as a number is retried as that number.
-        #[allow(dead_code)]
-        fn __decode_value<T: _serde::de::DeserializeOwned>(
-            field: &str,
-            v: &_json::Value,
-        ) -> ::std::result::Result<T, _fc::entity::DecodeError> {
-            match <T as _serde::Deserialize>::deserialize(v) {
-                ::std::result::Result::Ok(x) => ::std::result::Result::Ok(x),
-                ::std::result::Result::Err(e) => {
-                    if let _json::Value::String(s) = v {
-                        if let ::std::result::Result::Ok(n) = s.parse::<_json::Number>() {
-                            if let ::std::result::Result::Ok(x) = <T as _serde::Deserialize>::deserialize(&_json::Value::Number(n)) {
-                                return ::std::result::Result::Ok(x);
-                            }
-                        }
-                    }
-                    if v.is_null() {
-                        ::std::result::Result::Err(__decode_error(field, "value is missing (null)"))
-                    } else {
-                        ::std::result::Result::Err(__decode_error(field, e))
-                    }
-                }
-            }
-        }
-
-        // One `{"fibery/id": ..}` item, read as `EntityRef` (or any type deserializable from
-        // that object) or as the bare id (`Uuid`).
-        #[allow(dead_code)]
-        fn __decode_ref<T: _serde::de::DeserializeOwned>(
-            field: &str,
-            v: &_json::Value,
-        ) -> ::std::result::Result<T, _fc::entity::DecodeError> {
-            match <T as _serde::Deserialize>::deserialize(v) {
-                ::std::result::Result::Ok(x) => ::std::result::Result::Ok(x),
-                ::std::result::Result::Err(e) => match v.get("fibery/id") {
-                    ::std::option::Option::Some(id) => {
-                        <T as _serde::Deserialize>::deserialize(id).map_err(|e| __decode_error(field, e))
-                    }
-                    ::std::option::Option::None if v.is_null() => {
-                        ::std::result::Result::Err(__decode_error(field, "value is missing (null)"))
-                    }
-                    ::std::option::Option::None => ::std::result::Result::Err(__decode_error(field, e)),
-                },
-            }
-        }
-
-        // A collection (`null` reads as empty).
-        #[allow(dead_code)]
-        fn __decode_refs<T: _serde::de::DeserializeOwned>(
-            field: &str,
-            v: &_json::Value,
-        ) -> ::std::result::Result<::std::vec::Vec<T>, _fc::entity::DecodeError> {
-            match v {
-                _json::Value::Null => ::std::result::Result::Ok(::std::vec::Vec::new()),
-                _json::Value::Array(items) => items.iter().map(|i| __decode_ref::<T>(field, i)).collect(),
-                other => ::std::result::Result::Err(__decode_error(
-                    field,
-                    ::std::format!("expected an array of references, got {}", other),
-                )),
-            }
-        }
-
-        // An option name: `{"enum/name": ".."}` or a bare string.
-        #[allow(dead_code)]
-        fn __decode_enum_name<'a>(
-            field: &str,
-            v: &'a _json::Value,
-        ) -> ::std::result::Result<&'a str, _fc::entity::DecodeError> {
-            v.as_str()
-                .or_else(|| v.get("enum/name").and_then(_json::Value::as_str))
-                .ok_or_else(|| {
-                    if v.is_null() {
-                        __decode_error(field, "value is missing (null)")
-                    } else {
-                        __decode_error(field, ::std::format!("expected an option name, got {}", v))
-                    }
-                })
-        }
-
-        #[allow(dead_code)]
-        fn __decode_enum_names<'a>(
-            field: &str,
-            v: &'a _json::Value,
-        ) -> ::std::result::Result<::std::vec::Vec<&'a str>, _fc::entity::DecodeError> {
-            match v {
-                _json::Value::Null => ::std::result::Result::Ok(::std::vec::Vec::new()),
-                _json::Value::Array(items) => items.iter().map(|i| __decode_enum_name(field, i)).collect(),
-                other => ::std::result::Result::Err(__decode_error(
-                    field,
-                    ::std::format!("expected an array of option names, got {}", other),
-                )),
-            }
-        }
-
-        #[allow(dead_code)]
-        fn __encode_value<T: _serde::Serialize + ?Sized>(
-            field: &str,
-            v: &T,
-        ) -> ::std::result::Result<_json::Value, _fc::entity::EncodeError> {
-            _json::to_value(v).map_err(|e| __encode_error(field, e))
-        }
-
-        // The id of a relation item (`EntityRef`, `Uuid`, or anything serializing to either).
-        #[allow(dead_code)]
-        fn __encode_ref_id<T: _serde::Serialize + ?Sized>(
-            field: &str,
-            v: &T,
-        ) -> ::std::result::Result<_uuid::Uuid, _fc::entity::EncodeError> {
-            let value = __encode_value(field, v)?;
-            let id = match &value {
-                _json::Value::String(s) => ::std::option::Option::Some(s.as_str()),
-                other => other.get("fibery/id").and_then(_json::Value::as_str),
-            };
-            id.and_then(|s| _uuid::Uuid::parse_str(s).ok()).ok_or_else(|| {
-                __encode_error(field, ::std::format!("expected an entity id, got {}", value))
-            })
-        }
-
-        #[allow(dead_code)]
-        fn __encode_ref<T: _serde::Serialize + ?Sized>(
-            field: &str,
-            v: &T,
-        ) -> ::std::result::Result<_json::Value, _fc::entity::EncodeError> {
-            let id = __encode_ref_id(field, v)?;
-            let mut obj = _json::Map::new();
-            obj.insert("fibery/id".to_owned(), _json::Value::String(id.to_string()));
-            ::std::result::Result::Ok(_json::Value::Object(obj))
-        }
-    }
-}
-
 pub(super) fn expand(m: &Entity) -> darling::Result<TokenStream> {
     let krate = &m.krate;
     let ident = &m.ident;
@@ -499,17 +338,17 @@ pub(super) fn expand(m: &Entity) -> darling::Result<TokenStream> {
     };
     let encodes = m.fields.iter().map(encode_field);
     let decodes = m.fields.iter().map(decode_field);
-    let helpers = helpers(type_name);
     let check_schema = check_schema(m);
 
     Ok(quote! {
         const _: () = {
             use #krate::__private::fibery_core as _fc;
-            use #krate::__private::serde as _serde;
             use #krate::__private::serde_json as _json;
             use #krate::__private::uuid as _uuid;
+            // The encode/decode helpers shared by every derive.
+            use #krate::__private::fibery_core::__derive as _d;
 
-            #helpers
+            const __TYPE_NAME: &str = #type_name;
 
             #[automatically_derived]
             impl _fc::entity::FiberyEntity for #ident {
@@ -532,7 +371,7 @@ pub(super) fn expand(m: &Entity) -> darling::Result<TokenStream> {
 
                 fn decode(row: &_json::Value) -> ::std::result::Result<Self, _fc::entity::DecodeError> {
                     let row = row.as_object().ok_or_else(|| {
-                        __decode_error("fibery/id", ::std::format!("expected a row object, got {}", row))
+                        _d::decode_error(__TYPE_NAME, "fibery/id", ::std::format!("expected a row object, got {}", row))
                     })?;
                     ::std::result::Result::Ok(Self {
                         #(#decodes)*
