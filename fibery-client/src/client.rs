@@ -63,6 +63,7 @@ pub struct ClientBuilder {
     max_commands_per_request: usize,
     batch_window: Duration,
     page_size: usize,
+    pages_per_request: usize,
     document_chunk: usize,
     retry: RetryPolicy,
 }
@@ -100,6 +101,7 @@ impl Default for ClientBuilder {
             max_commands_per_request: 100,
             batch_window: Duration::from_millis(10),
             page_size: 500,
+            pages_per_request: 1,
             document_chunk: 50,
             retry: RetryPolicy::default(),
         }
@@ -233,6 +235,16 @@ impl ClientBuilder {
         self
     }
 
+    /// Pages [`Client::query_stream`] fetches per HTTP request (default 1: one keyset page
+    /// per request). With `k > 1` each request carries `k` queries after the cursor at
+    /// offsets `0, n, .., (k - 1) * n`, so one request (one unit of Fibery's rate limit)
+    /// reads `k` pages; see [`QueryStream::pages_per_request`](crate::query::QueryStream::pages_per_request)
+    /// for the consistency trade-off.
+    pub fn pages_per_request(mut self, k: usize) -> Self {
+        self.pages_per_request = k.max(1);
+        self
+    }
+
     /// Documents per `create-or-update-documents` request (default 50).
     pub fn document_chunk(mut self, n: usize) -> Self {
         self.document_chunk = n.max(1);
@@ -303,6 +315,7 @@ impl ClientBuilder {
             transfer_timeout: self.transfer_timeout,
             batch_window: self.batch_window,
             page_size: self.page_size,
+            pages_per_request: self.pages_per_request,
             document_chunk: self.document_chunk,
             batcher: OnceLock::new(),
             schema: Mutex::new(None),
@@ -434,6 +447,7 @@ pub(crate) struct Inner {
     pub(crate) transfer_timeout: Duration,
     pub(crate) batch_window: Duration,
     pub(crate) page_size: usize,
+    pub(crate) pages_per_request: usize,
     pub(crate) document_chunk: usize,
     pub(crate) batcher: OnceLock<AutoBatcher>,
     pub(crate) schema: Mutex<Option<crate::schema::Cached>>,

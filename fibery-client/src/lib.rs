@@ -103,6 +103,7 @@ pub use client::{AuthScheme, Client, ClientBuilder, Stats};
 pub use entities::{BatchReport, Entities};
 pub use error::{Error, FiberyError, Result};
 pub use files::FileInfo;
+pub use query::QueryStream;
 pub use retry::RetryPolicy;
 pub use schema::{EnumOptions, RelationKind, SchemaBatch};
 pub use webhooks::Webhook;

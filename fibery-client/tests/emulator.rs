@@ -583,6 +583,110 @@ async fn query_stream_pages_with_the_id_cursor() {
     assert_eq!(client.query_all(&q).await.unwrap().len(), 11);
 }
 
+/// `ceil(pages / k)` requests, at least one (an empty result still costs a request).
+fn expected_requests(n_rows: usize, page: usize, k: usize) -> u64 {
+    n_rows.div_ceil(page * k).max(1) as u64
+}
+
+#[tokio::test]
+async fn query_stream_several_pages_per_request_matches_keyset_paging() {
+    let emu = emulator(None).await;
+    let page = 10;
+    let client = fast(&emu).page_size(page).build().unwrap();
+    let q = Query::from(TASK)
+        .select(["fibery/id", "Projects/Name"])
+        .limit(3);
+    let mut created = 0;
+    // Empty, one short page, exact multiples of the page and of 3 and 8 pages, partial
+    // last pages inside and at the end of a request.
+    for size in [0usize, 7, 30, 47, 80, 95] {
+        let cmds: Vec<Value> = (created..size)
+            .map(|i| create_cmd(&format!("p{i}")))
+            .collect();
+        created = size;
+        for r in client.execute(cmds).await.unwrap() {
+            r.unwrap();
+        }
+        let mut stored: Vec<String> = emu
+            .entities(TASK)
+            .iter()
+            .map(|e| e["fibery/id"].as_str().unwrap().to_owned())
+            .collect();
+        stored.sort();
+        assert_eq!(stored.len(), size);
+        for k in [1usize, 3, 8] {
+            let before = client.stats().requests;
+            let rows: Vec<Value> = client
+                .query_stream(&q)
+                .pages_per_request(k)
+                .try_collect()
+                .await
+                .unwrap();
+            let ids: Vec<String> = rows
+                .iter()
+                .map(|r| r["fibery/id"].as_str().unwrap().to_owned())
+                .collect();
+            assert_eq!(
+                ids, stored,
+                "size {size}, k {k}: every id once, in id order"
+            );
+            assert!(rows.iter().all(|r| r["Projects/Name"].is_string()));
+            assert_eq!(
+                client.stats().requests - before,
+                expected_requests(size, page, k),
+                "size {size}, k {k}"
+            );
+        }
+    }
+    // The builder setting is the default for every stream; the per-stream option wins.
+    let c3 = fast(&emu)
+        .page_size(page)
+        .pages_per_request(3)
+        .build()
+        .unwrap();
+    let before = c3.stats().requests;
+    let n = c3.query_all(&q).await.unwrap().len();
+    assert_eq!(n, 95);
+    assert_eq!(c3.stats().requests - before, expected_requests(95, page, 3));
+    let before = c3.stats().requests;
+    let n = c3
+        .query_stream(&q)
+        .pages_per_request(1)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(n, 95);
+    assert_eq!(c3.stats().requests - before, expected_requests(95, page, 1));
+    // More pages than commands per request: split over several requests, same rows.
+    let small = fast(&emu)
+        .page_size(page)
+        .max_commands_per_request(3)
+        .build()
+        .unwrap();
+    let before = small.stats().requests;
+    let rows: Vec<Value> = small
+        .query_stream(&q)
+        .pages_per_request(8)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 95);
+    // 95 rows = 2 rounds of 8 pages of 3 + 3 + 2 commands; the second round stops after
+    // its first request (its second page is short).
+    assert_eq!(small.stats().requests - before, 4);
+    // The cursor column added by the client is still removed.
+    let bare = Query::from(TASK).select(["Projects/Name"]).limit(3);
+    let rows: Vec<Value> = client
+        .query_stream(&bare)
+        .pages_per_request(3)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 95);
+    assert!(rows.iter().all(|r| r.get("fibery/id").is_none()));
+}
+
 #[tokio::test]
 async fn upsert_all_creates_then_updates_without_duplicates() {
     let emu = emulator(None).await;
