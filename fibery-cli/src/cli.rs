@@ -149,6 +149,10 @@ pub struct ExportArgs {
     /// Rows per page.
     #[arg(long, default_value_t = 1000)]
     pub page_size: usize,
+    /// Pages fetched per HTTP request: several `fibery/id`-cursor pages at small offsets in
+    /// one request, which counts once against the rate limit (1 = one page per request).
+    #[arg(long, default_value_t = 1)]
+    pub pages_per_request: usize,
     /// Only these fields (comma separated); default: every writable field.
     #[arg(long, value_delimiter = ',')]
     pub fields: Vec<String>,

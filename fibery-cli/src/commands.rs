@@ -48,6 +48,9 @@ pub async fn export(g: &GlobalOpts, a: &ExportArgs) -> Result<i32> {
     if a.page_size == 0 {
         return Err(CliError::usage("--page-size must be at least 1"));
     }
+    if a.pages_per_request == 0 {
+        return Err(CliError::usage("--pages-per-request must be at least 1"));
+    }
     let where_ = a
         .where_
         .as_deref()
@@ -171,7 +174,9 @@ async fn export_with(
         None
     };
     let ids = a.ids;
-    let mut pager = conn.pager(&q, &params, a.page_size);
+    let mut pager = conn
+        .pager(&q, &params, a.page_size)
+        .pages_per_request(a.pages_per_request);
     while let Some(mut rows) = pager.next().await? {
         // Rich text: one documents request per page, content in place of the secret.
         if !doc_fields.is_empty() {

@@ -432,6 +432,84 @@ async fn export_round_trip_equals_input() {
     emu.shutdown().await;
 }
 
+fn command_requests(emu: &Emulator) -> Vec<fibery_emulator::RequestRecord> {
+    emu.request_log()
+        .into_iter()
+        .filter(|r| r.path == "/api/commands")
+        .collect()
+}
+
+#[tokio::test]
+async fn export_with_several_pages_per_request_writes_the_same_rows_in_fewer_requests() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let rows = good_rows(30);
+    write_csv(
+        dir.path(),
+        "tasks.csv",
+        &rows.iter().map(|r| r.1.clone()).collect::<Vec<_>>(),
+    );
+    let o = run(fibery(
+        &emu,
+        dir.path(),
+        &["import", "tasks.csv", "-t", "Projects/Task"],
+    ))
+    .await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // 30 rows in pages of 4: 7 full pages and one of 2.
+    let mut outputs = Vec::new();
+    for k in ["1", "3"] {
+        let before = command_requests(&emu).len();
+        let out = format!("out-{k}.jsonl");
+        let o = run(fibery(
+            &emu,
+            dir.path(),
+            &[
+                "export",
+                "-t",
+                "Projects/Task",
+                "--page-size",
+                "4",
+                "--pages-per-request",
+                k,
+                "-o",
+                &out,
+            ],
+        ))
+        .await;
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        let log = command_requests(&emu).split_off(before);
+        let lines: Vec<String> = std::fs::read_to_string(dir.path().join(&out))
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        outputs.push((lines, log));
+    }
+    let (single, single_log) = &outputs[0];
+    let (multi, multi_log) = &outputs[1];
+    assert_eq!(single.len(), 30);
+    let keys: HashSet<String> = single
+        .iter()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["Projects/External Id"].to_string())
+        .collect();
+    assert_eq!(keys.len(), 30, "no duplicates");
+    assert_eq!(multi, single, "same rows in the same order");
+    // ceil(8 pages / 3) = 3 requests of 3 queries instead of 8 requests of one; the
+    // other command requests (schema, enum options) are the same in both runs.
+    assert_eq!(multi_log.iter().filter(|r| r.commands == 3).count(), 3);
+    assert_eq!(single_log.len() - multi_log.len(), 8 - 3);
+
+    let o = run(fibery(
+        &emu,
+        dir.path(),
+        &["export", "-t", "Projects/Task", "--pages-per-request", "0"],
+    ))
+    .await;
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("--pages-per-request"), "{}", text(&o));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_mid_import_then_resume_writes_every_valid_row_once() {
     let emu = emulator().await;
