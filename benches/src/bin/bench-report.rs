@@ -8,7 +8,8 @@
 //!
 //! Environment: `BENCH_N` (entities of the main import, default 10000), `BENCH_FULL=1` (also
 //! 100,000 entities at the limit and 1,000,000 CLI rows; slow), `BENCH_SKIP` (comma list of
-//! figures to skip: import,sweep,baseline,export,rss). The CLI memory figures include
+//! figures to skip: import,sweep,baseline,export,pages,rss), `BENCH_EXPORT_N` (entities of the
+//! pages-per-request export figure, default 100000). The CLI memory figures include
 //! `--dry-run` imports of 100,000 and 1,000,000 rows (read, map, validate; nothing written).
 
 use std::process::Command;
@@ -179,6 +180,71 @@ async fn export(emu: &Emulator, n: usize, paced: bool) {
     emu.set_rate_limits(Some(RateLimits::default()));
 }
 
+/// Export of `n` entities (page 500) with 1, 4 and 8 keyset pages per request
+/// (`QueryStream::pages_per_request`), paced at 3 req/s and unpaced. The store is filled
+/// unpaced first (raw creates, 500 per request), so only the export is timed.
+async fn export_pages_per_request(n: usize) {
+    let emu = emulator(None, Faults::default()).await;
+    let seeder = client(&emu)
+        .requests_per_second(0)
+        .max_commands_per_request(500)
+        .build()
+        .expect("client");
+    for start in (0..n).step_by(10_000) {
+        let results = seeder
+            .execute(create_cmds(start..(start + 10_000).min(n)))
+            .await
+            .expect("seed");
+        assert!(results.iter().all(Result::is_ok), "seed failures");
+    }
+    assert_eq!(emu.entities(TASK).len(), n);
+    let q = Query::from(TASK)
+        .select([
+            "fibery/id",
+            "Projects/Name",
+            "Projects/External Id",
+            "Projects/Effort",
+        ])
+        .no_limit();
+    let page = 500;
+    for paced in [true, false] {
+        for k in [1usize, 4, 8] {
+            emu.set_rate_limits(paced.then(RateLimits::default));
+            // A fresh client's pacer knows nothing of the previous client's requests: let
+            // the emulator's 1 s window empty first, or the first request can get a 429.
+            tokio::time::sleep(Duration::from_millis(1100)).await;
+            let before = emu.stats().rate_limited;
+            let c = client(&emu)
+                .requests_per_second(if paced { 3 } else { 0 })
+                .build()
+                .expect("client");
+            let t0 = Instant::now();
+            let mut s = c.query_stream(&q).page_size(page).pages_per_request(k);
+            let mut last: Option<String> = None;
+            let mut rows = 0usize;
+            while let Some(r) = s.next().await {
+                let id = r.expect("row")["fibery/id"]
+                    .as_str()
+                    .expect("id")
+                    .to_owned();
+                assert!(last.as_ref().is_none_or(|l| *l < id), "ids not increasing");
+                last = Some(id);
+                rows += 1;
+            }
+            let secs = t0.elapsed().as_secs_f64();
+            assert_eq!(rows, n, "every entity exactly once");
+            let requests = c.stats().requests;
+            println!(
+                "export_pages_per_request paced={paced} n={n} page_size={page} pages_per_request={k} secs={secs:.2} entities_per_s={:.0} requests={requests} http_429={} ms_per_request={:.0}",
+                n as f64 / secs,
+                emu.stats().rate_limited - before,
+                secs * 1000.0 / requests as f64
+            );
+        }
+    }
+    emu.shutdown().await;
+}
+
 /// Peak RSS of `fibery import` (release build, create mode, batch 500) on `n` generated
 /// rows, against an emulator without rate limits. Uses GNU time's `%M` (KiB).
 async fn cli_rss(n: usize, dir: &std::path::Path, dry_run: bool) {
@@ -271,6 +337,9 @@ async fn main() {
             }
             emu.shutdown().await;
         }
+    }
+    if !skipped("pages") {
+        export_pages_per_request(env_usize("BENCH_EXPORT_N", 100_000)).await;
     }
     if !skipped("sweep") {
         sweep().await;
