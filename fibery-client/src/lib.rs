@@ -97,6 +97,7 @@ pub mod pace;
 pub mod query;
 pub mod retry;
 pub mod schema;
+mod scrub;
 pub mod webhooks;
 
 pub use client::{AuthScheme, Client, ClientBuilder, Stats};
