@@ -184,7 +184,7 @@ impl Client {
         let mut n = 0u64;
         let mut body = resp.bytes_stream();
         while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(Error::from_reqwest)?;
+            let chunk = chunk.map_err(|e| self.scrub(Error::from_reqwest(e)))?;
             writer.write_all(&chunk).await?;
             n += chunk.len() as u64;
         }

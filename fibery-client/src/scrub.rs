@@ -27,10 +27,10 @@ use crate::client::Client;
 use crate::error::{Error, FiberyError};
 
 /// What replaces each occurrence of the token.
-pub(crate) const MARKER: &str = "[redacted]";
+const MARKER: &str = "[redacted]";
 
 /// Tokens at least this long are removed anywhere; shorter ones only as whole words.
-pub(crate) const MIN_ANYWHERE: usize = 8;
+const MIN_ANYWHERE: usize = 8;
 
 /// Characters of a response body kept in an error (the rest is cut and marked with `…`).
 const SNIPPET_CHARS: usize = 300;
@@ -130,17 +130,10 @@ impl Scrubber {
         }
     }
 
-    fn fibery(&self, e: Box<FiberyError>) -> Box<FiberyError> {
-        let FiberyError {
-            name,
-            message,
-            data,
-        } = *e;
-        Box::new(FiberyError {
-            name: self.string(name),
-            message: self.string(message),
-            data: self.value(data),
-        })
+    fn fibery(&self, e: &mut FiberyError) {
+        e.name = self.string(std::mem::take(&mut e.name));
+        e.message = self.string(std::mem::take(&mut e.message));
+        e.data = self.value(e.data.take());
     }
 
     /// A reqwest error whose URL (a redirect target chosen by the server) shows the token
@@ -165,19 +158,22 @@ impl Scrubber {
                 status,
                 message: self.string(message),
             },
-            Error::Server { status, error } => Error::Server {
-                status,
-                error: self.fibery(error),
-            },
+            Error::Server { status, mut error } => {
+                self.fibery(&mut error);
+                Error::Server { status, error }
+            }
             Error::Command {
                 index,
                 command,
-                error,
-            } => Error::Command {
-                index,
-                command,
-                error: self.fibery(error),
-            },
+                mut error,
+            } => {
+                self.fibery(&mut error);
+                Error::Command {
+                    index,
+                    command,
+                    error,
+                }
+            }
             Error::Http {
                 status,
                 endpoint,
