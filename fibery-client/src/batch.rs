@@ -241,7 +241,7 @@ impl Client {
             .into_iter()
             .zip(cmds)
             .enumerate()
-            .map(|(i, (env, cmd))| envelope(env, cmd, offset + i))
+            .map(|(i, (env, cmd))| envelope(env, cmd, offset + i).map_err(|e| self.scrub(e)))
             .collect();
         if maybe_applied {
             self.reconcile_creates(cmds, &mut results).await;

@@ -18,6 +18,7 @@ use crate::batch::AutoBatcher;
 use crate::error::{Error, FiberyError, Result};
 use crate::pace::Pacer;
 use crate::retry::{RetryPolicy, Safety};
+use crate::scrub::Scrubber;
 
 /// How the token is presented in the `Authorization` header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -304,6 +305,7 @@ impl ClientBuilder {
             http,
             base,
             auth,
+            scrub: Arc::new(Scrubber::new(raw)),
             pacer: Pacer::new(
                 self.requests_per_second,
                 self.burst,
@@ -441,6 +443,8 @@ pub(crate) struct Inner {
     pub(crate) http: reqwest::Client,
     pub(crate) base: String,
     auth: HeaderValue,
+    /// Removes the token from server text entering errors and logs.
+    pub(crate) scrub: Arc<Scrubber>,
     pub(crate) pacer: Pacer,
     pub(crate) retry: RetryPolicy,
     pub(crate) max_commands: usize,
@@ -480,11 +484,12 @@ pub(crate) struct HttpResponse {
     pub(crate) status: StatusCode,
     pub(crate) headers: HeaderMap,
     pub(crate) body: Bytes,
+    pub(crate) scrub: Arc<Scrubber>,
 }
 
 impl HttpResponse {
     pub(crate) fn json<T: serde::de::DeserializeOwned>(&self, context: &str) -> Result<T> {
-        serde_json::from_slice(&self.body).map_err(|e| Error::decode(context, e))
+        serde_json::from_slice(&self.body).map_err(|e| self.scrub.error(Error::decode(context, e)))
     }
 }
 
@@ -577,11 +582,12 @@ impl Client {
                 endpoint,
                 attempt = attempt.load(Ordering::Relaxed),
                 delay_ms = d.as_millis() as u64,
-                error = %e,
+                error = %self.inner.scrub.text(&e.to_string()),
                 "retrying Fibery request"
             );
         })
-        .await?;
+        .await
+        .map_err(|e| self.scrub(e))?;
         Ok((resp, maybe_applied.load(Ordering::Relaxed)))
     }
 
@@ -627,7 +633,7 @@ impl Client {
                 Err(Error::Http {
                     status: r.status.as_u16(),
                     endpoint: endpoint.to_owned(),
-                    body: snippet(&r.body),
+                    body: self.inner.scrub.snippet(&r.body),
                 })
             })
         })
@@ -636,9 +642,10 @@ impl Client {
         .adjust(|e: &Error, d| d.map(|d| e.retry_after().unwrap_or(d)))
         .notify(|e: &Error, d| {
             self.inner.stats.retries.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(endpoint, delay_ms = d.as_millis() as u64, error = %e, "retrying Fibery request");
+            tracing::warn!(endpoint, delay_ms = d.as_millis() as u64, error = %self.inner.scrub.text(&e.to_string()), "retrying Fibery request");
         })
         .await
+        .map_err(|e| self.scrub(e))
     }
 
     /// POSTs a JSON body to `path` and decodes the JSON answer.
@@ -652,15 +659,6 @@ impl Client {
         self.send(path, safety, |http| Ok(http.post(&url).json(body)))
             .await
     }
-}
-
-fn snippet(body: &[u8]) -> String {
-    let s = String::from_utf8_lossy(body);
-    let mut out: String = s.chars().take(300).collect();
-    if s.chars().count() > 300 {
-        out.push('…');
-    }
-    out
 }
 
 fn parse_retry_after(headers: &HeaderMap) -> Option<Duration> {
@@ -706,12 +704,13 @@ fn classify(
             status,
             headers,
             body,
+            scrub: client.inner.scrub.clone(),
         });
     }
     if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
         return Err(Error::Auth {
             status: status.as_u16(),
-            message: snippet(&body),
+            message: client.inner.scrub.snippet(&body),
         });
     }
     if status.is_server_error() {
@@ -728,7 +727,7 @@ fn classify(
             status: status.as_u16(),
             error: Box::new(FiberyError {
                 name: format!("http/{}", status.as_u16()),
-                message: snippet(&body),
+                message: client.inner.scrub.snippet(&body),
                 data: Value::Null,
             }),
         });
@@ -739,7 +738,7 @@ fn classify(
     Err(Error::Http {
         status: status.as_u16(),
         endpoint: endpoint.to_owned(),
-        body: snippet(&body),
+        body: client.inner.scrub.snippet(&body),
     })
 }
 

@@ -811,6 +811,9 @@ async fn decode_rows<T: FiberyEntity>(client: &Client, mut rows: Vec<Value>) -> 
         }
     }
     rows.iter()
-        .map(|r| T::decode(r).map_err(|e| Error::decode(format!("{} row", T::TYPE_NAME), e)))
+        .map(|r| {
+            T::decode(r)
+                .map_err(|e| client.scrub(Error::decode(format!("{} row", T::TYPE_NAME), e)))
+        })
         .collect()
 }

@@ -3,7 +3,8 @@
 //! Every variant says whether the request **may have been applied** by Fibery (see
 //! [`Error::may_have_been_sent`]); an importer uses that to decide whether a batch is
 //! uncertain. No variant ever contains the API token: errors are built from status codes,
-//! Fibery's error payloads and reqwest errors (whose URLs never carry the token).
+//! Fibery's error payloads and reqwest errors, and every text that came from the server (a
+//! proxy may echo the `Authorization` header) has the token replaced by `[redacted]` first.
 
 use std::time::Duration;
 
@@ -40,7 +41,7 @@ pub enum Error {
     Auth {
         /// HTTP status.
         status: u16,
-        /// Server text (never includes the token).
+        /// Server text (the token, if the server echoed it, replaced by `[redacted]`).
         message: String,
     },
 

@@ -51,7 +51,7 @@ fn decode_file(resp: &crate::client::HttpResponse) -> Result<FileInfo> {
         Value::Array(mut a) if a.len() == 1 => a.remove(0),
         v => v,
     };
-    serde_json::from_value(v).map_err(|e| Error::decode("file", e))
+    serde_json::from_value(v).map_err(|e| resp.scrub.error(Error::decode("file", e)))
 }
 
 /// A MIME type from the file extension (a few common ones; octet-stream otherwise).
@@ -184,7 +184,7 @@ impl Client {
         let mut n = 0u64;
         let mut body = resp.bytes_stream();
         while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(Error::from_reqwest)?;
+            let chunk = chunk.map_err(|e| self.scrub(Error::from_reqwest(e)))?;
             writer.write_all(&chunk).await?;
             n += chunk.len() as u64;
         }

@@ -84,7 +84,12 @@
 //!
 //! The token is kept as a [`SecretString`]; `Debug` output, errors and tracing events never
 //! contain it, and the `Authorization` header is marked sensitive and dropped on redirects to
-//! another host.
+//! another host. Text from the server (error bodies, command error payloads, redirect URLs,
+//! decode messages) has the token replaced by `[redacted]` before it enters an [`Error`] or a
+//! log record, whether the server echoed it raw, with its `Token `/`Bearer ` prefix, or
+//! percent-, form- or JSON-encoded; the data a query returns is never altered. A token shorter
+//! than 8 characters (never a real Fibery key) is replaced only where it stands as a word of
+//! its own, so that ordinary words containing it survive.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod batch;
@@ -97,6 +102,7 @@ pub mod pace;
 pub mod query;
 pub mod retry;
 pub mod schema;
+mod scrub;
 pub mod webhooks;
 
 pub use client::{AuthScheme, Client, ClientBuilder, Stats};

@@ -59,7 +59,8 @@ impl Client {
             .into_iter()
             .enumerate()
             .map(|(i, row)| {
-                serde_json::from_value(row).map_err(|e| Error::decode(format!("query row {i}"), e))
+                serde_json::from_value(row)
+                    .map_err(|e| self.scrub(Error::decode(format!("query row {i}"), e)))
             })
             .collect()
     }
@@ -69,10 +70,10 @@ impl Client {
         let cmd = json!({"command": "fibery.entity/query", "args": args});
         match self.command(cmd).await? {
             Value::Array(rows) => Ok(rows),
-            other => Err(Error::decode(
+            other => Err(self.scrub(Error::decode(
                 "query result",
                 format!("expected an array of rows, got {other}"),
-            )),
+            ))),
         }
     }
 
@@ -142,10 +143,10 @@ impl Client {
             }
             for (j, page) in results.into_iter().flatten().enumerate() {
                 let Value::Array(mut page) = page else {
-                    return Err(Error::decode(
+                    return Err(self.scrub(Error::decode(
                         "query page",
                         format!("expected an array of rows, got {page}"),
-                    ));
+                    )));
                 };
                 let short = page.len() < n;
                 if c * max + j + 1 == k {
@@ -220,7 +221,7 @@ impl Client {
         n.as_u64()
             .or_else(|| n.as_str().and_then(|s| s.parse().ok()))
             .or_else(|| n.as_f64().map(|f| f as u64))
-            .ok_or_else(|| Error::decode("count", format!("not a number: {n}")))
+            .ok_or_else(|| self.scrub(Error::decode("count", format!("not a number: {n}"))))
     }
 }
 

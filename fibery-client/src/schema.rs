@@ -87,8 +87,9 @@ impl Client {
                 let v = self
                     .command(json!({"command": "fibery.schema/query"}))
                     .await?;
-                let schema =
-                    Arc::new(Schema::from_json(&v).map_err(|e| Error::decode("schema", e))?);
+                let schema = Arc::new(
+                    Schema::from_json(&v).map_err(|e| self.scrub(Error::decode("schema", e)))?,
+                );
                 self.store_schema(schema.clone(), None);
                 return Ok(schema);
             }
@@ -103,7 +104,7 @@ impl Client {
         let v: Value = resp.json("schema")?;
         let schema = Schema::from_json(&v)
             .or_else(|_| Schema::from_envelope(&v))
-            .map_err(|e| Error::decode("schema", e))?;
+            .map_err(|e| self.scrub(Error::decode("schema", e)))?;
         let etag = resp
             .headers
             .get(ETAG)
@@ -140,7 +141,8 @@ impl Client {
             let (Some(id), Some(name)) = (r["fibery/id"].as_str(), r["enum/name"].as_str()) else {
                 continue;
             };
-            let id = Uuid::parse_str(id).map_err(|e| Error::decode("enum option id", e))?;
+            let id =
+                Uuid::parse_str(id).map_err(|e| self.scrub(Error::decode("enum option id", e)))?;
             options.push((name.to_owned(), id));
         }
         let opts = Arc::new(EnumOptions { options });
