@@ -181,10 +181,7 @@ mod tests {
         bad(PrimitiveType::Email, "not an address");
         bad(PrimitiveType::Color, "red");
         assert_eq!(ok(PrimitiveType::Rank, "5"), json!(5));
-        assert_eq!(
-            ok(PrimitiveType::JsonValue, "{\"a\": 1}"),
-            json!({"a": 1})
-        );
+        assert_eq!(ok(PrimitiveType::JsonValue, "{\"a\": 1}"), json!({"a": 1}));
         assert_eq!(ok(PrimitiveType::JsonValue, "hello"), json!("hello"));
     }
 

@@ -164,7 +164,9 @@ impl Tee {
     fn bytes(&self, from: u64, to: u64) -> &[u8] {
         let a = usize::try_from(from.saturating_sub(self.base)).unwrap_or(usize::MAX);
         let b = usize::try_from(to.saturating_sub(self.base)).unwrap_or(usize::MAX);
-        self.kept.get(a.min(b)..b.min(self.kept.len())).unwrap_or(&[])
+        self.kept
+            .get(a.min(b)..b.min(self.kept.len()))
+            .unwrap_or(&[])
     }
 
     /// Forgets the bytes before `offset` (compacting only now and then: amortized O(1)).
@@ -305,34 +307,42 @@ fn open_csv(path: &Path, file: File) -> Result<CsvState> {
 
 impl CsvState {
     fn next_record(&mut self) -> Result<Option<Item>> {
-        if !self.inner.read_byte_record(&mut self.buf).map_err(read_failed)? {
+        if !self
+            .inner
+            .read_byte_record(&mut self.buf)
+            .map_err(read_failed)?
+        {
             return Ok(None);
         }
         self.row += 1;
         let span = self.span();
         let end = self.inner.position().byte();
         self.inner.get_mut().release(end);
-        let problem = |kind| Ok(Some(Err(ReadProblem { row: self.row, span, kind })));
+        let problem = |kind| {
+            Ok(Some(Err(ReadProblem {
+                row: self.row,
+                span,
+                kind,
+            })))
+        };
         let expected = self.headers.len();
-        if self.buf.len() != expected {
-            if span.lines > 1 {
-                let before: usize = self
-                    .buf
-                    .iter()
-                    .take_while(|f| !f.contains(&b'\n'))
-                    .map(newlines)
-                    .sum();
-                return problem(ProblemKind::UnclosedQuote {
-                    opened_at_line: span.line + before as u64,
-                    through_line: span.last_line(),
-                    found: self.buf.len(),
-                    expected,
-                });
-            }
-            return problem(ProblemKind::ColumnCount {
-                found: self.buf.len(),
+        let found = self.buf.len();
+        let quotes = QuoteScan::of(self.inner.get_ref().bytes(span.start_byte, end));
+        // A cell still quoted at the end of the file, or a row over several lines that
+        // does not fit the header: a quote swallowed the lines after it.
+        let runaway = quotes
+            .open_at_end
+            .or(quotes.first_multiline.filter(|_| found != expected));
+        if let Some(opened) = runaway {
+            return problem(ProblemKind::UnclosedQuote {
+                opened_at_line: span.line + opened,
+                through_line: span.last_line(),
+                found,
                 expected,
             });
+        }
+        if found != expected {
+            return problem(ProblemKind::ColumnCount { found, expected });
         }
         let mut values = Map::with_capacity(expected);
         for (h, cell) in self.headers.iter().zip(self.buf.iter()) {
@@ -357,10 +367,7 @@ impl CsvState {
     /// The exact span of the record just read. The parser reports where it started
     /// looking (before skipped blank lines, or at the `\n` of a CRLF): skip those bytes.
     fn span(&self) -> Span {
-        let (line, byte) = self
-            .buf
-            .position()
-            .map_or((1, 0), |p| (p.line(), p.byte()));
+        let (line, byte) = self.buf.position().map_or((1, 0), |p| (p.line(), p.byte()));
         let end = self.inner.position().byte();
         let bytes = self.inner.get_ref().bytes(byte, end);
         let skip = bytes
@@ -381,6 +388,47 @@ impl CsvState {
 fn without_terminator(bytes: &[u8]) -> &[u8] {
     let bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
     bytes.strip_suffix(b"\r").unwrap_or(bytes)
+}
+
+/// Quoted cells of one raw CSV row, by csv-core's rules: a cell is quoted when it starts
+/// with `"`; inside, `""` is a quote; any other `"` ends the quoting. Offsets are lines
+/// from the row's first line.
+#[derive(Debug, Default, PartialEq)]
+struct QuoteScan {
+    /// Where the first quoted cell that spans a line end opened.
+    first_multiline: Option<u64>,
+    /// Where a quoted cell still open at the end of the row opened.
+    open_at_end: Option<u64>,
+}
+
+impl QuoteScan {
+    fn of(row: &[u8]) -> QuoteScan {
+        let row = without_terminator(row);
+        let mut scan = QuoteScan::default();
+        let (mut line, mut opened) = (0u64, None::<u64>);
+        let mut at_cell_start = true;
+        let mut i = 0;
+        while i < row.len() {
+            let b = row[i];
+            match opened {
+                Some(at) => match b {
+                    b'"' if row.get(i + 1) == Some(&b'"') => i += 1,
+                    b'"' => opened = None,
+                    b'\n' => {
+                        scan.first_multiline.get_or_insert(at);
+                    }
+                    _ => {}
+                },
+                None if at_cell_start && b == b'"' => opened = Some(line),
+                None => {}
+            }
+            line += u64::from(b == b'\n');
+            at_cell_start = opened.is_none() && b == b',';
+            i += 1;
+        }
+        scan.open_at_end = opened;
+        scan
+    }
 }
 
 fn newlines(cell: &[u8]) -> usize {
@@ -628,6 +676,42 @@ mod tests {
     }
 
     #[test]
+    fn csv_quote_open_at_the_end_is_unclosed_even_when_the_columns_fit() {
+        let text = "h1,h2\nA,1\nB,\"oops\nC,2\nD,3\n";
+        let f = tmp(text.as_bytes(), ".csv");
+        let items = all(f.path(), InputFormat::Csv);
+        assert_eq!(items.len(), 2, "{items:?}");
+        let p = items[1].as_ref().unwrap_err();
+        assert_eq!(
+            p.kind,
+            ProblemKind::UnclosedQuote {
+                opened_at_line: 3,
+                through_line: 5,
+                found: 2,
+                expected: 2
+            }
+        );
+        // A properly closed multi-line cell, and quotes inside cells, are fine.
+        let f = tmp(
+            b"h1,h2\nA,\"multi\nline \"\"x\"\"\"\nB,say \"hi\"\n",
+            ".csv",
+        );
+        let items = all(f.path(), InputFormat::Csv);
+        assert_eq!(items[0].as_ref().unwrap().values["h2"], "multi\nline \"x\"");
+        assert_eq!(items[0].as_ref().unwrap().span.lines, 2);
+        assert_eq!(items[1].as_ref().unwrap().values["h2"], "say \"hi\"");
+    }
+
+    #[test]
+    fn quote_scan_follows_csv_core() {
+        assert_eq!(QuoteScan::of(b"a,b\n"), QuoteScan::default());
+        let s = QuoteScan::of(b"a,\"x\ny\",\"z\nw");
+        assert_eq!((s.first_multiline, s.open_at_end), (Some(0), Some(1)));
+        let s = QuoteScan::of(b"a,b\"c,\"\"\"\"");
+        assert_eq!(s, QuoteScan::default());
+    }
+
+    #[test]
     fn csv_invalid_utf8_rejects_the_row_and_names_the_column() {
         let f = tmp(b"a,b\n1,\xff\n2,ok\n", ".csv");
         let items = all(f.path(), InputFormat::Csv);
@@ -651,7 +735,10 @@ mod tests {
         let bad = items[1].as_ref().unwrap_err();
         assert_eq!((bad.row, bad.span.line), (2, 3));
         assert!(matches!(bad.kind, ProblemKind::BadJson { .. }));
-        assert_eq!(items[2].as_ref().unwrap_err().kind, ProblemKind::NotAnObject);
+        assert_eq!(
+            items[2].as_ref().unwrap_err().kind,
+            ProblemKind::NotAnObject
+        );
         let last = items[3].as_ref().unwrap();
         assert_eq!((last.row, last.span.line), (4, 5));
         assert_eq!(items.len(), 4);

@@ -318,7 +318,11 @@ mod tests {
         let p = dir.path().join("j.jsonl");
         let mut old = serde_json::to_value(Entry::Start(header())).unwrap();
         old["version"] = 1.into();
-        for text in [format!("{old}\n"), String::new(), "{\"event\":\"sent\"}\n".into()] {
+        for text in [
+            format!("{old}\n"),
+            String::new(),
+            "{\"event\":\"sent\"}\n".into(),
+        ] {
             std::fs::write(&p, text).unwrap();
             let e = Journal::resume(&p, &header()).err().unwrap();
             assert_eq!(e.kind, crate::error::ErrorKind::Usage);

@@ -10,9 +10,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use crate::cells;
 use crate::error::{CliError, Result};
 use crate::fields::{self, FieldKind};
-use crate::cells;
 use crate::input::{Record, Span};
 
 /// Namespace of the deterministic entity ids (UUID v5) the importer derives from keys.
@@ -178,7 +178,9 @@ impl MappingFile {
                 path.display(),
                 e.message()
             ))
-            .hint(format!("each entry of [columns] is `\"Column\" = ` {COLUMN_SHAPE}"))
+            .hint(format!(
+                "each entry of [columns] is `\"Column\" = ` {COLUMN_SHAPE}"
+            ))
         })
     }
 }
@@ -737,13 +739,15 @@ fn primitive_cell(
             format!("{what} for a single-value {} field", p.name()),
         ));
     }
-    cells::convert(p, v, raw).map(Cell::Field).map_err(|detail| {
-        let mut reason = format!("\"{}\" is not {}", short(raw), cells::expected(p));
-        if let Some(d) = detail.filter(|_| structured) {
-            reason.push_str(&format!(" ({d})"));
-        }
-        violation(&c.field, Rule::WrongType, reason)
-    })
+    cells::convert(p, v, raw)
+        .map(Cell::Field)
+        .map_err(|detail| {
+            let mut reason = format!("\"{}\" is not {}", short(raw), cells::expected(p));
+            if let Some(d) = detail.filter(|_| structured) {
+                reason.push_str(&format!(" ({d})"));
+            }
+            violation(&c.field, Rule::WrongType, reason)
+        })
 }
 
 fn lookup_one(
@@ -781,7 +785,12 @@ pub fn prepare(
         let Some(v) = rec.values.get(&c.column) else {
             continue;
         };
-        match convert(c, v, rec.literals.get(&c.column).map(String::as_str), lookups) {
+        match convert(
+            c,
+            v,
+            rec.literals.get(&c.column).map(String::as_str),
+            lookups,
+        ) {
             Ok(Cell::Empty) => {}
             Ok(Cell::Field(val)) => {
                 fields_map.insert(c.field.clone(), val);
@@ -1070,5 +1079,55 @@ mod tests {
         assert!(e.hint.unwrap().contains("Projects/Estimate"));
         let e = Plan::build(&s, "Projects/Tsk", &h, None, None, ",").unwrap_err();
         assert!(e.hint.unwrap().contains("Projects/Task"));
+    }
+
+    #[test]
+    fn a_wrongly_typed_mapping_column_is_named_with_the_expected_shape() {
+        let cases = [
+            ("[columns]\nProject = 5\n", "column \"Project\" must be"),
+            (
+                "[columns]\nProject = { field = 5 }\n",
+                "`field` must be a string",
+            ),
+            (
+                "[columns]\nTags = { separator = \"\" }\n",
+                "one ASCII character",
+            ),
+            (
+                "[columns]\nNotes = { skip = \"yes\" }\n",
+                "`skip` must be true or false",
+            ),
+            (
+                "[columns]\nNotes = { lokup = \"x\" }\n",
+                "unknown key `lokup`",
+            ),
+        ];
+        for (text, says) in cases {
+            let e = toml::from_str::<MappingFile>(text).unwrap_err();
+            assert!(e.message().contains(says), "{text}: {}", e.message());
+            assert!(!e.message().contains("untagged"), "{}", e.message());
+        }
+        let m: MappingFile = toml::from_str(
+            "[columns]\nA = \"Projects/Name\"\nB = { field = \"Projects/Tags\", separator = \";\" }\n",
+        )
+        .unwrap();
+        assert_eq!(m.columns["A"], ColumnSpec::Field("Projects/Name".into()));
+        assert!(
+            matches!(&m.columns["B"], ColumnSpec::Table(t) if t.separator.as_deref() == Some(";"))
+        );
+    }
+
+    #[test]
+    fn long_lists_are_cut_and_separators_are_one_byte() {
+        let names: Vec<String> = (0..100_000).map(|i| format!("C{i}")).collect();
+        assert_eq!(some_of(&names, 3), "C0, C1, C2 and 99997 more");
+        assert_eq!(some_of(&names[..2], 3), "C0, C1");
+        for bad in ["", ";;", "；"] {
+            assert!(check_separator(bad).is_err(), "{bad:?}");
+        }
+        assert!(check_separator("|").is_ok());
+        let s = sample_schema();
+        let e = Plan::build(&s, "Projects/Task", &headers(), None, None, "").unwrap_err();
+        assert_eq!(e.exit_code(), crate::error::EXIT_USAGE);
     }
 }
