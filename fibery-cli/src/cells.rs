@@ -11,7 +11,7 @@
 //! | field type | the text must be | written as |
 //! |---|---|---|
 //! | text, email, url, emoji, color | anything (email/url/color checked by core) | the text: `5` → `"5"` |
-//! | int | an integer, or a number with no fraction below 2^53 | `3`, `3.0`, `1e3` → 3, 3, 1000 |
+//! | int | an integer, or a number with no fraction below 9e15 | `3`, `3.0`, `1e3` → 3, 3, 1000 |
 //! | decimal | core's decimal syntax: sign, digits, fraction, exponent | the text: `1e3` → `"1e3"` |
 //! | bool | `true`/`false`, `yes`/`no`, `y`/`n`, `1`/`0` (any case) | `true` / `false` |
 //! | date | `YYYY-MM-DD`, or an RFC 3339 date-time (its UTC date) | `YYYY-MM-DD` |

@@ -505,17 +505,16 @@ impl JsonlState {
 /// The source text of the top-level numbers of `values` that serde_json parsed as `f64`
 /// and would print differently (`1e3`, `2.50`, integers beyond 64 bits).
 fn number_literals(text: &str, values: &Map<String, Value>) -> HashMap<String, String> {
-    let lossy = |v: &Value| matches!(v, Value::Number(n) if n.is_f64());
-    if !values.values().any(lossy) {
+    let float = |v: &Value| match v {
+        Value::Number(n) if n.is_f64() => Some(n.to_string()),
+        _ => None,
+    };
+    if !values.values().any(|v| matches!(v, Value::Number(n) if n.is_f64())) {
         return HashMap::new();
     }
     member_texts(text)
         .into_iter()
-        .filter(|(k, t)| {
-            values
-                .get(k)
-                .is_some_and(|v| lossy(v) && v.to_string() != *t)
-        })
+        .filter(|(k, t)| values.get(k).and_then(float).is_some_and(|shown| shown != *t))
         .map(|(k, t)| (k, t.to_string()))
         .collect()
 }

@@ -88,7 +88,7 @@ pub const VERSION: u32 = 2;
 /// FNV-1a rather than a cryptographic hash: neither `sha2` nor `blake3` is in the
 /// dependency tree, the fingerprint only has to notice edits (not resist forgery: whoever
 /// can edit the input can delete the journal), and 64 bits make an accidental match
-/// negligible. It costs one sequential read of the file (see BENCHMARKS.md).
+/// negligible. It costs one sequential read of the file, before the import reads it.
 pub fn fingerprint(path: &Path) -> Result<(u64, String)> {
     let mut f = File::open(path)?;
     let size = f.metadata()?.len();
