@@ -93,28 +93,61 @@ pub fn is_structured(p: &PrimitiveType) -> bool {
     )
 }
 
+/// A cell a field type does not take.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refused {
+    /// The cell's text, as written (for the message).
+    pub text: String,
+    /// Core's reason, when the text got as far as core's parser.
+    pub detail: Option<String>,
+}
+
 /// Converts a non-empty cell (`raw` is its [`text`], `v` the value as read) for a field
-/// of primitive type `p`. `Err` carries core's reason when it has a useful one.
-pub fn convert(
-    p: &PrimitiveType,
-    v: &Value,
-    raw: &str,
-) -> std::result::Result<Value, Option<String>> {
-    let candidate = match p {
-        PrimitiveType::Int | PrimitiveType::Rank => Value::Number(number(raw).ok_or(None)?),
-        PrimitiveType::Bool => Value::Bool(
-            BOOL_WORDS
-                .iter()
-                .find(|(w, _)| w.eq_ignore_ascii_case(raw))
-                .map(|(_, b)| *b)
-                .ok_or(None)?,
-        ),
-        p if is_structured(p) => structured(v, raw),
-        _ => Value::String(raw.to_owned()),
+/// of primitive type `p`.
+pub fn convert(p: &PrimitiveType, v: &Value, raw: String) -> Result<Value, Refused> {
+    let refused = |text, detail| Refused { text, detail };
+    if matches!(p, PrimitiveType::Text | PrimitiveType::LegacyRichText) {
+        // Core takes any string as text: spare the round trip.
+        return Ok(Value::String(raw));
+    }
+    // (the JSON core parses, the text when the JSON does not hold it)
+    let (candidate, text) = match p {
+        PrimitiveType::Int | PrimitiveType::Rank => match number(&raw) {
+            Some(n) => (Value::Number(n), Some(raw)),
+            None => return Err(refused(raw, None)),
+        },
+        PrimitiveType::Bool => match BOOL_WORDS
+            .iter()
+            .find(|(w, _)| w.eq_ignore_ascii_case(&raw))
+        {
+            Some((_, b)) => (Value::Bool(*b), Some(raw)),
+            None => return Err(refused(raw, None)),
+        },
+        p if is_structured(p) => (structured(v, raw), None),
+        _ => (Value::String(raw), None),
     };
-    FieldValue::parse_primitive(p, &candidate)
-        .map(|f| f.to_json())
-        .map_err(|e| Some(e.0))
+    let parsed = match FieldValue::parse_primitive(p, &candidate) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            let text = text.unwrap_or_else(|| match candidate {
+                Value::String(s) => s,
+                other => other.to_string(),
+            });
+            return Err(refused(text, Some(e.0)));
+        }
+    };
+    Ok(match parsed {
+        // Core keeps these as given (the text is already trimmed): no need to rebuild it.
+        FieldValue::Text(_)
+        | FieldValue::Email(_)
+        | FieldValue::Url(_)
+        | FieldValue::Emoji(_)
+        | FieldValue::Color(_)
+        | FieldValue::Decimal(_)
+        | FieldValue::Bool(_)
+        | FieldValue::Json(_) => candidate,
+        other => other.to_json(),
+    })
 }
 
 /// An integer as text (`+3` too), or any JSON number.
@@ -127,13 +160,13 @@ fn number(raw: &str) -> Option<Number> {
 
 /// JSONL lists and objects as they are; text that is a JSON object or list, parsed; any
 /// other text as a string.
-fn structured(v: &Value, raw: &str) -> Value {
+fn structured(v: &Value, raw: String) -> Value {
     if v.is_array() || v.is_object() {
         return v.clone();
     }
-    match serde_json::from_str::<Value>(raw) {
+    match serde_json::from_str::<Value>(&raw) {
         Ok(j) if j.is_array() || j.is_object() => j,
-        _ => Value::String(raw.to_owned()),
+        _ => Value::String(raw),
     }
 }
 
@@ -143,11 +176,12 @@ mod tests {
     use serde_json::json;
 
     fn ok(p: PrimitiveType, raw: &str) -> Value {
-        convert(&p, &json!(raw), raw).unwrap()
+        convert(&p, &json!(raw), raw.to_string()).unwrap()
     }
 
     fn bad(p: PrimitiveType, raw: &str) {
-        assert!(convert(&p, &json!(raw), raw).is_err(), "{raw} for {p:?}");
+        let r = convert(&p, &json!(raw), raw.to_string());
+        assert!(r.is_err(), "{raw} for {p:?}");
     }
 
     #[test]

@@ -50,6 +50,9 @@ pub struct Record {
     /// JSONL only: the source text of top-level numbers that `values` cannot reproduce
     /// (huge integers, `1e3`, `2.50`), so cells and messages use the number as written.
     pub literals: HashMap<String, String>,
+    /// The reader saw that no value holds a NUL character, so cells need not be checked
+    /// one by one (`false`: not known).
+    pub nul_free: bool,
 }
 
 /// Why the reader could not turn a row into a [`Record`].
@@ -315,9 +318,8 @@ impl CsvState {
             return Ok(None);
         }
         self.row += 1;
-        let span = self.span();
-        let end = self.inner.position().byte();
-        self.inner.get_mut().release(end);
+        let (span, quotes) = self.locate();
+        self.inner.get_mut().release(span.end_byte);
         let problem = |kind| {
             Ok(Some(Err(ReadProblem {
                 row: self.row,
@@ -327,7 +329,6 @@ impl CsvState {
         };
         let expected = self.headers.len();
         let found = self.buf.len();
-        let quotes = QuoteScan::of(self.inner.get_ref().bytes(span.start_byte, end));
         // A cell still quoted at the end of the file, or a row over several lines that
         // does not fit the header: a quote swallowed the lines after it.
         let runaway = quotes
@@ -344,29 +345,39 @@ impl CsvState {
         if found != expected {
             return problem(ProblemKind::ColumnCount { found, expected });
         }
+        // Validate the whole row at once; a cell is valid when the row is and both of its
+        // ends fall on character boundaries.
+        let whole = std::str::from_utf8(self.buf.as_slice()).ok();
         let mut values = Map::with_capacity(expected);
-        for (h, cell) in self.headers.iter().zip(self.buf.iter()) {
-            match std::str::from_utf8(cell) {
-                Ok(s) => values.insert(h.clone(), Value::String(s.to_string())),
-                Err(e) => {
-                    return problem(ProblemKind::InvalidUtf8 {
-                        column: Some(h.clone()),
-                        offset: e.valid_up_to() as u64,
-                    });
-                }
+        for (i, h) in self.headers.iter().enumerate() {
+            let range = self.buf.range(i).unwrap_or_default();
+            let text = match whole.and_then(|w| w.get(range.clone())) {
+                Some(t) => t,
+                None => match std::str::from_utf8(&self.buf.as_slice()[range]) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        return problem(ProblemKind::InvalidUtf8 {
+                            column: Some(h.clone()),
+                            offset: e.valid_up_to() as u64,
+                        });
+                    }
+                },
             };
+            values.insert(h.clone(), Value::String(text.to_string()));
         }
         Ok(Some(Ok(Record {
             row: self.row,
             span,
             values,
             literals: HashMap::new(),
+            nul_free: !self.buf.as_slice().contains(&0),
         })))
     }
 
-    /// The exact span of the record just read. The parser reports where it started
-    /// looking (before skipped blank lines, or at the `\n` of a CRLF): skip those bytes.
-    fn span(&self) -> Span {
+    /// The exact span of the record just read, and its quoted cells. The parser reports
+    /// where it started looking (before skipped blank lines, or at the `\n` of a CRLF):
+    /// skip those bytes. Without a quote, the row is one line.
+    fn locate(&self) -> (Span, QuoteScan) {
         let (line, byte) = self.buf.position().map_or((1, 0), |p| (p.line(), p.byte()));
         let end = self.inner.position().byte();
         let bytes = self.inner.get_ref().bytes(byte, end);
@@ -375,12 +386,19 @@ impl CsvState {
             .take_while(|b| matches!(b, b'\r' | b'\n'))
             .count();
         let (blank, row) = bytes.split_at(skip);
-        Span {
+        let row = without_terminator(row);
+        let (lines, quotes) = if row.contains(&b'"') {
+            (1 + newlines(row) as u64, QuoteScan::of(row))
+        } else {
+            (1, QuoteScan::default())
+        };
+        let span = Span {
             line: line + newlines(blank) as u64,
-            lines: 1 + newlines(without_terminator(row)) as u64,
+            lines,
             start_byte: byte + skip as u64,
             end_byte: end,
-        }
+        };
+        (span, quotes)
     }
 }
 
@@ -402,8 +420,8 @@ struct QuoteScan {
 }
 
 impl QuoteScan {
+    /// Scans a row (without its line terminator).
     fn of(row: &[u8]) -> QuoteScan {
-        let row = without_terminator(row);
         let mut scan = QuoteScan::default();
         let (mut line, mut opened) = (0u64, None::<u64>);
         let mut at_cell_start = true;
@@ -486,6 +504,8 @@ impl JsonlState {
                         span,
                         values,
                         literals,
+                        // JSON text holds a NUL only as the escape `\u0000`.
+                        nul_free: !text.contains("\\u0000"),
                     })));
                 }
                 Ok(_) => ProblemKind::NotAnObject,
@@ -509,12 +529,20 @@ fn number_literals(text: &str, values: &Map<String, Value>) -> HashMap<String, S
         Value::Number(n) if n.is_f64() => Some(n.to_string()),
         _ => None,
     };
-    if !values.values().any(|v| matches!(v, Value::Number(n) if n.is_f64())) {
+    if !values
+        .values()
+        .any(|v| matches!(v, Value::Number(n) if n.is_f64()))
+    {
         return HashMap::new();
     }
     member_texts(text)
         .into_iter()
-        .filter(|(k, t)| values.get(k).and_then(float).is_some_and(|shown| shown != *t))
+        .filter(|(k, t)| {
+            values
+                .get(k)
+                .and_then(float)
+                .is_some_and(|shown| shown != *t)
+        })
         .map(|(k, t)| (k, t.to_string()))
         .collect()
 }
@@ -635,6 +663,7 @@ mod tests {
         );
         let third = r.next_record().unwrap().unwrap().unwrap();
         assert_eq!(third.values["a"], "3");
+        assert!(first.nul_free && third.nul_free);
         assert!(r.next_record().unwrap().is_none());
     }
 
@@ -703,7 +732,7 @@ mod tests {
 
     #[test]
     fn quote_scan_follows_csv_core() {
-        assert_eq!(QuoteScan::of(b"a,b\n"), QuoteScan::default());
+        assert_eq!(QuoteScan::of(b"a,b"), QuoteScan::default());
         let s = QuoteScan::of(b"a,\"x\ny\",\"z\nw");
         assert_eq!((s.first_multiline, s.open_at_end), (Some(0), Some(1)));
         let s = QuoteScan::of(b"a,b\"c,\"\"\"\"");
@@ -712,8 +741,9 @@ mod tests {
 
     #[test]
     fn csv_invalid_utf8_rejects_the_row_and_names_the_column() {
-        let f = tmp(b"a,b\n1,\xff\n2,ok\n", ".csv");
+        let f = tmp(b"a,b\n1,\xff\n2,ok\n3,n\x00l\n", ".csv");
         let items = all(f.path(), InputFormat::Csv);
+        assert!(!items[2].as_ref().unwrap().nul_free);
         let p = items[0].as_ref().unwrap_err();
         assert_eq!(
             p.kind,
@@ -728,9 +758,14 @@ mod tests {
 
     #[test]
     fn jsonl_rows_skip_blank_lines() {
-        let f = tmp(b"{\"a\": 1}\n\nnot json\n[1]\n{\"a\": true}\n", ".jsonl");
+        let f = tmp(
+            b"{\"a\": 1}\n\nnot json\n[1]\n{\"a\": true, \"b\": \"\\u0000\"}\n",
+            ".jsonl",
+        );
         let items = all(f.path(), InputFormat::Jsonl);
         assert_eq!(items[0].as_ref().unwrap().values["a"], 1);
+        assert!(items[0].as_ref().unwrap().nul_free);
+        assert!(!items[3].as_ref().unwrap().nul_free);
         let bad = items[1].as_ref().unwrap_err();
         assert_eq!((bad.row, bad.span.line), (2, 3));
         assert!(matches!(bad.kind, ProblemKind::BadJson { .. }));

@@ -625,9 +625,10 @@ fn convert(
     c: &ColumnPlan,
     v: &Value,
     literal: Option<&str>,
+    check_nul: bool,
     lookups: &Lookups,
 ) -> std::result::Result<Cell, Violation> {
-    if cells::has_nul(v) {
+    if check_nul && cells::has_nul(v) {
         return Err(violation(
             &c.field,
             Rule::WrongType,
@@ -685,7 +686,7 @@ fn convert(
         return Ok(Cell::Empty);
     };
     Ok(match &c.kind {
-        FieldKind::Primitive(p) => primitive_cell(c, p, v, &raw)?,
+        FieldKind::Primitive(p) => return primitive_cell(c, p, v, raw),
         FieldKind::RichText => Cell::Document(raw),
         FieldKind::File => {
             return Err(violation(
@@ -728,7 +729,7 @@ fn primitive_cell(
     c: &ColumnPlan,
     p: &PrimitiveType,
     v: &Value,
-    raw: &str,
+    raw: String,
 ) -> std::result::Result<Cell, Violation> {
     let structured = cells::is_structured(p);
     if !structured && (v.is_array() || v.is_object()) {
@@ -739,15 +740,13 @@ fn primitive_cell(
             format!("{what} for a single-value {} field", p.name()),
         ));
     }
-    cells::convert(p, v, raw)
-        .map(Cell::Field)
-        .map_err(|detail| {
-            let mut reason = format!("\"{}\" is not {}", short(raw), cells::expected(p));
-            if let Some(d) = detail.filter(|_| structured) {
-                reason.push_str(&format!(" ({d})"));
-            }
-            violation(&c.field, Rule::WrongType, reason)
-        })
+    cells::convert(p, v, raw).map(Cell::Field).map_err(|r| {
+        let mut reason = format!("\"{}\" is not {}", short(&r.text), cells::expected(p));
+        if let Some(d) = r.detail.filter(|_| structured) {
+            reason.push_str(&format!(" ({d})"));
+        }
+        violation(&c.field, Rule::WrongType, reason)
+    })
 }
 
 fn lookup_one(
@@ -789,6 +788,7 @@ pub fn prepare(
             c,
             v,
             rec.literals.get(&c.column).map(String::as_str),
+            !rec.nul_free,
             lookups,
         ) {
             Ok(Cell::Empty) => {}
@@ -906,7 +906,7 @@ mod tests {
                 end_byte: 0,
             },
             values,
-            literals: Default::default(),
+            ..Default::default()
         }
     }
 
@@ -1054,6 +1054,31 @@ mod tests {
             let errs = prepare(&s, &p, &rec(&vals), &l).unwrap_err();
             assert_eq!(errs[0].field, field, "{vals:?}");
             assert_eq!(errs[0].rule, rule, "{vals:?}");
+        }
+    }
+
+    #[test]
+    fn nul_in_the_key_or_a_text_is_rejected() {
+        let s = sample_schema();
+        let p = Plan::build(
+            &s,
+            "Projects/Task",
+            &headers(),
+            None,
+            Some("Projects/External Id"),
+            ",",
+        )
+        .unwrap();
+        let l = lookups();
+        for (i, field) in [(0, "Projects/External Id"), (1, "Projects/Name")] {
+            let mut vals = ["T-1", "x", "Apollo", "Open", "Low", "", "1", "1", "", ""];
+            let with_nul = format!("{}\u{0}", vals[i]);
+            vals[i] = &with_nul;
+            let errs = prepare(&s, &p, &rec(&vals), &l).unwrap_err();
+            assert_eq!(
+                (errs[0].field.as_str(), errs[0].rule),
+                (field, Rule::WrongType)
+            );
         }
     }
 
