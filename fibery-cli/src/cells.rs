@@ -1,7 +1,7 @@
 //! How one input cell becomes the value of a primitive field: one rule per field type
-//! (documented in the README, "How cells are read"), always finishing with fibery-core's
-//! own parser ([`FieldValue::parse_primitive`]) so the CLI accepts and writes exactly what
-//! `Schema::validate` accepts.
+//! (documented in the README, "How cells are read"), finishing with fibery-core's own
+//! parser ([`FieldValue::parse_primitive`]; plain text, which core takes as it is, skips
+//! the round trip) so the CLI accepts and writes exactly what `Schema::validate` accepts.
 //!
 //! A cell is read as text first: a CSV cell as written, a JSONL string as its content, a
 //! JSONL number as its literal (`1e3`, `123456789012345678901234567890`), a JSONL boolean
