@@ -171,7 +171,11 @@ impl MappingFile {
             let at = e
                 .span()
                 .filter(|s| s.start > 0)
-                .map(|s| format!(" (line {})", text[..s.start].matches('\n').count() + 1))
+                .map(|s| {
+                    let before = &text.as_bytes()[..s.start.min(text.len())];
+                    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+                    format!(" (line {line})")
+                })
                 .unwrap_or_default();
             CliError::usage(format!(
                 "mapping file {} is not valid{at}: {}",
@@ -179,7 +183,7 @@ impl MappingFile {
                 e.message()
             ))
             .hint(format!(
-                "each entry of [columns] is `\"Column\" = ` {COLUMN_SHAPE}"
+                "each entry of [columns] maps a column to {COLUMN_SHAPE}"
             ))
         })
     }
