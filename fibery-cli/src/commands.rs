@@ -195,7 +195,7 @@ async fn export_with(
                 conn.client
                     .documents(&secrets, fibery_core::entity::DocFormat::Md)
                     .await
-                    .map_err(|e| crate::conn::client_error("reading rich text failed", &e))?
+                    .map_err(|e| crate::conn::read_error("reading rich text failed", &e))?
             };
             for r in &mut rows {
                 for f in &doc_fields {

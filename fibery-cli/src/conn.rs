@@ -112,7 +112,7 @@ impl Conn {
         self.client
             .schema()
             .await
-            .map_err(|e| client_error("cannot read the schema", &e))
+            .map_err(|e| read_error("cannot read the schema", &e))
     }
 
     /// Client counters.
@@ -125,7 +125,7 @@ impl Conn {
         self.client
             .query_args(args)
             .await
-            .map_err(|e| client_error("query failed", &e))
+            .map_err(|e| read_error("query failed", &e))
     }
 
     /// Pages through every row of `query` (keyset pagination on `fibery/id`), calling `f`
@@ -192,10 +192,35 @@ pub async fn start_embedded(no_limits: bool, port: u16) -> Result<fibery_emulato
         .map_err(|e| CliError::failure(format!("cannot start the embedded emulator: {e}")))
 }
 
-/// Turns a client error into a one-line CLI error with a hint (never includes the token).
+/// Turns the error of a write into a one-line CLI error with a hint (never includes the
+/// token).
 pub fn client_error(context: &str, e: &ClientError) -> CliError {
-    let base = CliError::failure(format!("{context}: {e}"));
+    with_hint(context, e, e.to_string())
+}
+
+/// Turns the error of a read (schema, query, documents) into a CLI error. A read applies
+/// nothing, so a failed or timed-out one is described without the client's "(request may
+/// have been applied)", which only matters for writes.
+pub fn read_error(context: &str, e: &ClientError) -> CliError {
+    with_hint(context, e, describe_read(e))
+}
+
+fn describe_read(e: &ClientError) -> String {
     match e {
+        ClientError::Transport { source, .. } => format!("transport error: {source}"),
+        ClientError::Timeout { .. } => "request timed out".into(),
+        ClientError::Batch { source } => format!("the request failed: {}", describe_read(source)),
+        other => other.to_string(),
+    }
+}
+
+fn with_hint(context: &str, e: &ClientError, text: String) -> CliError {
+    let base = CliError::failure(format!("{context}: {text}"));
+    let cause = match e {
+        ClientError::Batch { source } => source.as_ref(),
+        other => other,
+    };
+    match cause {
         ClientError::Auth { .. } => {
             base.hint("check FIBERY_TOKEN (and that it belongs to this workspace)")
         }
@@ -205,7 +230,7 @@ pub fn client_error(context: &str, e: &ClientError) -> CliError {
         ClientError::Timeout { .. } | ClientError::Transport { .. } => base.hint(
             "check the network and --account/--base-url; an import can continue with --resume",
         ),
-        ClientError::Config(_) => CliError::usage(format!("{context}: {e}")),
+        ClientError::Config(_) => CliError::usage(format!("{context}: {text}")),
         _ => base,
     }
 }
@@ -278,10 +303,10 @@ impl Pager<'_> {
             .client
             .execute(cmds)
             .await
-            .map_err(|e| client_error("query failed", &e))?;
+            .map_err(|e| read_error("query failed", &e))?;
         let mut seen = std::collections::HashSet::new();
         for r in results {
-            let rows = match r.map_err(|e| client_error("query failed", &e))? {
+            let rows = match r.map_err(|e| read_error("query failed", &e))? {
                 Value::Array(rows) => rows,
                 other => {
                     return Err(CliError::failure(format!(

@@ -5,22 +5,9 @@ use fibery_core::schema::{FieldDef, FieldType, PrimitiveType, Schema, TypeDef};
 /// The kind of a writable (or readable) field, as far as import/export cares.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FieldKind {
-    /// `fibery/text`, `fibery/email`, `fibery/url`, `fibery/emoji`, `fibery/color`.
-    Text,
-    /// `fibery/int`.
-    Int,
-    /// `fibery/decimal` (written and read as a string).
-    Decimal,
-    /// `fibery/bool`.
-    Bool,
-    /// `fibery/date` (`YYYY-MM-DD`).
-    Date,
-    /// `fibery/date-time` (RFC 3339, written as UTC with milliseconds).
-    DateTime,
-    /// `fibery/uuid`.
-    Uuid,
-    /// Any other primitive (ranges, json, location, rank): passed through as JSON.
-    OtherPrimitive(String),
+    /// A primitive (text, int, decimal, bool, date, date-time, uuid, ranges, json, ...):
+    /// converted cell by cell by [`crate::cells`].
+    Primitive(PrimitiveType),
     /// A rich-text document.
     RichText,
     /// Files.
@@ -45,20 +32,7 @@ impl FieldKind {
     /// Classifies a field of the schema (via `fibery_core`'s [`FieldType`]).
     pub fn of(schema: &Schema, field: &FieldDef) -> FieldKind {
         match field.field_type(schema) {
-            FieldType::Primitive(p) => match p {
-                PrimitiveType::Text
-                | PrimitiveType::Email
-                | PrimitiveType::Url
-                | PrimitiveType::Emoji
-                | PrimitiveType::Color => FieldKind::Text,
-                PrimitiveType::Int => FieldKind::Int,
-                PrimitiveType::Decimal => FieldKind::Decimal,
-                PrimitiveType::Bool => FieldKind::Bool,
-                PrimitiveType::Date => FieldKind::Date,
-                PrimitiveType::DateTime => FieldKind::DateTime,
-                PrimitiveType::Uuid => FieldKind::Uuid,
-                other => FieldKind::OtherPrimitive(other.name().to_string()),
-            },
+            FieldType::Primitive(p) => FieldKind::Primitive(p),
             FieldType::RichText => FieldKind::RichText,
             FieldType::File { .. } => FieldKind::File,
             FieldType::User { collection } => FieldKind::Relation {

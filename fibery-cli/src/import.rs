@@ -2,8 +2,6 @@
 //! batches (upsert by key, or create with deterministic ids), journal every batch.
 
 use std::collections::HashSet;
-use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,9 +18,10 @@ use uuid::Uuid;
 use crate::cli::{GlobalOpts, ImportArgs};
 use crate::conn::{Conn, Target, client_error, stderr_is_tty};
 use crate::error::{CliError, EXIT_OK, EXIT_REJECTS, Result};
-use crate::input::{Reader, Record, detect_format};
-use crate::journal::{Entry, Header, Journal, fingerprint};
-use crate::mapping::{Lookups, MappingFile, Plan, PreparedRow, Reject, prepare};
+use crate::input::{Reader, Record, Span, detect_format};
+use crate::journal::{self, Entry, Header, Journal, fingerprint};
+use crate::mapping::{Lookups, MappingFile, Plan, PreparedRow, prepare};
+use crate::rejects::{Reject, Rejects};
 
 /// Set by the Ctrl-C handler: finish the batch in flight, then stop.
 pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
@@ -169,61 +168,6 @@ fn default_side_file(input: &Path, suffix: &str) -> PathBuf {
     input.with_file_name(format!("{stem}.{suffix}"))
 }
 
-/// Writes the rejects file.
-struct Rejects {
-    out: BufWriter<File>,
-    count: u64,
-}
-
-impl Rejects {
-    fn open(path: &Path, keep_through: Option<u64>) -> Result<Rejects> {
-        let mut kept = Vec::new();
-        if let Some(limit) = keep_through
-            && let Ok(f) = File::open(path)
-        {
-            for line in BufReader::new(f).lines() {
-                let line = line?;
-                let row = serde_json::from_str::<Value>(&line)
-                    .ok()
-                    .and_then(|v| v.get("row").and_then(Value::as_u64));
-                if row.is_some_and(|r| r <= limit) {
-                    kept.push(line);
-                }
-            }
-        }
-        let f = OpenOptions::new()
-            .create(true)
-            .write(true)
-            .truncate(true)
-            .open(path)
-            .map_err(|e| {
-                CliError::failure(format!(
-                    "cannot write the rejects file {}: {e}",
-                    path.display()
-                ))
-                .hint("pass --rejects PATH to put it somewhere writable")
-            })?;
-        let mut out = BufWriter::new(f);
-        for l in &kept {
-            writeln!(out, "{l}")?;
-        }
-        out.flush()?;
-        Ok(Rejects { out, count: 0 })
-    }
-
-    fn write(&mut self, r: &Reject) -> Result<()> {
-        let line = serde_json::to_string(r).map_err(|e| CliError::failure(e.to_string()))?;
-        writeln!(self.out, "{line}")?;
-        self.count += 1;
-        Ok(())
-    }
-
-    fn flush(&mut self) -> Result<()> {
-        self.out.flush()?;
-        Ok(())
-    }
-}
-
 /// Loads the lookup tables the plan needs (enum options, relation targets).
 async fn load_lookups(conn: &Conn, plan: &Plan) -> Result<Lookups> {
     let mut l = Lookups::default();
@@ -254,8 +198,8 @@ async fn load_lookups(conn: &Conn, plan: &Plan) -> Result<Lookups> {
     Ok(l)
 }
 
-/// Rich text waiting for its entity: (row, entity id, [(field, markdown)]).
-type PendingDocs = (u64, Uuid, Vec<(String, String)>);
+/// Rich text waiting for its entity: (row, its span, entity id, [(field, markdown)]).
+type PendingDocs = (u64, Span, Uuid, Vec<(String, String)>);
 
 /// Counters of the write phase.
 #[derive(Default)]
@@ -279,21 +223,6 @@ struct Writer<'a> {
     tally: Tally,
     /// Our id -> the id of the existing entity an upsert updated instead.
     remapped: std::collections::HashMap<Uuid, Uuid>,
-}
-
-fn row_reject(row: &PreparedRow, field: &str, rule: Rule, reason: String) -> Reject {
-    Reject {
-        row: row.row,
-        line: 0,
-        field: field.to_string(),
-        reason: reason.clone(),
-        errors: vec![Violation {
-            field: field.to_string(),
-            rule,
-            reason,
-        }],
-        record: Some(row.fields.clone()),
-    }
 }
 
 fn is_duplicate_error(e: &ClientError) -> bool {
@@ -382,7 +311,7 @@ impl Writer<'_> {
             let docs: Vec<PendingDocs> = rows
                 .iter()
                 .filter(|r| !r.documents.is_empty())
-                .map(|r| (r.row, r.id, r.documents.clone()))
+                .map(|r| (r.row, r.span, r.id, r.documents.clone()))
                 .collect();
             written = if self.create_mode {
                 self.send_creates(&rows, &mut rejects).await?
@@ -438,7 +367,7 @@ impl Writer<'_> {
                 }
                 Err(e) if e.status() == Some(413) => {
                     failed.insert(i);
-                    rejects.push(row_reject(
+                    rejects.push(Reject::unwritten(
                         r,
                         &self.type_name,
                         Rule::Validator,
@@ -447,7 +376,7 @@ impl Writer<'_> {
                 }
                 Err(e) => {
                     failed.insert(i);
-                    rejects.push(row_reject(
+                    rejects.push(Reject::unwritten(
                         r,
                         &self.type_name,
                         Rule::Validator,
@@ -533,7 +462,7 @@ impl Writer<'_> {
                     } else {
                         format!("server: {e}")
                     };
-                    rejects.push(row_reject(
+                    rejects.push(Reject::unwritten(
                         &part[0],
                         &self.type_name,
                         Rule::Validator,
@@ -567,14 +496,13 @@ impl Writer<'_> {
                 if partial_rows.insert(*i) {
                     self.tally.partial += 1;
                 }
-                let mut r = row_reject(
-                    &rows[*i],
+                rejects.push(Reject::partial(
+                    rows[*i].row,
+                    rows[*i].span,
                     field,
                     Rule::NotSettable,
                     format!("entity written, but setting {field} failed: {e}"),
-                );
-                r.record = None;
-                rejects.push(r);
+                ));
             }
         }
     }
@@ -588,15 +516,18 @@ impl Writer<'_> {
     ) -> Result<()> {
         let mut fields: Vec<String> = docs
             .iter()
-            .flat_map(|d| d.2.iter().map(|f| f.0.clone()))
+            .flat_map(|d| d.3.iter().map(|f| f.0.clone()))
             .collect();
         fields.sort();
         fields.dedup();
         let docs: Vec<PendingDocs> = docs
             .into_iter()
-            .map(|(row, id, items)| (row, self.remapped.get(&id).copied().unwrap_or(id), items))
+            .map(|(row, span, id, items)| {
+                let id = self.remapped.get(&id).copied().unwrap_or(id);
+                (row, span, id, items)
+            })
             .collect();
-        let ids: Vec<String> = docs.iter().map(|d| d.1.to_string()).collect();
+        let ids: Vec<String> = docs.iter().map(|d| d.2.to_string()).collect();
         let mut select = vec![json!("fibery/id")];
         let mut obj = Map::new();
         for f in &fields {
@@ -625,22 +556,19 @@ impl Writer<'_> {
             }
         }
         let mut pairs = Vec::new();
-        for (row, id, items) in &docs {
+        for (row, span, id, items) in &docs {
             for (field, md) in items {
                 match secrets.get(&(id.to_string(), field.clone())) {
                     Some(secret) => pairs.push((secret.clone(), md.clone())),
                     None => {
                         self.tally.partial += 1;
-                        rejects.push(Reject {
-                            row: *row,
-                            line: 0,
-                            field: field.clone(),
-                            reason: format!(
-                                "entity written, but its {field} document was not found"
-                            ),
-                            errors: vec![],
-                            record: None,
-                        });
+                        rejects.push(Reject::partial(
+                            *row,
+                            *span,
+                            field,
+                            Rule::NotSettable,
+                            format!("entity written, but its {field} document was not found"),
+                        ));
                     }
                 }
             }
@@ -737,7 +665,7 @@ async fn run_with(
         .unwrap_or_else(|| default_side_file(&args.file, "journal.jsonl"));
     let (size, hash) = fingerprint(&args.file)?;
     let header = Header {
-        version: 1,
+        version: journal::VERSION,
         input_size: size,
         input_hash: hash,
         type_name: plan.type_name.clone(),
@@ -777,6 +705,7 @@ async fn run_with(
     };
     let mut rejects = Rejects::open(
         &rejects_path,
+        &args.file,
         if args.resume {
             Some(done_through)
         } else {
@@ -822,31 +751,20 @@ async fn run_with(
     let mut interrupted = false;
     let mut unknown_reported: HashSet<String> = HashSet::new();
     let mut pending_lookup_refresh = false;
-    while let Some(item) = reader.next_record() {
+    while let Some(item) = reader.next_record()? {
         let rec: Record = match item {
             Ok(r) => r,
             Err(p) => {
                 rows_read += 1;
                 if p.row > done_through {
-                    rejects.write(&Reject {
-                        row: p.row,
-                        line: p.line,
-                        field: String::new(),
-                        reason: p.reason.clone(),
-                        errors: vec![Violation {
-                            field: String::new(),
-                            rule: Rule::WrongType,
-                            reason: p.reason,
-                        }],
-                        record: None,
-                    })?;
+                    rejects.write(Reject::unreadable(&p))?;
                     last_row = p.row;
                 }
                 continue;
             }
         };
         rows_read += 1;
-        pb.set_position(rec.end_byte);
+        pb.set_position(rec.span.end_byte);
         if rec.row <= done_through {
             skipped += 1;
             continue;
@@ -873,10 +791,10 @@ async fn run_with(
         }
         match prepare(&schema, &plan, &rec, &lookups) {
             Ok(row) if extra_errors.is_empty() => batch.push(row),
-            Ok(_) => rejects.write(&Reject::new(&rec, extra_errors))?,
+            Ok(_) => rejects.write(Reject::new(&rec, extra_errors))?,
             Err(mut errs) => {
                 errs.extend(extra_errors);
-                rejects.write(&Reject::new(&rec, errs))?;
+                rejects.write(Reject::new(&rec, errs))?;
             }
         }
         if batch.len() >= args.batch {
@@ -887,7 +805,7 @@ async fn run_with(
             } else {
                 rejects.flush()?;
                 for r in w.flush(rows, last_row).await? {
-                    rejects.write(&r)?;
+                    rejects.write(r)?;
                 }
             }
             let elapsed = write_started.elapsed().as_secs_f64().max(0.001);
@@ -913,7 +831,7 @@ async fn run_with(
         } else {
             rejects.flush()?;
             for r in w.flush(rows, last_row).await? {
-                rejects.write(&r)?;
+                rejects.write(r)?;
             }
             if let Some(j) = &mut w.journal {
                 j.append(&Entry::Complete { last_row })?;

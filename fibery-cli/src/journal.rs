@@ -17,7 +17,7 @@ pub struct Header {
     pub version: u32,
     /// Input file size in bytes.
     pub input_size: u64,
-    /// FNV-1a 64 of the first 1 MiB of the input.
+    /// FNV-1a 64 of the whole input (hex).
     pub input_hash: String,
     /// Target type.
     pub type_name: String,
@@ -79,15 +79,23 @@ pub struct ResumeState {
     pub written: u64,
 }
 
-/// FNV-1a 64 over the first MiB of a file, plus its size.
+/// The journal format this build writes and resumes. Version 1 fingerprinted only the
+/// first MiB of the input, so a fix further down went unnoticed; its journals are refused.
+pub const VERSION: u32 = 2;
+
+/// The size of a file and the FNV-1a 64 hash of all of its bytes, read in 256 KiB chunks.
+///
+/// FNV-1a rather than a cryptographic hash: neither `sha2` nor `blake3` is in the
+/// dependency tree, the fingerprint only has to notice edits (not resist forgery: whoever
+/// can edit the input can delete the journal), and 64 bits make an accidental match
+/// negligible. It costs one sequential read of the file, before the import reads it.
 pub fn fingerprint(path: &Path) -> Result<(u64, String)> {
-    let f = File::open(path)?;
+    let mut f = File::open(path)?;
     let size = f.metadata()?.len();
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut taken = f.take(1 << 20);
+    let mut buf = vec![0u8; 256 * 1024];
     loop {
-        let n = taken.read(&mut buf)?;
+        let n = f.read(&mut buf)?;
         if n == 0 {
             break;
         }
@@ -97,6 +105,37 @@ pub fn fingerprint(path: &Path) -> Result<(u64, String)> {
         }
     }
     Ok((size, format!("{h:016x}")))
+}
+
+/// Checks the journal's first line: a start entry of this format [`VERSION`], for the
+/// same input, type, key, mode and target as `header`.
+fn check_start(path: &Path, first: Option<&str>, header: &Header) -> Result<()> {
+    let start_over =
+        "run without --resume to start over (writes are idempotent: nothing is duplicated)";
+    let first: Option<serde_json::Value> = first.and_then(|l| serde_json::from_str(l).ok());
+    let Some(first) = first.filter(|v| v["event"] == "start") else {
+        return Err(CliError::usage(format!(
+            "--resume: {} is not an import journal (no start line)",
+            path.display()
+        ))
+        .hint(start_over));
+    };
+    let version = first["version"].as_u64().unwrap_or(0);
+    if version != u64::from(VERSION) {
+        return Err(CliError::usage(format!(
+            "--resume: the journal {} has format version {version}; this fibery resumes only version {VERSION} journals (they fingerprint the whole input)",
+            path.display()
+        ))
+        .hint(start_over));
+    }
+    match serde_json::from_value::<Entry>(first) {
+        Ok(Entry::Start(h)) if &h == header => Ok(()),
+        _ => Err(CliError::usage(format!(
+            "--resume: the journal {} belongs to a different import (input, type, key, mode or target changed)",
+            path.display()
+        ))
+        .hint(start_over)),
+    }
 }
 
 /// An open journal being appended to.
@@ -129,9 +168,11 @@ impl Journal {
             ))
             .hint("run without --resume to start the import from the beginning")
         })?;
+        let mut lines = BufReader::new(f).lines();
+        check_start(path, lines.next().transpose()?.as_deref(), header)?;
         let mut state = ResumeState::default();
         let mut pending: Option<(u64, u64, u64, usize)> = None;
-        for (i, line) in BufReader::new(f).lines().enumerate() {
+        for line in lines {
             let line = line?;
             if line.trim().is_empty() {
                 continue;
@@ -141,15 +182,7 @@ impl Journal {
                 continue;
             };
             match entry {
-                Entry::Start(h) => {
-                    if i == 0 && &h != header {
-                        return Err(CliError::usage(format!(
-                            "--resume: the journal {} belongs to a different import (input, type, key, mode or target changed)",
-                            path.display()
-                        ))
-                        .hint("run without --resume to start over (writes are idempotent: nothing is duplicated)"));
-                    }
-                }
+                Entry::Start(_) => {}
                 Entry::Sent {
                     batch,
                     first_row,
@@ -210,7 +243,7 @@ mod tests {
 
     fn header() -> Header {
         Header {
-            version: 1,
+            version: VERSION,
             input_size: 10,
             input_hash: "ab".into(),
             type_name: "Projects/Task".into(),
@@ -263,5 +296,36 @@ mod tests {
         let mut other = header();
         other.input_size = 11;
         assert!(Journal::resume(&p, &other).is_err());
+    }
+
+    #[test]
+    fn fingerprint_covers_the_whole_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("in.csv");
+        let mut bytes = vec![b'a'; 3 << 20];
+        std::fs::write(&p, &bytes).unwrap();
+        let before = fingerprint(&p).unwrap();
+        bytes[(5 << 20) / 2] = b'b';
+        std::fs::write(&p, &bytes).unwrap();
+        let after = fingerprint(&p).unwrap();
+        assert_eq!(before.0, after.0);
+        assert_ne!(before.1, after.1);
+    }
+
+    #[test]
+    fn journals_of_another_version_or_without_a_start_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("j.jsonl");
+        let mut old = serde_json::to_value(Entry::Start(header())).unwrap();
+        old["version"] = 1.into();
+        for text in [
+            format!("{old}\n"),
+            String::new(),
+            "{\"event\":\"sent\"}\n".into(),
+        ] {
+            std::fs::write(&p, text).unwrap();
+            let e = Journal::resume(&p, &header()).err().unwrap();
+            assert_eq!(e.kind, crate::error::ErrorKind::Usage);
+        }
     }
 }

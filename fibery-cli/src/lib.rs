@@ -2,9 +2,12 @@
 //! schema dump, code generation and a local emulator. The binary is a thin shell over this
 //! library; the pieces are public so they can be reused and tested.
 //!
-//! * [`input`] streams CSV / JSON-lines rows (memory stays flat for any file size);
+//! * [`input`] streams CSV / JSON-lines rows (memory stays flat for any file size), each
+//!   with its exact place in the file, and isolates rows it cannot read;
 //! * [`mapping`] maps columns to fields (by name or a TOML mapping file), resolves enum
-//!   options and relations by name, and turns each row into field values or a [`mapping::Reject`];
+//!   options and relations by name, and turns each row into field values or the reasons it
+//!   is rejected; [`cells`] is the per-type rule for one cell;
+//! * [`rejects`] writes each rejected row with its reasons and its raw text;
 //! * [`import`] validates every row against the live schema, writes batches through
 //!   `fibery-client` (upsert by key, or create with UUID v5 ids), journals each batch so
 //!   `--resume` continues after a crash, and prints the summary;
@@ -26,7 +29,7 @@
 //! values.insert("External Id".into(), json!("T-1"));
 //! values.insert("Name".into(), json!("Write the docs"));
 //! values.insert("Effort".into(), json!("3"));
-//! let rec = Record { row: 1, line: 2, end_byte: 0, values };
+//! let rec = Record { row: 1, values, ..Default::default() };
 //! let row = prepare(&schema, &plan, &rec, &Lookups::default()).unwrap();
 //! assert_eq!(row.fields["Projects/Effort"], json!(3));
 //! // The id is a UUID v5 of the key: re-running the import never duplicates.
@@ -39,6 +42,7 @@
 //! assert_eq!(errors[0].field, "Projects/Effort");
 //! ```
 
+pub mod cells;
 pub mod cli;
 pub mod commands;
 pub mod conn;
@@ -48,4 +52,5 @@ pub mod import;
 pub mod input;
 pub mod journal;
 pub mod mapping;
+pub mod rejects;
 pub mod sample;

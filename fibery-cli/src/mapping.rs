@@ -4,15 +4,16 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-use fibery_core::schema::{Schema, TypeDef};
+use fibery_core::schema::{PrimitiveType, Schema, TypeDef};
 use fibery_core::validate::{Mode, Rule, Violation};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use crate::cells;
 use crate::error::{CliError, Result};
 use crate::fields::{self, FieldKind};
-use crate::input::Record;
+use crate::input::{Record, Span};
 
 /// Namespace of the deterministic entity ids (UUID v5) the importer derives from keys.
 pub const ID_NAMESPACE: Uuid = Uuid::from_u128(0x3c1e_9a57_4f0b_5d2e_8b6a_f1be_7200_0001);
@@ -27,16 +28,14 @@ pub const ID_NAMESPACE: Uuid = Uuid::from_u128(0x3c1e_9a57_4f0b_5d2e_8b6a_f1be_7
 /// Notes = { skip = true }                          # ignore this column
 /// ```
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "RawMappingFile")]
 pub struct MappingFile {
     /// Column name -> field (or a table with options).
-    #[serde(default)]
     pub columns: BTreeMap<String, ColumnSpec>,
 }
 
 /// One column of a mapping file.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum ColumnSpec {
     /// Just the field name.
     Field(String),
@@ -45,8 +44,7 @@ pub enum ColumnSpec {
 }
 
 /// The long form of a column mapping.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ColumnTable {
     /// Target field.
     pub field: Option<String>,
@@ -56,8 +54,111 @@ pub struct ColumnTable {
     /// Separator of multi-value cells (default from `--separator`).
     pub separator: Option<String>,
     /// Ignore the column.
-    #[serde(default)]
     pub skip: bool,
+}
+
+/// The file as TOML, before each column is checked (so a wrong one can be named).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMappingFile {
+    #[serde(default)]
+    columns: BTreeMap<String, toml::Value>,
+}
+
+const COLUMN_SHAPE: &str = "a field name (\"Space/Field\") or a table { field = \"Space/Field\", lookup = \"Space/Field\", separator = \";\", skip = true }";
+
+impl TryFrom<RawMappingFile> for MappingFile {
+    type Error = String;
+
+    fn try_from(raw: RawMappingFile) -> std::result::Result<Self, String> {
+        let columns = raw
+            .columns
+            .into_iter()
+            .map(|(col, v)| column_spec(&col, v).map(|spec| (col, spec)))
+            .collect::<std::result::Result<_, _>>()?;
+        Ok(MappingFile { columns })
+    }
+}
+
+fn toml_shape(v: &toml::Value) -> String {
+    let text = v.to_string();
+    let text = if text.chars().count() > 40 {
+        format!("{}…", text.chars().take(40).collect::<String>())
+    } else {
+        text
+    };
+    format!("{} `{text}`", v.type_str())
+}
+
+fn column_spec(col: &str, v: toml::Value) -> std::result::Result<ColumnSpec, String> {
+    let t = match v {
+        toml::Value::String(f) => return Ok(ColumnSpec::Field(f)),
+        toml::Value::Table(t) => t,
+        other => {
+            return Err(format!(
+                "column \"{col}\" must be {COLUMN_SHAPE}, but it is {}",
+                toml_shape(&other)
+            ));
+        }
+    };
+    let mut spec = ColumnTable::default();
+    for (k, v) in t {
+        let text = |v: toml::Value| match v {
+            toml::Value::String(s) => Ok(Some(s)),
+            other => Err(format!(
+                "column \"{col}\": `{k}` must be a string, but it is {}",
+                toml_shape(&other)
+            )),
+        };
+        match k.as_str() {
+            "field" => spec.field = text(v)?,
+            "lookup" => spec.lookup = text(v)?,
+            "separator" => {
+                spec.separator = text(v)?;
+                if let Some(s) = &spec.separator {
+                    check_separator(s).map_err(|why| format!("column \"{col}\": {why}"))?;
+                }
+            }
+            "skip" => match v {
+                toml::Value::Boolean(b) => spec.skip = b,
+                other => {
+                    return Err(format!(
+                        "column \"{col}\": `skip` must be true or false, but it is {}",
+                        toml_shape(&other)
+                    ));
+                }
+            },
+            other => {
+                return Err(format!(
+                    "column \"{col}\": unknown key `{other}` (a column table takes field, lookup, separator and skip)"
+                ));
+            }
+        }
+    }
+    Ok(ColumnSpec::Table(spec))
+}
+
+/// A separator of multi-value cells must be exactly one byte (one ASCII character):
+/// an empty one would split every value into characters.
+pub fn check_separator(sep: &str) -> std::result::Result<(), String> {
+    if sep.len() == 1 {
+        Ok(())
+    } else {
+        Err(format!(
+            "the separator must be one ASCII character such as \",\" or \";\", not {sep:?} ({} bytes)",
+            sep.len()
+        ))
+    }
+}
+
+/// `a, b, c and 99997 more`: at most `max` names of a long list.
+pub fn some_of(names: &[String], max: usize) -> String {
+    let shown = names[..names.len().min(max)].join(", ");
+    if names.len() > max {
+        format!("{shown} and {} more", names.len() - max)
+    } else {
+        shown
+    }
 }
 
 impl MappingFile {
@@ -67,12 +168,23 @@ impl MappingFile {
             CliError::usage(format!("cannot read mapping file {}: {e}", path.display()))
         })?;
         toml::from_str(&text).map_err(|e| {
+            let at = e
+                .span()
+                .filter(|s| s.start > 0)
+                .map(|s| {
+                    let before = &text.as_bytes()[..s.start.min(text.len())];
+                    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+                    format!(" (line {line})")
+                })
+                .unwrap_or_default();
             CliError::usage(format!(
-                "mapping file {} is not valid: {}",
+                "mapping file {} is not valid{at}: {}",
                 path.display(),
                 e.message()
             ))
-            .hint("expected [columns] with `\"Column\" = \"Space/Field\"` or `Column = { field = ..., lookup = ... }`")
+            .hint(format!(
+                "each entry of [columns] maps a column to {COLUMN_SHAPE}"
+            ))
         })
     }
 }
@@ -174,6 +286,10 @@ impl Plan {
                 None => e.hint("`fibery schema dump` lists the types"),
             }
         })?;
+        check_separator(separator).map_err(|why| {
+            CliError::usage(format!("--separator: {why}"))
+                .hint("multi-value cells (multi-selects, to-many relations) are split on it")
+        })?;
         let mut plan = Plan {
             type_name: type_name.to_string(),
             columns: Vec::new(),
@@ -211,7 +327,7 @@ impl Plan {
                     return Err(CliError::usage(format!(
                         "the mapping names column \"{col}\" but the input has no such column"
                     ))
-                    .hint(format!("input columns: {}", headers.join(", "))));
+                    .hint(format!("input columns: {}", some_of(headers, 10))));
                 }
             }
         }
@@ -224,7 +340,7 @@ impl Plan {
             let e = CliError::usage(format!(
                 "column \"{h}\" matches no writable field of {type_name}{}",
                 if unmatched.len() > 1 {
-                    format!(" (also unmatched: {})", unmatched[1..].join(", "))
+                    format!(" (also unmatched: {})", some_of(&unmatched[1..], 5))
                 } else {
                     String::new()
                 }
@@ -473,6 +589,8 @@ impl Lookups {
 pub struct PreparedRow {
     /// Data row number in the input.
     pub row: u64,
+    /// Where the row is in the input.
+    pub span: Span,
     /// The entity id (given, or UUID v5 of the key / content).
     pub id: Uuid,
     /// Fields settable in a create/upsert (includes `fibery/id`).
@@ -481,42 +599,6 @@ pub struct PreparedRow {
     pub collections: Vec<(String, Vec<Uuid>)>,
     /// Rich-text fields: (field, markdown).
     pub documents: Vec<(String, String)>,
-}
-
-/// Why a row is rejected (one line of the rejects file).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Reject {
-    /// Data row number.
-    pub row: u64,
-    /// Line number in the file (0 if unknown).
-    pub line: u64,
-    /// First offending field (or column).
-    pub field: String,
-    /// First reason.
-    pub reason: String,
-    /// Every violation.
-    pub errors: Vec<Violation>,
-    /// The row as read.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub record: Option<Map<String, Value>>,
-}
-
-impl Reject {
-    /// A reject from a list of violations.
-    pub fn new(rec: &Record, errors: Vec<Violation>) -> Reject {
-        let (field, reason) = errors
-            .first()
-            .map(|v| (v.field.clone(), v.reason.clone()))
-            .unwrap_or_default();
-        Reject {
-            row: rec.row,
-            line: rec.line,
-            field,
-            reason,
-            errors,
-            record: Some(rec.values.clone()),
-        }
-    }
 }
 
 fn violation(field: &str, rule: Rule, reason: String) -> Violation {
@@ -543,39 +625,25 @@ enum Cell {
     Document(String),
 }
 
-fn as_text(v: &Value) -> Option<String> {
-    match v {
-        Value::Null => None,
-        Value::String(s) => {
-            let t = s.trim();
-            if t.is_empty() {
-                None
-            } else {
-                Some(t.to_string())
-            }
-        }
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        other => Some(other.to_string()),
-    }
-}
-
-const DATE_FMT: &[time::format_description::FormatItem<'static>] =
-    time::macros::format_description!("[year]-[month]-[day]");
-const DATETIME_OUT: &[time::format_description::FormatItem<'static>] = time::macros::format_description!(
-    "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-);
-
-fn convert(c: &ColumnPlan, v: &Value, lookups: &Lookups) -> std::result::Result<Cell, Violation> {
-    let wrong = |what: &str, raw: &str| {
-        violation(
+fn convert(
+    c: &ColumnPlan,
+    v: &Value,
+    literal: Option<&str>,
+    check_nul: bool,
+    lookups: &Lookups,
+) -> std::result::Result<Cell, Violation> {
+    if check_nul && cells::has_nul(v) {
+        return Err(violation(
             &c.field,
             Rule::WrongType,
-            format!("\"{}\" is not {what}", short(raw)),
-        )
-    };
+            "the value contains a NUL character (U+0000), which Fibery cannot store".into(),
+        ));
+    }
+    let as_text = |v: &Value| cells::text(v, None);
     // JSON-typed input for collections and refs.
-    if let Value::Array(items) = v {
+    if let Value::Array(items) = v
+        && !matches!(c.kind, FieldKind::Primitive(_))
+    {
         if !c.kind.is_collection() {
             return Err(violation(
                 &c.field,
@@ -618,50 +686,11 @@ fn convert(c: &ColumnPlan, v: &Value, lookups: &Lookups) -> std::result::Result<
         })?;
         return Ok(Cell::Field(serde_json::json!({"fibery/id": id})));
     }
-    let Some(raw) = as_text(v) else {
+    let Some(raw) = cells::text(v, literal) else {
         return Ok(Cell::Empty);
     };
     Ok(match &c.kind {
-        FieldKind::Text => Cell::Field(Value::String(raw)),
-        FieldKind::Int => match raw.parse::<i64>() {
-            Ok(n) => Cell::Field(Value::from(n)),
-            Err(_) => return Err(wrong("an integer", &raw)),
-        },
-        FieldKind::Decimal => {
-            let ok = raw.parse::<f64>().map(f64::is_finite).unwrap_or(false)
-                && !raw.contains(['e', 'E', 'x', 'X']);
-            if !ok {
-                return Err(wrong("a decimal number", &raw));
-            }
-            Cell::Field(Value::String(raw))
-        }
-        FieldKind::Bool => match raw.to_ascii_lowercase().as_str() {
-            "true" | "yes" | "y" | "1" => Cell::Field(Value::Bool(true)),
-            "false" | "no" | "n" | "0" => Cell::Field(Value::Bool(false)),
-            _ => return Err(wrong("a boolean (true/false)", &raw)),
-        },
-        FieldKind::Date => match time::Date::parse(&raw, DATE_FMT) {
-            Ok(d) => Cell::Field(Value::String(d.format(DATE_FMT).unwrap_or(raw))),
-            Err(_) => return Err(wrong("a date (YYYY-MM-DD)", &raw)),
-        },
-        FieldKind::DateTime => {
-            match time::OffsetDateTime::parse(&raw, &time::format_description::well_known::Rfc3339)
-            {
-                Ok(t) => {
-                    let utc = t.to_offset(time::UtcOffset::UTC);
-                    Cell::Field(Value::String(utc.format(DATETIME_OUT).unwrap_or(raw)))
-                }
-                Err(_) => return Err(wrong("an RFC 3339 date-time", &raw)),
-            }
-        }
-        FieldKind::Uuid => match Uuid::parse_str(&raw) {
-            Ok(u) => Cell::Field(Value::String(u.to_string())),
-            Err(_) => return Err(wrong("a UUID", &raw)),
-        },
-        FieldKind::OtherPrimitive(_) => match serde_json::from_str::<Value>(&raw) {
-            Ok(j) if !v.is_string() || raw.starts_with(['{', '[']) => Cell::Field(j),
-            _ => Cell::Field(v.clone()),
-        },
+        FieldKind::Primitive(p) => return primitive_cell(c, p, v, raw),
         FieldKind::RichText => Cell::Document(raw),
         FieldKind::File => {
             return Err(violation(
@@ -695,6 +724,32 @@ fn convert(c: &ColumnPlan, v: &Value, lookups: &Lookups) -> std::result::Result<
                 Cell::Collection(ids)
             }
         }
+    })
+}
+
+/// A primitive cell, by the rule of [`cells`]; JSON lists and objects only for the
+/// structured types (ranges, location, json).
+fn primitive_cell(
+    c: &ColumnPlan,
+    p: &PrimitiveType,
+    v: &Value,
+    raw: String,
+) -> std::result::Result<Cell, Violation> {
+    let structured = cells::is_structured(p);
+    if !structured && (v.is_array() || v.is_object()) {
+        let what = if v.is_array() { "a list" } else { "an object" };
+        return Err(violation(
+            &c.field,
+            Rule::WrongType,
+            format!("{what} for a single-value {} field", p.name()),
+        ));
+    }
+    cells::convert(p, v, raw).map(Cell::Field).map_err(|r| {
+        let mut reason = format!("\"{}\" is not {}", short(&r.text), cells::expected(p));
+        if let Some(d) = r.detail.filter(|_| structured) {
+            reason.push_str(&format!(" ({d})"));
+        }
+        violation(&c.field, Rule::WrongType, reason)
     })
 }
 
@@ -733,7 +788,13 @@ pub fn prepare(
         let Some(v) = rec.values.get(&c.column) else {
             continue;
         };
-        match convert(c, v, lookups) {
+        match convert(
+            c,
+            v,
+            rec.literals.get(&c.column).map(String::as_str),
+            !rec.nul_free,
+            lookups,
+        ) {
             Ok(Cell::Empty) => {}
             Ok(Cell::Field(val)) => {
                 fields_map.insert(c.field.clone(), val);
@@ -795,6 +856,7 @@ pub fn prepare(
     schema.validate(&plan.type_name, &fields_map, Mode::Create)?;
     Ok(PreparedRow {
         row: rec.row,
+        span: rec.span,
         id,
         fields: fields_map,
         collections,
@@ -841,9 +903,14 @@ mod tests {
         }
         Record {
             row: 7,
-            line: 8,
-            end_byte: 0,
+            span: Span {
+                line: 8,
+                lines: 1,
+                start_byte: 0,
+                end_byte: 0,
+            },
             values,
+            ..Default::default()
         }
     }
 
@@ -995,6 +1062,31 @@ mod tests {
     }
 
     #[test]
+    fn nul_in_the_key_or_a_text_is_rejected() {
+        let s = sample_schema();
+        let p = Plan::build(
+            &s,
+            "Projects/Task",
+            &headers(),
+            None,
+            Some("Projects/External Id"),
+            ",",
+        )
+        .unwrap();
+        let l = lookups();
+        for (i, field) in [(0, "Projects/External Id"), (1, "Projects/Name")] {
+            let mut vals = ["T-1", "x", "Apollo", "Open", "Low", "", "1", "1", "", ""];
+            let with_nul = format!("{}\u{0}", vals[i]);
+            vals[i] = &with_nul;
+            let errs = prepare(&s, &p, &rec(&vals), &l).unwrap_err();
+            assert_eq!(
+                (errs[0].field.as_str(), errs[0].rule),
+                (field, Rule::WrongType)
+            );
+        }
+    }
+
+    #[test]
     fn mapping_file_and_unknown_columns() {
         let s = sample_schema();
         let m: MappingFile =
@@ -1016,5 +1108,55 @@ mod tests {
         assert!(e.hint.unwrap().contains("Projects/Estimate"));
         let e = Plan::build(&s, "Projects/Tsk", &h, None, None, ",").unwrap_err();
         assert!(e.hint.unwrap().contains("Projects/Task"));
+    }
+
+    #[test]
+    fn a_wrongly_typed_mapping_column_is_named_with_the_expected_shape() {
+        let cases = [
+            ("[columns]\nProject = 5\n", "column \"Project\" must be"),
+            (
+                "[columns]\nProject = { field = 5 }\n",
+                "`field` must be a string",
+            ),
+            (
+                "[columns]\nTags = { separator = \"\" }\n",
+                "one ASCII character",
+            ),
+            (
+                "[columns]\nNotes = { skip = \"yes\" }\n",
+                "`skip` must be true or false",
+            ),
+            (
+                "[columns]\nNotes = { lokup = \"x\" }\n",
+                "unknown key `lokup`",
+            ),
+        ];
+        for (text, says) in cases {
+            let e = toml::from_str::<MappingFile>(text).unwrap_err();
+            assert!(e.message().contains(says), "{text}: {}", e.message());
+            assert!(!e.message().contains("untagged"), "{}", e.message());
+        }
+        let m: MappingFile = toml::from_str(
+            "[columns]\nA = \"Projects/Name\"\nB = { field = \"Projects/Tags\", separator = \";\" }\n",
+        )
+        .unwrap();
+        assert_eq!(m.columns["A"], ColumnSpec::Field("Projects/Name".into()));
+        assert!(
+            matches!(&m.columns["B"], ColumnSpec::Table(t) if t.separator.as_deref() == Some(";"))
+        );
+    }
+
+    #[test]
+    fn long_lists_are_cut_and_separators_are_one_byte() {
+        let names: Vec<String> = (0..100_000).map(|i| format!("C{i}")).collect();
+        assert_eq!(some_of(&names, 3), "C0, C1, C2 and 99997 more");
+        assert_eq!(some_of(&names[..2], 3), "C0, C1");
+        for bad in ["", ";;", "；"] {
+            assert!(check_separator(bad).is_err(), "{bad:?}");
+        }
+        assert!(check_separator("|").is_ok());
+        let s = sample_schema();
+        let e = Plan::build(&s, "Projects/Task", &headers(), None, None, "").unwrap_err();
+        assert_eq!(e.exit_code(), crate::error::EXIT_USAGE);
     }
 }

@@ -1056,3 +1056,99 @@ async fn resume_rechecks_an_uncertain_batch_that_did_reach_the_server() {
     assert_eq!(tasks(&emu).len(), 10);
     emu.shutdown().await;
 }
+
+/// Issue 12, item 4: the journal fingerprints the whole input. A rejected row fixed far
+/// beyond the first MiB, without changing the file size, makes `--resume` refuse the old
+/// journal (it no longer describes this input) instead of answering "nothing to do"; the
+/// re-run imports the fix. A journal of the old format is refused with a clear message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_notices_a_fix_beyond_the_first_mebibyte() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut lines: Vec<String> = good_rows(10).into_iter().map(|r| r.1).collect();
+    let pad = "p".repeat(1100 * 1024);
+    lines.push(format!("PAD-1,{pad},Apollo,Open,Low,,1.0,1,,false"));
+    lines.push("LATE-1,Fixed late,Apollo,Open,Low,,1.0,1,2026-02-30,false".into());
+    let path = write_csv(dir.path(), "tasks.csv", &lines);
+    let size = std::fs::metadata(&path).unwrap().len();
+    let at = std::fs::read_to_string(&path)
+        .unwrap()
+        .find("LATE-1")
+        .unwrap();
+    assert!(
+        at > 1 << 20,
+        "the bad row must lie beyond the first MiB (at byte {at})"
+    );
+    let args = [
+        "--json",
+        "import",
+        "tasks.csv",
+        "-t",
+        "Projects/Task",
+        "--key",
+        "Projects/External Id",
+        "--no-progress",
+    ];
+    let o = run(fibery(&emu, dir.path(), &args)).await;
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(!external_ids(&emu).contains(&"LATE-1".to_string()));
+
+    // Fix the date in place: same size, only bytes beyond the first MiB change.
+    let fixed = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("2026-02-30", "2026-02-28");
+    std::fs::write(&path, fixed).unwrap();
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), size);
+    let mut resume = args.to_vec();
+    resume.push("--resume");
+    let o = run(fibery(&emu, dir.path(), &resume)).await;
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("without --resume"), "{}", text(&o));
+    let o = run(fibery(&emu, dir.path(), &args)).await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(external_ids(&emu).contains(&"LATE-1".to_string()));
+
+    // A journal written by the old format (version 1) is refused, not trusted.
+    let journal = dir.path().join("tasks.journal.jsonl");
+    let j = std::fs::read_to_string(&journal).unwrap();
+    std::fs::write(&journal, j.replacen("\"version\":2", "\"version\":1", 1)).unwrap();
+    let o = run(fibery(&emu, dir.path(), &resume)).await;
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("format version 1"), "{}", text(&o));
+    emu.shutdown().await;
+}
+
+/// Issue 12, item 6: a failed read (the schema request, whose connection is dropped)
+/// says what failed without "(request may have been applied)": a read applies nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_schema_read_does_not_say_it_may_have_been_applied() {
+    let schema = Schema::parse(include_str!("../../examples/data/schema.json")).unwrap();
+    let emu = Emulator::builder()
+        .schema(schema)
+        .token(TOKEN)
+        .without_rate_limits()
+        .faults(Faults {
+            drop: 1.0,
+            ..Faults::default()
+        })
+        .start()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(fibery(
+        &emu,
+        dir.path(),
+        &["--retries", "0", "schema", "dump"],
+    ))
+    .await;
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("cannot read the schema"), "{err}");
+    assert!(!err.contains("may have been applied"), "{err}");
+    assert_eq!(
+        emu.request_log().iter().filter(|r| r.status == 0).count(),
+        1,
+        "the request reached the server and was dropped"
+    );
+    emu.shutdown().await;
+}
