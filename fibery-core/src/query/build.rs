@@ -271,15 +271,7 @@ impl Query {
     /// A query over `type_name` selecting nothing yet, with `q/limit` [`DEFAULT_LIMIT`].
     #[allow(clippy::should_implement_trait)]
     pub fn from(type_name: impl Into<String>) -> Self {
-        Query {
-            from: type_name.into(),
-            select: Select::default(),
-            filter: None,
-            order_by: Vec::new(),
-            limit: Limit::Count(DEFAULT_LIMIT),
-            offset: None,
-            unknown_keys: Vec::new(),
-        }
+        SubQuery::new().into_query(type_name)
     }
 
     /// The query that counts this query's matching rows on the server: the same `q/from` and
