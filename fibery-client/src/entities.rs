@@ -10,7 +10,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use fibery_core::entity::{DocFormat, EncodedEntity, FiberyEntity, MappingKind};
-use fibery_core::query::{Filter, Limit, Query, Select, SelectItem};
+use fibery_core::query::{Filter, Limit, Query};
 use fibery_core::schema::Schema;
 use fibery_core::validate::{Mode, Rule, Violation};
 use futures::{Stream, StreamExt, TryStreamExt};
@@ -123,15 +123,14 @@ where
     }
 
     fn query(&self) -> Query {
-        let select = Select::from_json(&T::select())
-            .unwrap_or_else(|_| Select::Fields(vec![SelectItem::Field("fibery/id".into())]));
         Query {
             from: T::TYPE_NAME.to_owned(),
-            select,
+            select: T::select(),
             filter: self.filter.clone(),
             order_by: Vec::new(),
             limit: Limit::Count(1000),
             offset: None,
+            unknown_keys: Vec::new(),
         }
     }
 

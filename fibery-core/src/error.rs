@@ -1,5 +1,4 @@
-//! Errors: Fibery's server-side error payload ([`FiberyError`]) and this crate's own
-//! build/parse errors ([`CoreError`]).
+//! Fibery's server-side error payload ([`FiberyError`]) and the error names it uses.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -37,6 +36,16 @@ pub mod names {
         "entity.error/schema-type-field-relation-not-found";
     /// `q/limit` missing.
     pub const QUERY_LIMIT_EXPR_NOT_FOUND: &str = "entity.error/query-limit-expr-not-found";
+    /// `q/from` missing or not a type name.
+    pub const QUERY_FROM_EXPR_NOT_FOUND: &str = "entity.error/query-from-expr-not-found";
+    /// `q/select` missing.
+    pub const QUERY_SELECT_EXPR_NOT_FOUND: &str = "entity.error/query-select-expr-not-found";
+    /// An operator or function outside the query language.
+    pub const QUERY_FUNCTION_NOT_SUPPORTED: &str = "entity.error/query-function-not-supported";
+    /// A query expression of the wrong shape.
+    pub const QUERY_EXPR_INVALID: &str = "entity.error/query-expr-invalid";
+    /// A command's `args` are not what the command takes.
+    pub const INVALID_ARGS: &str = "command.error/invalid-args";
     /// Deleting (or updating) a missing entity.
     pub const NOT_FOUND: &str = "entity.error/not-found";
 }
@@ -101,35 +110,4 @@ impl FiberyError {
     pub fn is_not_found(&self) -> bool {
         self.name == names::NOT_FOUND
     }
-}
-
-/// Errors produced by this crate (never by the network).
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[non_exhaustive]
-pub enum CoreError {
-    /// A query could not be parsed.
-    #[error(transparent)]
-    Query(#[from] crate::query::QueryParseError),
-    /// A command could not be parsed.
-    #[error(transparent)]
-    Command(#[from] crate::command::CommandParseError),
-    /// A schema could not be parsed.
-    #[error(transparent)]
-    Schema(#[from] crate::schema::SchemaError),
-    /// A value did not fit its field type.
-    #[error(transparent)]
-    Value(#[from] crate::value::ValueError),
-    /// Fields did not pass schema validation.
-    #[error("{} validation problem(s): {}", .0.len(), join(.0))]
-    Invalid(Vec<crate::validate::Violation>),
-    /// Fibery reported an error.
-    #[error(transparent)]
-    Fibery(#[from] FiberyError),
-}
-
-fn join(v: &[crate::validate::Violation]) -> String {
-    v.iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("; ")
 }

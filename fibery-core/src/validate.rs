@@ -23,6 +23,7 @@ pub struct Violation {
 /// The rules [`Violation`]s refer to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Rule {
     /// The type does not exist.
     UnknownType,
@@ -42,6 +43,8 @@ pub enum Rule {
     NotSettable,
     /// A validator rule on the user's struct failed.
     Validator,
+    /// A query object holds a key outside the query language (e.g. the typo `q/wher`).
+    UnknownKey,
 }
 
 impl std::fmt::Display for Violation {
@@ -183,149 +186,166 @@ impl Schema {
             }
             return Err(vec![v(type_name, Rule::UnknownType, reason)]);
         };
-        let mut out = Vec::new();
-        for (name, value) in fields {
-            let Some(def) = ty.field(name) else {
-                let mut reason = format!("`{type_name}` has no field `{name}`");
-                if let Some(s) = ty.suggest_field(name) {
-                    reason.push_str(&format!("; did you mean `{s}`?"));
-                }
-                out.push(v(name, Rule::UnknownField, reason));
-                continue;
-            };
-            if name == "fibery/id" {
-                let ok = value
-                    .as_str()
-                    .is_some_and(|s| uuid::Uuid::parse_str(s).is_ok());
-                if !ok {
-                    out.push(v(
-                        name,
-                        Rule::WrongType,
-                        format!(
-                            "`fibery/id` must be a UUID string, got {}",
-                            crate::value::short(value)
-                        ),
-                    ));
-                }
-                continue;
+        let mut out: Vec<Violation> = fields
+            .iter()
+            .filter_map(|(name, value)| self.check_field(ty, name, value, options))
+            .collect();
+        out.extend(missing_fields(ty, fields, mode));
+        if out.is_empty() { Ok(()) } else { Err(out) }
+    }
+
+    /// The first rule `value` breaks as field `name` of `ty` (see [`Schema::validate_with`]).
+    fn check_field(
+        &self,
+        ty: &TypeDef,
+        name: &str,
+        value: &Value,
+        options: &EnumOptions,
+    ) -> Option<Violation> {
+        let Some(def) = ty.field(name) else {
+            let mut reason = format!("`{}` has no field `{name}`", ty.name);
+            if let Some(s) = ty.suggest_field(name) {
+                reason.push_str(&format!("; did you mean `{s}`?"));
             }
-            if def.is_readonly() {
-                let why = if def.meta.formula {
-                    "a formula"
-                } else if def.meta.lookup {
-                    "a lookup"
-                } else {
-                    "read-only"
-                };
-                out.push(v(
-                    name,
-                    Rule::ReadOnly,
-                    format!("`{name}` is {why} and cannot be written"),
-                ));
-                continue;
-            }
-            let ft = def.field_type(self);
-            if ft == FieldType::RichText {
-                out.push(v(
-                    name,
-                    Rule::NotSettable,
-                    "rich text is written through the documents API after the entity exists",
-                ));
-                continue;
-            }
-            if ft.is_collection() {
-                out.push(v(
-                    name,
-                    Rule::NotSettable,
-                    format!(
-                        "`{name}` is {}; set it with add-collection-items after the entity exists",
-                        describe(&ft)
-                    ),
-                ));
-                continue;
-            }
-            if value.is_null() {
-                if def.meta.required {
-                    out.push(v(
-                        name,
-                        Rule::Required,
-                        format!("required field `{name}` cannot be null"),
-                    ));
-                }
-                continue;
-            }
-            if ft.is_reference() {
-                match crate::value::parse_ref(value) {
-                    Err(e) => {
-                        let mut reason = e.0;
-                        if let (Some(et), Some(s)) = (ft.enum_type(), value.as_str())
-                            && let Some(opt) = options.resolve(et, s)
-                        {
-                            reason = format!(
-                                "`{s}` is an option name; send its id {{\"fibery/id\": \"{}\"}}",
-                                opt.id
-                            );
-                        }
-                        out.push(v(name, Rule::BadReference, reason));
-                    }
-                    Ok(id) => {
-                        if let Some(et) = ft.enum_type()
-                            && let Some(opts) = options.get(et)
-                            && !opts
-                                .iter()
-                                .any(|o| o.id.eq_ignore_ascii_case(&id.to_string()))
-                        {
-                            let names: Vec<&str> = opts.iter().map(|o| o.name.as_str()).collect();
-                            out.push(v(
-                                name,
-                                Rule::UnknownOption,
-                                format!(
-                                    "{id} is not an option of `{et}` (options: {})",
-                                    names.join(", ")
-                                ),
-                            ));
-                        }
-                    }
-                }
-                continue;
-            }
-            if let Err(e) = FieldValue::parse(&ft, value) {
-                out.push(v(
+            return Some(v(name, Rule::UnknownField, reason));
+        };
+        if name == "fibery/id" {
+            let ok = value
+                .as_str()
+                .is_some_and(|s| uuid::Uuid::parse_str(s).is_ok());
+            return (!ok).then(|| {
+                v(
                     name,
                     Rule::WrongType,
-                    format!("{} for {}", e.0, describe(&ft)),
-                ));
-            }
+                    format!(
+                        "`fibery/id` must be a UUID string, got {}",
+                        crate::value::short(value)
+                    ),
+                )
+            });
         }
-        match mode {
-            Mode::Create => {
-                for def in ty.live_fields() {
-                    if def.meta.required
-                        && !def.is_readonly()
-                        && def.meta.default_value.is_none()
-                        && !def.meta.entity_component
-                        && !def.meta.collection
-                        && !fields.contains_key(&def.name)
-                    {
-                        out.push(v(
-                            &def.name,
-                            Rule::Required,
-                            format!("required field `{}` is missing", def.name),
-                        ));
-                    }
-                }
-            }
-            Mode::Update => {
-                if !fields.contains_key("fibery/id") {
-                    out.push(v(
-                        "fibery/id",
-                        Rule::Required,
-                        "an update needs the entity's `fibery/id`",
-                    ));
-                }
-            }
+        if def.is_readonly() {
+            let why = if def.meta.formula {
+                "a formula"
+            } else if def.meta.lookup {
+                "a lookup"
+            } else {
+                "read-only"
+            };
+            return Some(v(
+                name,
+                Rule::ReadOnly,
+                format!("`{name}` is {why} and cannot be written"),
+            ));
         }
-        if out.is_empty() { Ok(()) } else { Err(out) }
+        let ft = def.field_type(self);
+        if ft == FieldType::RichText {
+            return Some(v(
+                name,
+                Rule::NotSettable,
+                "rich text is written through the documents API after the entity exists",
+            ));
+        }
+        if ft.is_collection() {
+            return Some(v(
+                name,
+                Rule::NotSettable,
+                format!(
+                    "`{name}` is {}; set it with add-collection-items after the entity exists",
+                    describe(&ft)
+                ),
+            ));
+        }
+        if value.is_null() {
+            return def.meta.required.then(|| {
+                v(
+                    name,
+                    Rule::Required,
+                    format!("required field `{name}` cannot be null"),
+                )
+            });
+        }
+        if ft.is_reference() {
+            return check_reference(&ft, name, value, options);
+        }
+        FieldValue::parse(&ft, value).err().map(|e| {
+            v(
+                name,
+                Rule::WrongType,
+                format!("{} for {}", e.0, describe(&ft)),
+            )
+        })
+    }
+}
+
+/// A reference must be an id or `{"fibery/id": ..}`; an option id must be a known option.
+fn check_reference(
+    ft: &FieldType,
+    name: &str,
+    value: &Value,
+    options: &EnumOptions,
+) -> Option<Violation> {
+    let id = match crate::value::parse_ref(value) {
+        Ok(id) => id,
+        Err(e) => {
+            let mut reason = e.0;
+            if let (Some(et), Some(s)) = (ft.enum_type(), value.as_str())
+                && let Some(opt) = options.resolve(et, s)
+            {
+                reason = format!(
+                    "`{s}` is an option name; send its id {{\"fibery/id\": \"{}\"}}",
+                    opt.id
+                );
+            }
+            return Some(v(name, Rule::BadReference, reason));
+        }
+    };
+    let et = ft.enum_type()?;
+    let opts = options.get(et)?;
+    if opts
+        .iter()
+        .any(|o| o.id.eq_ignore_ascii_case(&id.to_string()))
+    {
+        return None;
+    }
+    let names: Vec<&str> = opts.iter().map(|o| o.name.as_str()).collect();
+    Some(v(
+        name,
+        Rule::UnknownOption,
+        format!(
+            "{id} is not an option of `{et}` (options: {})",
+            names.join(", ")
+        ),
+    ))
+}
+
+/// On create, required fields without a default that `fields` lacks; on update, `fibery/id`.
+fn missing_fields(ty: &TypeDef, fields: &Map<String, Value>, mode: Mode) -> Vec<Violation> {
+    match mode {
+        Mode::Create => ty
+            .live_fields()
+            .filter(|def| {
+                def.meta.required
+                    && !def.is_readonly()
+                    && def.meta.default_value.is_none()
+                    && !def.meta.entity_component
+                    && !def.meta.collection
+                    && !fields.contains_key(&def.name)
+            })
+            .map(|def| {
+                v(
+                    &def.name,
+                    Rule::Required,
+                    format!("required field `{}` is missing", def.name),
+                )
+            })
+            .collect(),
+        Mode::Update if !fields.contains_key("fibery/id") => vec![v(
+            "fibery/id",
+            Rule::Required,
+            "an update needs the entity's `fibery/id`",
+        )],
+        Mode::Update => Vec::new(),
     }
 }
 
@@ -364,6 +384,47 @@ impl<'a> QueryChecker<'a> {
             other => other.enum_type()?,
         };
         self.schema.type_def(name)
+    }
+
+    /// Keys outside the query language, reported under `at` (`""` at the top level).
+    fn unknown_keys(&mut self, keys: &[String], at: &str) {
+        for k in keys {
+            self.push(
+                &format!("{at}{k}"),
+                Rule::UnknownKey,
+                err::QUERY_EXPR_INVALID,
+                format!(
+                    "`{k}` is not a query key (q/from, q/select, q/where, q/order-by, q/limit, q/offset)"
+                ),
+            );
+        }
+    }
+
+    /// A top-level map-form select whose every entry aggregates one primitive field
+    /// (`{"count": ["q/count", "fibery/id"]}`) aggregates all matching rows. Checks it and
+    /// returns true when `select` is one.
+    fn top_level_aggregate(&mut self, ty: &TypeDef, select: &Select) -> bool {
+        let Select::Aliased(items) = select else {
+            return false;
+        };
+        let over_row = |e: &AliasedExpr| match e {
+            AliasedExpr::Aggregate { path, .. } => match path.as_slice() {
+                [one] => ty
+                    .field(one)
+                    .is_some_and(|f| !f.field_type(self.schema).is_collection()),
+                _ => false,
+            },
+            _ => false,
+        };
+        if items.is_empty() || !items.iter().all(|(_, e)| over_row(e)) {
+            return false;
+        }
+        for (alias, e) in items {
+            if let AliasedExpr::Aggregate { path, .. } = e {
+                self.path(ty, path, alias, false);
+            }
+        }
+        true
     }
 
     fn select(&mut self, ty: &TypeDef, select: &Select, at: &str) {
@@ -451,27 +512,34 @@ impl<'a> QueryChecker<'a> {
         }
     }
 
-    fn sub_query(&mut self, ty: &TypeDef, field: &str, q: &SubQuery, at: &str) {
-        let Some(f) = self.field(ty, field, at) else {
-            return;
-        };
-        let ft = f.field_type(self.schema);
+    /// The type the collection `name` of `ty` holds; reports an unknown field, or one that
+    /// is not a collection (`need`: what needed a collection).
+    fn collection_target(
+        &mut self,
+        ty: &TypeDef,
+        name: &str,
+        at: &str,
+        need: &str,
+    ) -> Option<&'a TypeDef> {
+        let ft = self.field(ty, name, at)?.field_type(self.schema);
         if !ft.is_collection() {
             self.push(
                 at,
                 Rule::WrongType,
                 err::QUERY_SELECT_COLLECTION_VECTOR_SHAPE_INVALID,
-                format!(
-                    "`{field}` is {}; sub-queries need a collection",
-                    describe(&ft)
-                ),
+                format!("{need} need a collection; `{name}` is {}", describe(&ft)),
             );
-            return;
+            return None;
         }
-        let Some(target) = self.target(&ft) else {
+        self.target(&ft)
+    }
+
+    fn sub_query(&mut self, ty: &TypeDef, field: &str, q: &SubQuery, at: &str) {
+        let inner = format!("{at} -> ");
+        self.unknown_keys(&q.unknown_keys, &inner);
+        let Some(target) = self.collection_target(ty, field, at, "sub-queries") else {
             return;
         };
-        let inner = format!("{at} -> ");
         self.select(target, &q.select, &inner);
         if let Some(filter) = &q.filter {
             self.filter(target, filter, &inner);
@@ -482,24 +550,10 @@ impl<'a> QueryChecker<'a> {
     }
 
     fn aggregate(&mut self, ty: &TypeDef, path: &[String], at: &str) {
-        let Some(first) = path.first() else { return };
-        let Some(f) = self.field(ty, first, at) else {
+        let Some((first, rest)) = path.split_first() else {
             return;
         };
-        let ft = f.field_type(self.schema);
-        if !ft.is_collection() {
-            self.push(
-                at,
-                Rule::WrongType,
-                err::QUERY_SELECT_COLLECTION_VECTOR_SHAPE_INVALID,
-                format!(
-                    "aggregates need a collection; `{first}` is {}",
-                    describe(&ft)
-                ),
-            );
-            return;
-        }
-        if let (Some(target), Some(rest)) = (self.target(&ft), path.get(1..))
+        if let Some(target) = self.collection_target(ty, first, at, "aggregates")
             && !rest.is_empty()
         {
             self.path(target, rest, at, false);
@@ -592,7 +646,10 @@ impl Schema {
     /// exists, primitives are selected as strings, single references are dereferenced,
     /// collections use sub-queries (not dereferences or paths), aggregates and `q/count` run
     /// over collections, and `q/where` / `q/order-by` paths end at a primitive (`q/in` paths may
-    /// cross collections). Violations name the location as `Field -> Inner field`.
+    /// cross collections); a top-level select of aggregates over one field
+    /// ([`Query::to_count`]) counts rows. Keys outside the query language that the parser kept
+    /// ([`Query::unknown_keys`]) are [`Rule::UnknownKey`]. Violations name the location as
+    /// `Field -> Inner field`.
     pub fn check_query(&self, q: &Query) -> Result<(), Vec<Violation>> {
         self.check_query_named(q)
             .map_err(|v| v.into_iter().map(|(v, _)| v).collect())
@@ -602,8 +659,8 @@ impl Schema {
     /// corresponds to (`entity.error/schema-type-not-found`, `...schema-field-not-found`,
     /// `...query-primitive-field-expr-invalid` where a primitive was expected,
     /// `...query-select-collection-field-vector-shape-invalid` where a collection was misused
-    /// or expected). The last two are best-effort mappings (Fibery's exact choice for each
-    /// misuse is not documented).
+    /// or expected, `...query-expr-invalid` for an unknown key). The last three are
+    /// best-effort mappings (Fibery's exact choice for each misuse is not documented).
     pub fn check_query_named(&self, q: &Query) -> Result<(), Vec<(Violation, &'static str)>> {
         let Some(ty) = self.type_def(&q.from) else {
             let mut reason = format!("type `{}` does not exist", q.from);
@@ -619,7 +676,10 @@ impl Schema {
             schema: self,
             out: Vec::new(),
         };
-        c.select(ty, &q.select, "");
+        c.unknown_keys(&q.unknown_keys, "");
+        if !c.top_level_aggregate(ty, &q.select) {
+            c.select(ty, &q.select, "");
+        }
         if let Some(f) = &q.filter {
             c.filter(ty, f, "");
         }
