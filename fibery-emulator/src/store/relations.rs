@@ -35,6 +35,14 @@ impl Store {
         }
     }
 
+    /// The id a stored single reference points at.
+    fn single_ref(&self, ty: &str, id: &str, field: &str) -> Option<String> {
+        self.entity(ty, id)?
+            .get(field)?
+            .as_str()
+            .map(str::to_string)
+    }
+
     /// The other end of the relation (ty, field), if it has one.
     fn inv_of(&self, ty: &str, field: &str) -> Option<(String, String, bool)> {
         let t = find_type(&self.schema, ty)?;
@@ -44,11 +52,7 @@ impl Store {
 
     /// Sets a single reference keeping the inverse side consistent.
     pub fn set_single(&mut self, ty: &str, id: &str, field: &str, new: Option<String>) {
-        let old = self
-            .entity(ty, id)
-            .and_then(|e| e.get(field))
-            .and_then(Value::as_str)
-            .map(str::to_string);
+        let old = self.single_ref(ty, id, field);
         if old == new {
             return;
         }
@@ -71,11 +75,7 @@ impl Store {
                 self.raw_push(tt, n, inv_f, id);
             } else {
                 // One-to-one: the target's previous partner loses its link.
-                let prev = self
-                    .entity(tt, n)
-                    .and_then(|e| e.get(inv_f))
-                    .and_then(Value::as_str)
-                    .map(str::to_string);
+                let prev = self.single_ref(tt, n, inv_f);
                 if let Some(p) = prev
                     && p != id
                 {
@@ -99,11 +99,7 @@ impl Store {
         match self.inv_of(ty, field) {
             Some((tt, inv_f, false)) => {
                 // Inverse is single: the item moves from its previous owner.
-                let prev = self
-                    .entity(&tt, item)
-                    .and_then(|e| e.get(&inv_f))
-                    .and_then(Value::as_str)
-                    .map(str::to_string);
+                let prev = self.single_ref(&tt, item, &inv_f);
                 if let Some(p) = prev {
                     self.raw_pull(ty, &p, field, item);
                 }
@@ -119,11 +115,7 @@ impl Store {
     pub fn remove_item(&mut self, ty: &str, id: &str, field: &str, item: &str) {
         match self.inv_of(ty, field) {
             Some((tt, inv_f, false)) => {
-                let cur = self
-                    .entity(&tt, item)
-                    .and_then(|e| e.get(&inv_f))
-                    .and_then(Value::as_str)
-                    .map(str::to_string);
+                let cur = self.single_ref(&tt, item, &inv_f);
                 if cur.as_deref() == Some(id) {
                     self.raw_set(&tt, item, &inv_f, Value::Null);
                 }
@@ -195,9 +187,7 @@ impl Store {
         }
         Ok(effects)
     }
-}
 
-impl Store {
     /// The ids in a stored entity's collection (`None` when the entity does not exist).
     pub fn items_of(&self, ty: &str, id: &str, field: &str) -> Option<Vec<String>> {
         Some(super::write::ids_in(self.entity(ty, id)?.get(field)))

@@ -4,7 +4,9 @@ use fibery_core::error::FiberyError;
 use fibery_core::query::{CompareOp, Filter, Operand, TextOp};
 use serde_json::Value;
 
-use super::operand::{compare_one, eval_operand, norm_right, ordered, simple_field, values_equal};
+use super::operand::{
+    Ev, compare_one, eval_operand, norm_right, ordered, simple_field, values_equal,
+};
 use super::{Cx, NULL};
 use crate::error;
 use crate::store::Entity;
@@ -47,6 +49,19 @@ pub(super) fn eval_filter(
     }
 }
 
+/// Both operands, evaluated; `None` when only checking against the schema (`e` is `None`).
+fn operands(
+    store: &Cx<'_>,
+    ty: &str,
+    e: Option<&Entity>,
+    left: &Operand,
+    right: &Operand,
+) -> Result<Option<(Ev, Ev)>, FiberyError> {
+    let l = eval_operand(store, ty, e, left)?;
+    let r = eval_operand(store, ty, e, right)?;
+    Ok(e.is_some().then_some((l, r)))
+}
+
 /// `= != < <= > >=`; any value of a multi-valued left side may match.
 fn compare(
     store: &Cx<'_>,
@@ -68,11 +83,9 @@ fn compare(
             leaf,
         ));
     }
-    let l = eval_operand(store, ty, e, left)?;
-    let r = eval_operand(store, ty, e, right)?;
-    if e.is_none() {
+    let Some((l, r)) = operands(store, ty, e, left, right)? else {
         return Ok(true);
-    }
+    };
     let numeric = l.numeric || r.numeric;
     let rv = norm_right(r.vals.first().unwrap_or(&Value::Null), l.leaf);
     let eq =
@@ -92,20 +105,18 @@ fn is_in(
     left: &Operand,
     right: &Operand,
 ) -> Result<bool, FiberyError> {
-    let l = eval_operand(store, ty, e, left)?;
-    let r = eval_operand(store, ty, e, right)?;
+    let Some((l, r)) = operands(store, ty, e, left, right)? else {
+        return Ok(true);
+    };
     let list = match r.vals.first() {
         Some(Value::Array(a)) => a.clone(),
-        Some(other) if e.is_some() && !other.is_null() => {
+        Some(other) if !other.is_null() => {
             return Err(error::query_expr_invalid(format!(
                 "q/in needs a list parameter, got {other}."
             )));
         }
         _ => vec![],
     };
-    if e.is_none() {
-        return Ok(true);
-    }
     Ok(l.vals
         .iter()
         .any(|v| !v.is_null() && list.iter().any(|x| values_equal(v, x, l.numeric))))
@@ -120,11 +131,9 @@ fn text(
     left: &Operand,
     right: &Operand,
 ) -> Result<bool, FiberyError> {
-    let l = eval_operand(store, ty, e, left)?;
-    let r = eval_operand(store, ty, e, right)?;
-    if e.is_none() {
+    let Some((l, r)) = operands(store, ty, e, left, right)? else {
         return Ok(true);
-    }
+    };
     let needle = match r.vals.first() {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Null) | None => String::new(),

@@ -86,15 +86,13 @@ fn run_in(store: &Cx<'_>, q: &Query) -> Result<Value, FiberyError> {
     if let Some(v) = top_level_aggregate(store, q, &cands)? {
         return Ok(v);
     }
-    let rows = select_rows(
-        store,
-        &q.from,
-        cands,
-        q.filter.as_ref(),
-        &q.order_by,
-        q.limit,
-        q.offset,
-    )?;
+    let window = Window {
+        filter: q.filter.as_ref(),
+        order_by: &q.order_by,
+        limit: q.limit,
+        offset: q.offset,
+    };
+    let rows = select_rows(store, &q.from, cands, &window)?;
     project_rows(store, &q.from, &rows, &q.select)
 }
 
@@ -112,16 +110,28 @@ pub(super) fn project_rows(
     Ok(Value::Array(out))
 }
 
+/// Which rows of a (sub-)query to return, in which order.
+#[derive(Clone, Copy)]
+pub(super) struct Window<'q> {
+    pub filter: Option<&'q Filter>,
+    pub order_by: &'q [OrderBy],
+    pub limit: Limit,
+    pub offset: Option<u64>,
+}
+
 /// Filter, order (with the default creation-date, id tiebreak), offset and limit.
 pub(super) fn select_rows<'a>(
     store: &Cx<'a>,
     ty: &str,
     cands: Vec<&'a Entity>,
-    filter: Option<&Filter>,
-    order_by: &[OrderBy],
-    limit: Limit,
-    offset: Option<u64>,
+    w: &Window<'_>,
 ) -> Result<Vec<&'a Entity>, FiberyError> {
+    let Window {
+        filter,
+        order_by,
+        limit,
+        offset,
+    } = *w;
     let mut order: Vec<(Operand, Order)> =
         order_by.iter().map(|o| (o.expr.clone(), o.order)).collect();
     for k in ["fibery/creation-date", "fibery/id"] {
@@ -270,6 +280,32 @@ pub(super) fn cmp_values(a: &Value, b: &Value, numeric: bool) -> Option<Ordering
 
 pub(super) static NULL: Value = Value::Null;
 
+/// The first step of a path and the rest; `what` names the path in the error.
+pub(super) fn split_path<'p>(
+    path: &'p [String],
+    what: &str,
+) -> Result<(&'p String, &'p [String]), FiberyError> {
+    path.split_first()
+        .ok_or_else(|| error::query_expr_invalid(format!("Empty {what} path.")))
+}
+
+/// The target type of collection field `name` of `ty`; `why` says what needed one.
+pub(super) fn collection_target(
+    store: &Cx<'_>,
+    ty: &str,
+    name: &str,
+    why: &str,
+) -> Result<String, FiberyError> {
+    let f = field(&store.schema, ty, name)?;
+    match kind_of(&store.schema, f) {
+        Kind::Collection(target) => Ok(target),
+        _ => Err(error::query_expr_invalid(format!(
+            "{why} needs a collection field; \"{name}\" of \"{ty}\" is not one."
+        ))
+        .with_data(json!({"type": ty, "field": name}))),
+    }
+}
+
 /// `{"alias": ["q/count", "fibery/id"]}` at the top level: one row aggregating every matching
 /// row (limit and offset do not apply). Only when every select entry is such an aggregate.
 fn top_level_aggregate(
@@ -297,15 +333,13 @@ fn top_level_aggregate(
         }
         plan.push((alias, *func, first));
     }
-    let rows = select_rows(
-        store,
-        &q.from,
-        cands.to_vec(),
-        q.filter.as_ref(),
-        &[],
-        Limit::NoLimit,
-        None,
-    )?;
+    let window = Window {
+        filter: q.filter.as_ref(),
+        order_by: &[],
+        limit: Limit::NoLimit,
+        offset: None,
+    };
+    let rows = select_rows(store, &q.from, cands.to_vec(), &window)?;
     let mut out = Map::new();
     for (alias, func, inner) in plan {
         out.insert(

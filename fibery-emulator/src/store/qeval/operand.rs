@@ -8,18 +8,30 @@ use fibery_core::error::FiberyError;
 use fibery_core::query::{CompareOp, Operand};
 use serde_json::{Value, json};
 
-use super::{Cx, cmp_values};
+use super::{Cx, cmp_values, collection_target, split_path};
 use crate::error;
 use crate::store::Entity;
-use crate::store::schema::{DOC_SECRET, DOC_TYPE, Kind, field, is_numeric, kind_of};
+use crate::store::schema::{DOC_SECRET, DOC_TYPE, Kind, field, is_numeric};
 use crate::store::values::normalize_primitive;
 
 /// An evaluated operand: values (several when the path crosses a collection).
+#[derive(Default)]
 pub(super) struct Ev {
     pub vals: Vec<Value>,
     pub multi: bool,
     pub numeric: bool,
     pub leaf: Option<&'static str>,
+}
+
+impl Ev {
+    /// A single value.
+    fn one(v: Value, numeric: bool) -> Ev {
+        Ev {
+            vals: vec![v],
+            numeric,
+            ..Ev::default()
+        }
+    }
 }
 
 pub(super) fn doc_value(secret: Option<&str>, inner: &str) -> Result<Value, FiberyError> {
@@ -128,24 +140,6 @@ pub(super) fn eval_path(
     Ok(())
 }
 
-pub(super) fn new_ev() -> Ev {
-    Ev {
-        vals: vec![],
-        multi: false,
-        numeric: false,
-        leaf: None,
-    }
-}
-
-pub(super) fn one(v: Value, numeric: bool) -> Ev {
-    Ev {
-        vals: vec![v],
-        multi: false,
-        numeric,
-        leaf: None,
-    }
-}
-
 pub(super) fn eval_operand(
     store: &Cx<'_>,
     ty: &str,
@@ -157,12 +151,12 @@ pub(super) fn eval_operand(
             if p.is_empty() {
                 return Err(error::query_expr_invalid("Empty field path."));
             }
-            let mut ev = new_ev();
+            let mut ev = Ev::default();
             eval_path(store, ty, e, p, &mut ev)?;
             Ok(ev)
         }
-        Operand::Value(v) => Ok(one(v.clone(), false)),
-        Operand::Param(p) if p == "$my-id" => Ok(one(json!(store.me), false)),
+        Operand::Value(v) => Ok(Ev::one(v.clone(), false)),
+        Operand::Param(p) if p == "$my-id" => Ok(Ev::one(json!(store.me), false)),
         Operand::Param(p) => Err(error::new(
             "entity.error/query-param-not-found",
             format!("Parameter \"{p}\" was not found in \"params\"."),
@@ -177,23 +171,16 @@ pub(super) fn eval_operand(
                 Value::Array(a) => empty_str && a.is_empty(),
                 _ => false,
             });
-            Ok(one(json!(is), false))
+            Ok(Ev::one(json!(is), false))
         }
         Operand::Count(path) => {
-            let (coll, _) = path
-                .split_first()
-                .ok_or_else(|| error::query_expr_invalid("Empty q/count path."))?;
-            let f = field(&store.schema, ty, coll)?;
-            let Kind::Collection(target) = kind_of(&store.schema, f) else {
-                return Err(error::query_expr_invalid(format!(
-                    "q/count needs a collection field; \"{coll}\" is not one."
-                )));
-            };
+            let (coll, _) = split_path(path, "q/count")?;
+            let target = collection_target(store, ty, coll, "q/count")?;
             if let Some(inner) = path.get(1) {
                 field(&store.schema, &target, inner)?;
             }
             let n = coll_entities(store, &target, e, coll).len();
-            Ok(one(json!(n), true))
+            Ok(Ev::one(json!(n), true))
         }
         Operand::Start(inner) | Operand::End(inner) => {
             let k = if matches!(op, Operand::Start(_)) {

@@ -7,7 +7,9 @@ use fibery_core::query::{Aggregate, AliasedExpr, Select, SelectItem, SubQuery};
 use serde_json::{Map, Value, json};
 
 use super::operand::{coll_entities, doc_value, ref_entity};
-use super::{Cx, as_f64, cmp_values, project_rows, select_rows};
+use super::{
+    Cx, Window, as_f64, cmp_values, collection_target, project_rows, select_rows, split_path,
+};
 use crate::error;
 use crate::store::Entity;
 use crate::store::schema::{DOC_TYPE, Kind, field, is_numeric, kind_of};
@@ -128,9 +130,7 @@ fn aliased_path(
     e: Option<&Entity>,
     p: &[String],
 ) -> Result<Value, FiberyError> {
-    let (name, rest) = p
-        .split_first()
-        .ok_or_else(|| error::query_expr_invalid("Empty select path."))?;
+    let (name, rest) = split_path(p, "select")?;
     let f = field(&store.schema, ty, name)?;
     match kind_of(&store.schema, f) {
         Kind::Primitive(pt) => {
@@ -166,23 +166,15 @@ pub(super) fn sub_query(
     name: &str,
     q: &SubQuery,
 ) -> Result<Value, FiberyError> {
-    let f = field(&store.schema, ty, name)?;
-    let Kind::Collection(target) = kind_of(&store.schema, f) else {
-        return Err(error::query_expr_invalid(format!(
-            "\"{name}\" field of \"{ty}\" is not a collection: sub-queries need a collection field."
-        ))
-        .with_data(json!({"type": ty, "field": name})));
-    };
+    let target = collection_target(store, ty, name, "A sub-query")?;
     let cands = coll_entities(store, &target, e, name);
-    let rows = select_rows(
-        store,
-        &target,
-        cands,
-        q.filter.as_ref(),
-        &q.order_by,
-        q.limit,
-        q.offset,
-    )?;
+    let window = Window {
+        filter: q.filter.as_ref(),
+        order_by: &q.order_by,
+        limit: q.limit,
+        offset: q.offset,
+    };
+    let rows = select_rows(store, &target, cands, &window)?;
     project_rows(store, &target, &rows, &q.select)
 }
 
@@ -193,15 +185,8 @@ fn aggregate(
     func: Aggregate,
     path: &[String],
 ) -> Result<Value, FiberyError> {
-    let (coll, rest) = path
-        .split_first()
-        .ok_or_else(|| error::query_expr_invalid("Empty aggregate path."))?;
-    let f = field(&store.schema, ty, coll)?;
-    let Kind::Collection(target) = kind_of(&store.schema, f) else {
-        return Err(error::query_expr_invalid(format!(
-            "Aggregates need a collection field; \"{coll}\" of \"{ty}\" is not one."
-        )));
-    };
+    let (coll, rest) = split_path(path, "aggregate")?;
+    let target = collection_target(store, ty, coll, "An aggregate")?;
     let inner = rest.first().map(String::as_str).unwrap_or("fibery/id");
     let items = coll_entities(store, &target, e, coll);
     aggregate_over(store, &target, &items, func, inner)
