@@ -3,11 +3,22 @@
 //! once.
 
 use fibery_core::error::{FiberyError, names};
-use serde_json::json;
+use serde_json::{Map, Value, json};
 
 /// An error named `name`. `data` is `{}` when there is nothing to add: Fibery always sends it.
 pub(crate) fn new(name: &str, message: impl Into<String>) -> FiberyError {
     FiberyError::new(name, message).with_data(json!({}))
+}
+
+/// `command/not-found`: a command name the emulator does not serve (an HTTP 500).
+pub(crate) fn command_not_found(command: &str) -> FiberyError {
+    let mut data = Map::new();
+    data.insert("command".into(), Value::from(command));
+    new(
+        "command/not-found",
+        format!("Command \"{command}\" was not found."),
+    )
+    .with_data(Value::Object(data))
 }
 
 /// `command.error/invalid-args`: the command's arguments have the wrong shape.

@@ -7,6 +7,8 @@
 //! reproducibly, and an admin API under `/_emulator/` exposes counters and fault settings.
 //!
 //! ```
+//! use fibery_core::command::Command;
+//! use fibery_core::query::Query;
 //! use fibery_emulator::Emulator;
 //! use serde_json::json;
 //!
@@ -14,11 +16,11 @@
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! // No schema given: the workspace has the system types (users, files, documents).
 //! let emu = Emulator::builder().token("test-token").start().await?;
+//! let query = Query::from("fibery/user").select(["user/name"]).limit(1);
 //! let rows: serde_json::Value = reqwest::Client::new()
 //!     .post(format!("{}/api/commands", emu.base_url()))
 //!     .header("Authorization", "Token test-token")
-//!     .json(&json!({"command": "fibery.entity/query", "args": {"query": {
-//!         "q/from": "fibery/user", "q/select": ["user/name"], "q/limit": 1}}}))
+//!     .json(&Command::query(query).to_json())
 //!     .send().await?
 //!     .json().await?;
 //! assert_eq!(rows, json!({"success": true, "result": [{"user/name": "Emulator User"}]}));

@@ -67,10 +67,8 @@ pub(crate) fn run(store: &mut Store, cmd: &Command, ctx: &mut Ctx) -> Result<Val
             BATCH_CREATE => batch_create(store, args_of(args)?, ctx),
             BATCH_DELETE => batch_delete(store, args_of(args)?, ctx),
             names::INSTALL_MIXINS => schema::install_mixins(store, cmd, ctx),
-            other => Err(error::new(
-                "command/not-found",
-                format!("Command \"{other}\" was not found."),
-            )),
+            // Unreachable: the envelope rules reject names the emulator does not serve.
+            other => Err(error::command_not_found(other)),
         },
     }
 }

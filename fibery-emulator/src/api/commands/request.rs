@@ -8,7 +8,7 @@
 use fibery_core::command::{Command, CommandParseError, names};
 use fibery_core::error::FiberyError;
 use fibery_core::query::Query;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::query_error::query_error;
 use crate::error;
@@ -97,11 +97,7 @@ fn check_envelope(raw: &Value) -> Result<(), FiberyError> {
     let name =
         name_of(raw).ok_or_else(|| error::new("command/invalid", "Missing \"command\" name."))?;
     if !SERVED.contains(&name) {
-        return Err(error::new(
-            "command/not-found",
-            format!("Command \"{name}\" was not found."),
-        )
-        .with_data(json!({"command": name})));
+        return Err(error::command_not_found(name));
     }
     batch_commands(raw).iter().try_for_each(check_envelope)
 }
