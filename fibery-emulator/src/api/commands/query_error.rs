@@ -1,27 +1,19 @@
-//! Fibery's error names for queries fibery-core's parser rejects: the one place they are
-//! mapped from the parser's typed error kinds.
+//! Fibery's errors for queries fibery-core's parser rejects: the one place the emulator turns
+//! a typed [`QueryParseError`] into an envelope error.
 
-use fibery_core::error::{FiberyError, names};
-use fibery_core::query::{ParseErrorKind, QueryParseError};
+use fibery_core::error::FiberyError;
+use fibery_core::query::QueryParseError;
 use serde_json::json;
 
 use crate::error;
 
-/// The Fibery error for a `fibery.entity/query` whose args do not parse.
+/// The Fibery error for a `fibery.entity/query` whose args do not parse: the kind's Fibery
+/// name, the offending expression in `data.expr` (when there is one).
 pub(super) fn query_error(e: &QueryParseError) -> FiberyError {
-    // Pointers are relative to the args: `/query/q/limit`, `/params`, ...
-    let at = e.pointer.as_str();
-    let name = match e.kind {
-        // A missing or non-string `q/from` (sub-queries' `q/from` is a field: below).
-        _ if at == "/query/q/from" => "entity.error/query-from-expr-not-found",
-        ParseErrorKind::MissingKey if at.ends_with("/q/select") => {
-            "entity.error/query-select-expr-not-found"
-        }
-        ParseErrorKind::MissingKey if at.ends_with("/q/limit") => names::QUERY_LIMIT_EXPR_NOT_FOUND,
-        ParseErrorKind::UnknownOperator => "entity.error/query-function-not-supported",
-        // The args themselves, `query` or `params` have the wrong shape.
-        _ if matches!(at, "" | "/query" | "/params") => "command.error/invalid-args",
-        _ => "entity.error/query-expr-invalid",
-    };
-    error::new(name, e.message.clone()).with_data(json!({"at": at}))
+    let err = error::new(e.kind.fibery_name(), e.message.clone());
+    if e.expr.is_null() {
+        err
+    } else {
+        err.with_data(json!({"expr": *e.expr}))
+    }
 }
