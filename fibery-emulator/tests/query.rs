@@ -874,5 +874,8 @@ async fn lenient_query_shapes_are_served() {
             json!({"$id": d.t[1]}),
         )
         .await;
-    assert_eq!(rows, json!([{"n": "Write docs", "tags": [{"enum/name": "frontend"}]}]));
+    assert_eq!(
+        rows,
+        json!([{"n": "Write docs", "tags": [{"enum/name": "frontend"}]}])
+    );
 }

@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 use super::is_loopback_url;
 use crate::response::{self, Answer, bad_request, server_error};
 use crate::server::state::Shared;
-use crate::store::values::format_ts;
 use crate::store::{Effect, Webhook};
+use fibery_core::value::format_date_time;
 
 fn webhook_json(w: &Webhook) -> Value {
     json!({"id": w.id, "url": w.url, "type": w.type_name, "state": "active", "version": "2", "runs": w.runs})
@@ -107,7 +107,7 @@ pub(crate) fn deliver(sh: &Arc<Shared>, changes: Changes) {
         }
         let payload = json!({
             "sequenceId": changes.sequence, "authorId": changes.author,
-            "creationDate": format_ts(time::OffsetDateTime::now_utc()),
+            "creationDate": format_date_time(time::OffsetDateTime::now_utc()),
             "command": {"correlationId": changes.correlation_id}, "effects": mine,
         });
         tokio::spawn(post(sh.clone(), h, payload));
@@ -137,7 +137,7 @@ async fn post(sh: Arc<Shared>, h: Webhook, payload: Value) {
     {
         w.runs.push(
             json!({"http_status": status, "elapsed_time": started.elapsed().as_millis().to_string(),
-            "request_time": format_ts(time::OffsetDateTime::now_utc())}),
+            "request_time": format_date_time(time::OffsetDateTime::now_utc())}),
         );
     }
 }

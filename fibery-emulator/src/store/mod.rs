@@ -18,9 +18,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
+use fibery_core::value::format_date_time;
 pub(crate) use persist::Persistence;
 use schema::{DOC_SECRET, Kind, find_field, find_type, kind_of};
-use values::format_ts;
 
 /// One stored entity: field name -> stored value. Single refs are stored as the target id
 /// (or null), collections as arrays of ids, rich text as the document secret.
@@ -209,7 +209,7 @@ impl Store {
         self.last_ts = ms;
         let t = OffsetDateTime::from_unix_timestamp_nanos(ms * 1_000_000)
             .unwrap_or(OffsetDateTime::UNIX_EPOCH);
-        format_ts(t)
+        format_date_time(t)
     }
 
     /// Creates Open / In Progress / Done in an empty workflow enum and, when the holder's

@@ -1,33 +1,16 @@
-//! Field values: checking and normalising primitives for storage, Fibery's date-time format.
+//! Field values: checking and normalising primitives for storage (dates and date-times in
+//! fibery-core's format).
 
+use fibery_core::value::{format_date, format_date_time, parse_date_time};
 use serde_json::{Map, Value, json};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
-use time::macros::format_description;
 
-/// Current time in Fibery's format.
-pub(crate) fn format_ts(t: OffsetDateTime) -> String {
-    let fmt =
-        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
-    t.to_offset(time::UtcOffset::UTC)
-        .format(&fmt)
-        .unwrap_or_else(|_| "1970-01-01T00:00:00.000Z".into())
-}
-
-fn parse_date_time(s: &str) -> Option<OffsetDateTime> {
-    OffsetDateTime::parse(s, &Rfc3339).ok()
-}
-
-fn parse_date(s: &str) -> Option<String> {
-    let fmt = format_description!("[year]-[month]-[day]");
-    if time::Date::parse(s, &fmt).is_ok() {
+/// A `fibery/date`: `YYYY-MM-DD` as sent, or the UTC date of a full date-time (clients such
+/// as n8n send ISO date-times for date fields).
+fn date_of(s: &str) -> Option<String> {
+    if fibery_core::value::parse_date(s).is_ok() {
         return Some(s.to_string());
     }
-    // Clients (n8n) send full ISO date-times for date fields; keep the date part.
-    parse_date_time(s).map(|t| {
-        let d = t.to_offset(time::UtcOffset::UTC).date();
-        d.format(&fmt).unwrap_or_default()
-    })
+    parse_date_time(s).ok().map(|t| format_date(t.date()))
 }
 
 fn decimal_string(v: &Value) -> Option<String> {
@@ -84,12 +67,12 @@ pub(crate) fn normalize_primitive(ty: &str, v: &Value) -> Result<Value, String> 
             Value::Bool(_) => Ok(v.clone()),
             _ => want("a boolean"),
         },
-        "fibery/date" => match v.as_str().and_then(parse_date) {
+        "fibery/date" => match v.as_str().and_then(date_of) {
             Some(d) => Ok(Value::String(d)),
             None => want("a date YYYY-MM-DD"),
         },
-        "fibery/date-time" => match v.as_str().and_then(parse_date_time) {
-            Some(t) => Ok(Value::String(format_ts(t))),
+        "fibery/date-time" => match v.as_str().and_then(|s| parse_date_time(s).ok()) {
+            Some(t) => Ok(Value::String(format_date_time(t))),
             None => want("an ISO-8601 date-time"),
         },
         "fibery/date-range" | "fibery/date-time-range" => {
