@@ -1,6 +1,7 @@
 //! System types and mixins: the mandatory fields of a domain type, enum types, the types a
 //! workspace always has (users, files, documents, primitives) and what each mixin adds.
 
+use fibery_core::command::FieldSpec;
 use fibery_core::error::FiberyError;
 use fibery_core::schema::{FieldDef, FieldMeta, Schema, TypeDef, TypeMeta};
 use serde_json::{Value, json};
@@ -19,38 +20,14 @@ fn fd(name: &str, ty: &str, meta: Value) -> FieldDef {
     }
 }
 
-/// The five mandatory fields of a domain type (plus nothing else).
+/// The mandatory fields of a domain type as fibery-core defines them (`fibery/id`,
+/// `fibery/public-id`, creation and modification dates), plus the title field when given.
 pub(crate) fn mandatory_fields(title: Option<&str>) -> Vec<FieldDef> {
-    let mut v = vec![
-        fd(
-            "fibery/id",
-            "fibery/uuid",
-            json!({"fibery/secured?": false, "fibery/id?": true, "fibery/readonly?": true}),
-        ),
-        fd(
-            "fibery/public-id",
-            "fibery/text",
-            json!({"fibery/secured?": false, "fibery/public-id?": true, "fibery/readonly?": true}),
-        ),
-        fd(
-            "fibery/creation-date",
-            "fibery/date-time",
-            json!({"fibery/secured?": false, "fibery/creation-date?": true, "fibery/readonly?": true, "fibery/default-value": "$now"}),
-        ),
-        fd(
-            "fibery/modification-date",
-            "fibery/date-time",
-            json!({"fibery/secured?": false, "fibery/modification-date?": true, "fibery/required?": true, "fibery/readonly?": true, "fibery/default-value": "$now"}),
-        ),
-    ];
-    if let Some(t) = title {
-        v.push(fd(
-            t,
-            "fibery/text",
-            json!({"fibery/secured?": false, "ui/title?": true}),
-        ));
-    }
-    v
+    FieldSpec::mandatory(title.unwrap_or_default())
+        .into_iter()
+        .filter(|f| !f.name.is_empty())
+        .map(|f| fd(&f.name, &f.type_name, Value::Object(f.meta)))
+        .collect()
 }
 
 fn sys_type(name: &str, meta: Value, fields: Vec<FieldDef>) -> TypeDef {
