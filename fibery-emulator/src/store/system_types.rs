@@ -20,12 +20,16 @@ fn fd(name: &str, ty: &str, meta: Value) -> FieldDef {
     }
 }
 
-/// The mandatory fields of a domain type as fibery-core defines them (`fibery/id`,
-/// `fibery/public-id`, creation and modification dates), plus the title field when given.
+/// The system fields of every type as fibery-core defines them (`fibery/id`,
+/// `fibery/public-id`, creation and modification dates), after the title field when given: a
+/// domain type's mandatory fields.
 pub(crate) fn mandatory_fields(title: Option<&str>) -> Vec<FieldDef> {
-    FieldSpec::mandatory(title.unwrap_or_default())
+    let specs = match title {
+        Some(t) => FieldSpec::mandatory(t),
+        None => FieldSpec::system_fields(),
+    };
+    specs
         .into_iter()
-        .filter(|f| !f.name.is_empty())
         .map(|f| fd(&f.name, &f.type_name, Value::Object(f.meta)))
         .collect()
 }

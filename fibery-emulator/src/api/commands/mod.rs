@@ -3,7 +3,7 @@
 //! envelopes; write effects go to the webhooks.
 
 mod dispatch;
-mod query_error;
+mod parse_error;
 mod request;
 mod schema;
 
@@ -104,6 +104,6 @@ fn count(c: &Result<Command, FiberyError>) -> usize {
 
 /// Parses and runs `fibery.entity/query` args directly (the benchmark hook).
 pub(crate) fn query(store: &crate::store::Store, args: &Value) -> Result<Value, FiberyError> {
-    let q = fibery_core::query::Query::from_args(args).map_err(|e| query_error::query_error(&e))?;
+    let q = fibery_core::query::Query::from_args(args).map_err(|e| parse_error::query_error(&e))?;
     crate::store::qeval::run(store, &q)
 }

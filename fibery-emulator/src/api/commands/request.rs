@@ -5,12 +5,11 @@
 //! also inside `fibery.command/batch`) fails the whole request with HTTP 500 before anything
 //! runs. A command whose arguments do not parse fails in its own envelope.
 
-use fibery_core::command::{Command, CommandParseError, names};
+use fibery_core::command::{Command, names};
 use fibery_core::error::FiberyError;
-use fibery_core::query::Query;
 use serde_json::Value;
 
-use super::query_error::query_error;
+use super::parse_error::command_error;
 use crate::error;
 
 /// `fibery.entity/set-collection-items` (not modelled by fibery-core: a `Command::Raw`).
@@ -104,18 +103,5 @@ fn check_envelope(raw: &Value) -> Result<(), FiberyError> {
 
 /// Parses a command that passed [`check_envelope`].
 fn parse_command(raw: &Value) -> Result<Command, FiberyError> {
-    Command::from_json(raw).map_err(|e| explain(raw, &e))
-}
-
-/// The Fibery error for a command that does not parse: a query's own error name, the first
-/// failing command of a batch, otherwise `command.error/invalid-args`.
-fn explain(raw: &Value, e: &CommandParseError) -> FiberyError {
-    let inner = match name_of(raw) {
-        Some(names::QUERY) => Query::from_args(raw).err().map(|q| query_error(&q)),
-        Some(names::BATCH) => batch_commands(raw)
-            .iter()
-            .find_map(|c| parse_command(c).err()),
-        _ => None,
-    };
-    inner.unwrap_or_else(|| error::bad_args(e.to_string()))
+    Command::from_json(raw).map_err(|e| command_error(&e))
 }

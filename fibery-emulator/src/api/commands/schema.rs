@@ -122,9 +122,9 @@ fn apply(store: &mut Store, c: &SchemaCommand) -> Result<(), FiberyError> {
         SchemaCommand::Raw { command, args } if command == TYPE_SET_META => {
             set_type_meta(store, args.as_ref())
         }
-        SchemaCommand::Raw { command, .. } => Err(error::new(
+        other => Err(error::new(
             "schema.error/command-not-found",
-            format!("Schema command \"{command}\" was not found."),
+            format!("Schema command \"{}\" was not found.", other.name()),
         )),
     }
 }
