@@ -1099,6 +1099,68 @@ async fn admin_endpoints_expose_counters_faults_and_log() {
     assert_eq!(r.status(), 400);
 }
 
+/// The admin JSON is the public `Stats` and `Faults` types: what `GET` serves deserializes to
+/// what the Rust API reports, and `PUT` clamps probabilities and caps latency (60 s).
+#[tokio::test]
+async fn admin_json_is_the_public_stats_and_faults_types() {
+    use fibery_emulator::{Faults, Stats};
+    use std::time::Duration;
+    let emu = pm().await;
+    let api = Api::new(&emu);
+    api.task("x", json!({})).await;
+    let get = |path: &'static str| {
+        let http = api.http.clone();
+        let url = format!("{}/_emulator/{path}", api.base);
+        async move {
+            http.get(url)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let stats: Stats = serde_json::from_value(get("stats").await).unwrap();
+    assert_eq!(stats, emu.stats());
+    assert_eq!((stats.requests, stats.commands), (1, 1));
+    emu.set_faults(Faults {
+        latency: Duration::from_millis(7),
+        seed: 9,
+        ..Faults::default()
+    });
+    let f = get("faults").await;
+    assert_eq!(f["latency_ms"], 7, "latency is served in ms: {f}");
+    assert_eq!(
+        serde_json::from_value::<Faults>(f).unwrap(),
+        Faults {
+            latency: Duration::from_millis(7),
+            seed: 9,
+            ..Faults::default()
+        }
+    );
+    let put: Faults = api
+        .http
+        .put(format!("{}/_emulator/faults", api.base))
+        .json(&json!({"drop": 7.5, "rate_limited": -1.0, "latency_ms": 3_600_000}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let want = Faults {
+        drop: 1.0,
+        latency: Duration::from_secs(60),
+        ..Faults::default()
+    };
+    assert_eq!(put, want);
+    assert_eq!(
+        serde_json::from_value::<Faults>(get("faults").await).unwrap(),
+        want
+    );
+}
+
 #[tokio::test]
 async fn failed_batches_undo_relations_counters_and_documents() {
     let emu = pm().await;

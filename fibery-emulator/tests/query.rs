@@ -828,3 +828,54 @@ async fn nested_derefs_and_nested_sub_queries() {
         "inner limit truncates"
     );
 }
+
+/// Shapes other clients send that Fibery's parser tolerates (one shared parser in fibery-core
+/// serves them): unknown keys, `$param` limit/offset, `null` where/offset, empty `q/and`,
+/// params named without `$`, a one-element `q/from` array in a map-form sub-query.
+#[tokio::test]
+async fn lenient_query_shapes_are_served() {
+    let d = data().await;
+    let names = |rows: Value| -> Vec<String> {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["Projects/Name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let rows = d
+        .api
+        .query(
+            json!({"q/from": "Projects/Task", "q/select": ["Projects/Name"], "q/where": null,
+                "q/limit": "$n", "q/offset": "$o", "q/comment": "ignored"}),
+            json!({"$n": 2, "$o": 1}),
+        )
+        .await;
+    assert_eq!(names(rows), v(&["Write docs", "api review"]));
+    let rows = d
+        .api
+        .query(
+            json!({"q/from": "Projects/Task", "q/select": ["Projects/Name"], "q/offset": null,
+                "q/where": ["q/and"], "q/limit": 1}),
+            json!({}),
+        )
+        .await;
+    assert_eq!(names(rows), v(&["Fix API bug"]));
+    assert_eq!(
+        d.names(json!(["=", ["Projects/Effort"], "$e"]), json!({"e": 8}))
+            .await,
+        v(&["Deploy"])
+    );
+    let rows = d
+        .api
+        .query(
+            json!({"q/from": "Projects/Task", "q/select": {"n": "Projects/Name",
+                "tags": {"q/from": ["Projects/Tags"], "q/select": ["enum/name"], "q/limit": 5}},
+                "q/where": ["=", ["fibery/id"], "$id"], "q/limit": 1}),
+            json!({"$id": d.t[1]}),
+        )
+        .await;
+    assert_eq!(
+        rows,
+        json!([{"n": "Write docs", "tags": [{"enum/name": "frontend"}]}])
+    );
+}

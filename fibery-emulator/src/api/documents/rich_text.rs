@@ -1,4 +1,5 @@
-//! Rich-text documents: stored as Markdown, converted to html / plain text / ProseMirror JSON.
+//! Rich-text document content: stored as Markdown, converted to html / plain text / ProseMirror
+//! JSON.
 //!
 //! The conversion covers headings, paragraphs, bullet lists and bold/italic/code marks: enough
 //! for round trips of what SDK users write, not a full CommonMark implementation.

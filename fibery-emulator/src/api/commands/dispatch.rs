@@ -1,0 +1,253 @@
+//! Runs one typed command against the store.
+
+use fibery_core::command::{CollectionChange, Command, CommandResult, names};
+use fibery_core::error::FiberyError;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value, json};
+
+use super::request::{BATCH_CREATE, BATCH_DELETE, SET_COLLECTION_ITEMS};
+use super::schema;
+use crate::error;
+use crate::store::schema::public_schema;
+use crate::store::{Effect, Store, qeval};
+
+/// What the commands of a request did besides answering.
+#[derive(Default)]
+pub(crate) struct Ctx {
+    /// Write effects, for webhooks.
+    pub effects: Vec<Effect>,
+    /// Whether anything changed (then the state is persisted).
+    pub mutated: bool,
+}
+
+impl Ctx {
+    fn changed(&mut self, effects: impl IntoIterator<Item = Effect>) {
+        self.effects.extend(effects);
+        self.mutated = true;
+    }
+}
+
+/// Runs one command; returns its envelope's result.
+pub(crate) fn run(store: &mut Store, cmd: &Command, ctx: &mut Ctx) -> Result<Value, FiberyError> {
+    match cmd {
+        Command::Query(q) => qeval::run(store, q),
+        Command::Create(a) => {
+            let (v, eff) = store.create(&a.type_name, &a.entity)?;
+            ctx.changed([eff]);
+            Ok(v)
+        }
+        Command::Update(a) => {
+            let (v, eff) = store.update(&a.type_name, &a.entity)?;
+            ctx.changed([eff]);
+            Ok(v)
+        }
+        Command::Delete(a) => {
+            let eff = store.delete(&a.type_name, &a.id)?;
+            ctx.changed([eff]);
+            Ok(json!("ok"))
+        }
+        Command::AddCollectionItems(c) => collection_items(store, c, true, ctx),
+        Command::RemoveCollectionItems(c) => collection_items(store, c, false, ctx),
+        Command::CreateOrUpdate(u) => {
+            let (v, effs) = atomic(store, |s| s.upsert(u))?;
+            ctx.changed(effs);
+            Ok(v)
+        }
+        Command::Batch(cmds) => batch(store, cmds, ctx),
+        Command::SchemaQuery { with_description } => Ok(public_schema(
+            &store.schema,
+            with_description.unwrap_or(false),
+            false,
+        )),
+        Command::SchemaBatch(cmds) => schema::batch(store, cmds, ctx),
+        Command::Correlated { command, .. } => run(store, command, ctx),
+        Command::Raw { command, args } => match command.as_str() {
+            SET_COLLECTION_ITEMS => set_collection_items(store, args_of(args)?, ctx),
+            BATCH_CREATE => batch_create(store, args_of(args)?, ctx),
+            BATCH_DELETE => batch_delete(store, args_of(args)?, ctx),
+            names::INSTALL_MIXINS => schema::install_mixins(store, cmd, ctx),
+            other => Err(error::command_not_found(other)),
+        },
+        // Commands fibery-core models later: not served until the emulator learns them.
+        other => Err(error::command_not_found(other.name())),
+    }
+}
+
+/// The typed args of a command fibery-core does not model.
+fn args_of<T: DeserializeOwned>(args: &Option<Value>) -> Result<T, FiberyError> {
+    serde_json::from_value(args.clone().unwrap_or(Value::Null))
+        .map_err(|e| error::bad_args(format!("invalid args: {e}")))
+}
+
+/// Runs `f` all-or-nothing (undo log; nested calls defer to the outermost owner).
+pub(super) fn atomic<T>(
+    store: &mut Store,
+    f: impl FnOnce(&mut Store) -> Result<T, FiberyError>,
+) -> Result<T, FiberyError> {
+    let owner = store.begin();
+    let r = f(store);
+    finish(store, owner, r.is_ok());
+    r
+}
+
+/// Ends the undo log started by `begin` if this caller owns it.
+fn finish(store: &mut Store, owner: bool, ok: bool) {
+    match (owner, ok) {
+        (true, true) => store.commit(),
+        (true, false) => store.rollback(),
+        _ => {}
+    }
+}
+
+fn collection_items(
+    store: &mut Store,
+    c: &CollectionChange,
+    add: bool,
+    ctx: &mut Ctx,
+) -> Result<Value, FiberyError> {
+    let parents = [(c.entity_id.clone(), c.items.clone())];
+    let effs = store.collection_items(&c.type_name, &c.field, &parents, add)?;
+    ctx.changed(effs);
+    Ok(json!("ok"))
+}
+
+/// `fibery.command/batch`: nested envelopes; the first failure undoes the whole batch and is
+/// the batch's error. Batches touching the schema snapshot the whole store, the others keep an
+/// undo log of what they change.
+fn batch(store: &mut Store, cmds: &[Command], ctx: &mut Ctx) -> Result<Value, FiberyError> {
+    let snapshot = cmds.iter().any(touches_schema).then(|| store.clone());
+    let owner = snapshot.is_none() && store.begin();
+    let mut inner = Ctx::default();
+    let mut results = vec![];
+    for c in cmds {
+        match run(store, c, &mut inner) {
+            Ok(v) => results.push(CommandResult::Success(v).to_json()),
+            Err(e) => {
+                match snapshot {
+                    Some(s) => *store = s,
+                    None => finish(store, owner, false),
+                }
+                return Err(e);
+            }
+        }
+    }
+    finish(store, owner, true);
+    ctx.effects.extend(inner.effects);
+    ctx.mutated |= inner.mutated;
+    Ok(Value::Array(results))
+}
+
+/// Whether a command (or a batch, recursively) changes the schema.
+fn touches_schema(c: &Command) -> bool {
+    match c {
+        Command::SchemaBatch(_) => true,
+        Command::Raw { command, .. } => command == names::INSTALL_MIXINS,
+        Command::Batch(cs) => cs.iter().any(touches_schema),
+        Command::Correlated { command, .. } => touches_schema(command),
+        _ => false,
+    }
+}
+
+/// `{"fibery/id": ..}`, or a bare id.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum IdRef {
+    Bare(String),
+    Ref {
+        #[serde(rename = "fibery/id")]
+        id: String,
+    },
+}
+
+impl IdRef {
+    fn into_id(self) -> String {
+        match self {
+            IdRef::Bare(id) | IdRef::Ref { id } => id,
+        }
+    }
+}
+
+/// Args of `fibery.entity/set-collection-items` (legacy collection shape).
+#[derive(Deserialize)]
+struct SetItems {
+    #[serde(rename = "type")]
+    type_name: String,
+    field: String,
+    entity: IdRef,
+    items: Vec<IdRef>,
+}
+
+/// `fibery.entity/set-collection-items`: the collection becomes exactly `items`.
+fn set_collection_items(
+    store: &mut Store,
+    a: SetItems,
+    ctx: &mut Ctx,
+) -> Result<Value, FiberyError> {
+    let (ty, field) = (a.type_name.as_str(), a.field.as_str());
+    let pid = a.entity.into_id();
+    let current = store
+        .items_of(ty, &pid, field)
+        .ok_or_else(|| error::not_found(ty, &pid))?;
+    let wanted: Vec<String> = a.items.into_iter().map(IdRef::into_id).collect();
+    let effs = atomic(store, |s| {
+        let mut e = s.collection_items(ty, field, &[(pid.clone(), current)], false)?;
+        e.extend(s.collection_items(ty, field, &[(pid.clone(), wanted)], true)?);
+        Ok(e)
+    })?;
+    ctx.changed(effs);
+    Ok(json!("ok"))
+}
+
+/// Args of `fibery.entity.batch/create` and `/delete`.
+#[derive(Deserialize)]
+struct BatchArgs {
+    #[serde(rename = "type")]
+    type_name: String,
+    entities: Vec<Map<String, Value>>,
+    /// `fail-if-not-found?` (delete; default true).
+    #[serde(default)]
+    opts: Option<Value>,
+}
+
+/// `fibery.entity.batch/create`: all or nothing; the create views in order.
+fn batch_create(store: &mut Store, a: BatchArgs, ctx: &mut Ctx) -> Result<Value, FiberyError> {
+    let (views, effs) = atomic(store, |s| {
+        let mut out = (vec![], vec![]);
+        for e in &a.entities {
+            let (v, eff) = s.create(&a.type_name, e)?;
+            out.0.push(v);
+            out.1.push(eff);
+        }
+        Ok(out)
+    })?;
+    ctx.changed(effs);
+    Ok(Value::Array(views))
+}
+
+/// `fibery.entity.batch/delete`: all or nothing; missing entities fail unless
+/// `opts.fail-if-not-found?` is false.
+fn batch_delete(store: &mut Store, a: BatchArgs, ctx: &mut Ctx) -> Result<Value, FiberyError> {
+    let fail_missing = a
+        .opts
+        .as_ref()
+        .and_then(|o| o.get("fail-if-not-found?"))
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
+    let ty = a.type_name.as_str();
+    let effs = atomic(store, |s| {
+        let mut effs = vec![];
+        for e in &a.entities {
+            let id = e
+                .get("fibery/id")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            if fail_missing || s.entity(ty, id).is_some() {
+                effs.push(s.delete(ty, id)?);
+            }
+        }
+        Ok(effs)
+    })?;
+    ctx.changed(effs);
+    Ok(json!("ok"))
+}

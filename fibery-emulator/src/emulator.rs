@@ -1,0 +1,230 @@
+//! The public handle: [`EmulatorBuilder`] configures, [`Emulator`] runs; schema files.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use fibery_core::schema::Schema;
+use serde_json::Value;
+
+use crate::server::{self, state::Shared};
+use crate::{Faults, RateLimits, RequestRecord, Stats};
+
+/// Errors starting an emulator.
+#[derive(Debug, thiserror::Error)]
+pub enum EmulatorError {
+    /// Binding or serving failed.
+    #[error("emulator I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    /// The data or seed file could not be read.
+    #[error("invalid emulator state: {0}")]
+    State(String),
+}
+
+/// Configures and starts an [`Emulator`].
+#[derive(Default)]
+pub struct EmulatorBuilder {
+    schema: Option<Schema>,
+    tokens: Vec<String>,
+    limits: Option<RateLimits>,
+    no_limits: bool,
+    faults: Faults,
+    seed: Option<Value>,
+    data: Option<PathBuf>,
+    addr: Option<SocketAddr>,
+    max_body: Option<usize>,
+}
+
+impl std::fmt::Debug for EmulatorBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Tokens are secrets: only their number is shown.
+        f.debug_struct("EmulatorBuilder")
+            .field("types", &self.schema.as_ref().map(|s| s.types.len()))
+            .field("tokens", &format_args!("[{} redacted]", self.tokens.len()))
+            .field("limits", &self.limits)
+            .field("no_limits", &self.no_limits)
+            .field("faults", &self.faults)
+            .field("data", &self.data)
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EmulatorBuilder {
+    /// The workspace schema (Fibery's `fibery.schema/query` shape).
+    pub fn schema(mut self, schema: Schema) -> Self {
+        self.schema = Some(schema);
+        self
+    }
+    /// Accept this API token (as `Token x` or `Bearer x`); may be called several times.
+    pub fn token(mut self, token: impl Into<String>) -> Self {
+        self.tokens.push(token.into());
+        self
+    }
+    /// Rate limits (default: 3/s per token, 7/s per workspace, `Retry-After` on).
+    pub fn rate_limits(mut self, limits: RateLimits) -> Self {
+        self.limits = Some(limits);
+        self.no_limits = false;
+        self
+    }
+    /// Disable rate limiting.
+    pub fn without_rate_limits(mut self) -> Self {
+        self.no_limits = true;
+        self
+    }
+    /// Fault injection settings (default: none).
+    pub fn faults(mut self, faults: Faults) -> Self {
+        self.faults = faults;
+        self
+    }
+    /// Seed data applied after the schema is loaded (see README: `entities` and `commands`).
+    pub fn seed_json(mut self, seed: Value) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+    /// Persist state to this JSON file (loaded if it exists; written atomically after changes).
+    pub fn data_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.data = Some(path.into());
+        self
+    }
+    /// Bind address (default `127.0.0.1:0`).
+    pub fn bind(mut self, addr: SocketAddr) -> Self {
+        self.addr = Some(addr);
+        self
+    }
+    /// Maximum request body in bytes (default 16 MiB); larger bodies get HTTP 413.
+    pub fn max_body_bytes(mut self, n: usize) -> Self {
+        self.max_body = Some(n);
+        self
+    }
+
+    /// Binds and starts serving in a tokio task.
+    pub async fn start(self) -> Result<Emulator, EmulatorError> {
+        let limits = if self.no_limits {
+            None
+        } else {
+            Some(self.limits.unwrap_or_default())
+        };
+        let cfg = server::Config {
+            schema: self.schema.unwrap_or_else(|| Schema {
+                id: None,
+                version: 1,
+                types: vec![],
+                meta: Default::default(),
+            }),
+            tokens: self.tokens,
+            limits,
+            faults: self.faults,
+            seed: self.seed,
+            data: self.data,
+            addr: self
+                .addr
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0))),
+            max_body: self.max_body.unwrap_or(16 * 1024 * 1024),
+        };
+        let running = server::start(cfg).await?;
+        Ok(Emulator {
+            shared: running.shared,
+            addr: running.addr,
+            shutdown: Some(running.stop),
+            task: Some(running.task),
+        })
+    }
+}
+
+/// A running emulator. Dropping it stops the server (call [`Emulator::shutdown`] to wait).
+#[derive(Debug)]
+pub struct Emulator {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    shutdown: Option<tokio::sync::watch::Sender<bool>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Emulator {
+    /// A builder with no schema, no tokens, default rate limits and no faults.
+    pub fn builder() -> EmulatorBuilder {
+        EmulatorBuilder::default()
+    }
+    /// `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+    /// Current counters.
+    pub fn stats(&self) -> Stats {
+        self.shared.stats()
+    }
+    /// Every API request so far, in arrival order.
+    pub fn request_log(&self) -> Vec<RequestRecord> {
+        self.shared.log.entries()
+    }
+    /// Replaces the fault settings (re-seeding the generator).
+    pub fn set_faults(&self, faults: Faults) {
+        self.shared.faults.set(faults);
+    }
+    /// Replaces (or removes, with `None`) the rate limits.
+    pub fn set_rate_limits(&self, limits: Option<RateLimits>) {
+        self.shared.limiter.set(limits);
+    }
+    /// Snapshot of the stored entities of a type: all fields, single references as
+    /// `{"fibery/id": ..}`, collections as arrays of `{"fibery/id": ..}`, rich text as
+    /// `{"Collaboration~Documents/secret": ..}`. Empty for unknown types.
+    pub fn entities(&self, type_name: &str) -> Vec<Value> {
+        self.shared
+            .store
+            .lock()
+            .map(|s| s.snapshot(type_name))
+            .unwrap_or_default()
+    }
+    /// The id of the emulated current user (`$my-id`).
+    pub fn user_id(&self) -> String {
+        self.shared
+            .store
+            .lock()
+            .map(|s| s.me.clone())
+            .unwrap_or_default()
+    }
+    /// Stops accepting connections and waits for the server task.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(true);
+        }
+        if let Some(t) = self.task.take() {
+            let _ = t.await;
+        }
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(true);
+        }
+    }
+}
+
+/// Loads a schema from a JSON file holding either the bare schema or a `fibery.schema/query`
+/// envelope (`{"success": true, "result": {...}}`, possibly inside an array).
+pub fn load_schema_file(path: &std::path::Path) -> Result<Schema, EmulatorError> {
+    let text = std::fs::read_to_string(path)?;
+    let v: Value = serde_json::from_str(&text)
+        .map_err(|e| EmulatorError::State(format!("{}: {e}", path.display())))?;
+    schema_from_value(v)
+}
+
+/// Accepts a bare schema or a `{success, result}` envelope (or a one-element array of it).
+pub fn schema_from_value(v: Value) -> Result<Schema, EmulatorError> {
+    let v = match v {
+        Value::Array(mut a) if !a.is_empty() => a.swap_remove(0),
+        other => other,
+    };
+    let v = match v.get("result") {
+        Some(r) if v.get("success").is_some() => r.clone(),
+        _ => v,
+    };
+    serde_json::from_value(v).map_err(|e| EmulatorError::State(format!("invalid schema: {e}")))
+}

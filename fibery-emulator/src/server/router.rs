@@ -1,0 +1,45 @@
+//! Routes: the Fibery API behind the tower layers, and the admin endpoints.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::middleware::from_fn_with_state;
+use axum::routing::{delete, get, post};
+use tower::ServiceBuilder;
+
+use super::state::Shared;
+use super::{admin, auth, faults, rate_limit, request_log};
+use crate::api::{commands, documents, files, schema, webhooks};
+
+/// The whole app. Every `/api` request (unknown paths too) passes, outermost first: the
+/// request log, auth, the rate limiter, fault injection.
+pub(crate) fn router(sh: Arc<Shared>, max_body: usize) -> Router {
+    let layers = ServiceBuilder::new()
+        .layer(from_fn_with_state(sh.clone(), request_log::layer))
+        .layer(from_fn_with_state(sh.clone(), auth::layer))
+        .layer(from_fn_with_state(sh.clone(), rate_limit::layer))
+        .layer(from_fn_with_state(sh.clone(), faults::layer));
+    let api = Router::new()
+        .route("/api/commands", post(commands::handler))
+        .route("/api/schema", get(schema::get))
+        .route("/api/documents/commands", post(documents::commands))
+        .route(
+            "/api/documents/{secret}",
+            get(documents::get).put(documents::put),
+        )
+        .route("/api/files", post(files::upload))
+        .route("/api/files/from-url", post(files::from_url))
+        .route("/api/files/{secret}", get(files::download))
+        .route(
+            "/api/webhooks/v2",
+            get(webhooks::list).post(webhooks::create),
+        )
+        .route("/api/webhooks/v2/{id}", delete(webhooks::remove))
+        .fallback(|| async { (StatusCode::NOT_FOUND, "Not Found") })
+        .layer(layers);
+    api.merge(admin::routes())
+        .layer(DefaultBodyLimit::max(max_body))
+        .with_state(sh)
+}

@@ -1,0 +1,463 @@
+//! The in-memory workspace: schema, entities, documents, files and webhooks, with the undo log
+//! of all-or-nothing commands and the value indexes of unique and conflict-field lookups.
+//! Writes live in the submodules; query evaluation in [`qeval`].
+
+mod persist;
+pub(crate) mod qeval;
+mod relations;
+pub(crate) mod schema;
+pub(crate) mod system_types;
+mod upsert;
+pub(crate) mod values;
+mod write;
+
+use std::collections::{BTreeMap, HashMap};
+
+use fibery_core::schema::Schema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
+
+use fibery_core::value::format_date_time;
+pub(crate) use persist::Persistence;
+use schema::{DOC_SECRET, Kind, find_field, find_type, kind_of};
+
+/// One stored entity: field name -> stored value. Single refs are stored as the target id
+/// (or null), collections as arrays of ids, rich text as the document secret.
+pub(crate) type Entity = Map<String, Value>;
+
+/// Entities of one type.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub(crate) struct TypeStore {
+    pub entities: HashMap<String, Entity>,
+    pub next_public_id: u64,
+}
+
+/// A stored file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct FileBlob {
+    pub id: String,
+    pub name: String,
+    pub content_type: String,
+    /// Hex-encoded bytes (keeps the data file plain JSON).
+    hex: String,
+}
+
+/// A webhook subscription.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Webhook {
+    pub id: u64,
+    pub url: String,
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub runs: Vec<Value>,
+}
+
+/// The whole workspace state (what `--data` persists).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Store {
+    pub schema: Schema,
+    pub types: BTreeMap<String, TypeStore>,
+    pub documents: HashMap<String, String>,
+    pub files: HashMap<String, FileBlob>,
+    pub webhooks: Vec<Webhook>,
+    pub next_webhook_id: u64,
+    pub me: String,
+    #[serde(default)]
+    pub last_ts: i128,
+    #[serde(default)]
+    pub sequence: u64,
+    /// Undo log of the running all-or-nothing command, if any.
+    #[serde(skip)]
+    journal: Option<Journal>,
+    /// Lazily built value -> ids indexes for unique and conflict-field lookups.
+    #[serde(skip)]
+    index: HashMap<IndexKey, HashMap<String, Vec<String>>>,
+}
+
+/// (type, field, case-insensitive)
+type IndexKey = (String, String, bool);
+
+/// What an all-or-nothing command changed, to undo it without cloning the store.
+#[derive(Debug, Clone, Default)]
+struct Journal {
+    entities: HashMap<(String, String), Option<Entity>>,
+    public_ids: HashMap<String, u64>,
+    docs: HashMap<String, Option<String>>,
+}
+
+fn index_key(v: &Value, ci: bool) -> Option<String> {
+    match v {
+        Value::Null => None,
+        Value::String(s) if ci => Some(format!("s:{}", s.to_lowercase())),
+        Value::String(s) => Some(format!("s:{s}")),
+        other => Some(other.to_string()),
+    }
+}
+
+/// A change produced by a write, for webhooks.
+#[derive(Debug, Clone)]
+pub(crate) struct Effect {
+    /// The command that made it (`fibery.entity/create`, ...).
+    pub effect: &'static str,
+    pub id: String,
+    pub type_name: String,
+    /// New values (`null` for deletes).
+    pub values: Value,
+    /// Previous values (`null` for creates).
+    pub values_before: Value,
+}
+
+impl Effect {
+    fn new(
+        effect: &'static str,
+        ty: &str,
+        id: String,
+        values: Value,
+        values_before: Value,
+    ) -> Self {
+        Effect {
+            effect,
+            id,
+            type_name: ty.into(),
+            values,
+            values_before,
+        }
+    }
+}
+
+impl FileBlob {
+    /// A file's bytes with its metadata.
+    pub fn new(id: String, name: String, content_type: String, bytes: &[u8]) -> Self {
+        const H: &[u8; 16] = b"0123456789abcdef";
+        let mut hex = String::with_capacity(bytes.len() * 2);
+        for x in bytes {
+            hex.push(H[(x >> 4) as usize] as char);
+            hex.push(H[(x & 15) as usize] as char);
+        }
+        FileBlob {
+            id,
+            name,
+            content_type,
+            hex,
+        }
+    }
+
+    /// The file's bytes.
+    pub fn bytes(&self) -> Vec<u8> {
+        let v = |c: u8| match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            _ => 0,
+        };
+        self.hex
+            .as_bytes()
+            .chunks(2)
+            .filter(|c| c.len() == 2)
+            .map(|c| (v(c[0]) << 4) | v(c[1]))
+            .collect()
+    }
+}
+
+/// Puts back (or removes, for `None`) what an undo log recorded.
+fn restore<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>, key: K, old: Option<V>) {
+    match old {
+        Some(v) => {
+            map.insert(key, v);
+        }
+        None => {
+            map.remove(&key);
+        }
+    }
+}
+
+impl Store {
+    pub fn new(schema: Schema) -> Self {
+        let mut s = Store {
+            schema,
+            types: BTreeMap::new(),
+            documents: HashMap::new(),
+            files: HashMap::new(),
+            webhooks: vec![],
+            next_webhook_id: 1,
+            me: uuid::Uuid::new_v4().to_string(),
+            last_ts: 0,
+            sequence: 0,
+            journal: None,
+            index: HashMap::new(),
+        };
+        system_types::ensure_system_types(&mut s.schema);
+        let me = s.me.clone();
+        let mut user = Map::new();
+        user.insert("fibery/id".into(), json!(me));
+        user.insert("user/name".into(), json!("Emulator User"));
+        user.insert("user/email".into(), json!("emulator@localhost"));
+        user.insert("fibery/active?".into(), json!(true));
+        user.insert("fibery/admin?".into(), json!(true));
+        let _ = s.insert_raw("fibery/user", user);
+        s
+    }
+
+    /// A strictly increasing timestamp (ms resolution), so creation order is total.
+    pub fn now(&mut self) -> String {
+        let now = OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
+        let ms = if now <= self.last_ts {
+            self.last_ts + 1
+        } else {
+            now
+        };
+        self.last_ts = ms;
+        let t = OffsetDateTime::from_unix_timestamp_nanos(ms * 1_000_000)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        format_date_time(t)
+    }
+
+    /// Creates Open / In Progress / Done in an empty workflow enum and, when the holder's
+    /// `workflow/state` field has no default, makes Open the default.
+    pub fn default_workflow_states(&mut self, enum_type: &str) {
+        if find_type(&self.schema, enum_type).is_none()
+            || self
+                .types
+                .get(enum_type)
+                .is_some_and(|t| !t.entities.is_empty())
+        {
+            return;
+        }
+        let has_final = find_type(&self.schema, enum_type)
+            .and_then(|t| find_field(t, "workflow/Final"))
+            .is_some();
+        let mut first = None;
+        for (i, (name, fin)) in [("Open", false), ("In Progress", false), ("Done", true)]
+            .iter()
+            .enumerate()
+        {
+            let mut e = Map::new();
+            e.insert("enum/name".into(), json!(name));
+            e.insert("fibery/rank".into(), json!(i as i64 * 1_000_000));
+            if has_final {
+                e.insert("workflow/Final".into(), json!(fin));
+            }
+            let id = self.insert_raw(enum_type, e);
+            first.get_or_insert(id);
+        }
+        let holder = enum_type.trim_start_matches("workflow/state_").to_string();
+        if let (Some(first), Some(t)) = (first, schema::find_type_mut(&mut self.schema, &holder))
+            && let Some(f) = t
+                .fields
+                .iter_mut()
+                .find(|f| f.name == "workflow/state" && !f.deleted)
+            && f.meta.default_value.is_none()
+        {
+            f.meta.default_value = Some(json!({"fibery/id": first}));
+        }
+    }
+
+    /// Starts an undo log; returns false if one is already running (the outer owner
+    /// commits or rolls back).
+    pub fn begin(&mut self) -> bool {
+        if self.journal.is_some() {
+            return false;
+        }
+        self.journal = Some(Journal::default());
+        true
+    }
+
+    /// Drops the undo log, keeping the changes.
+    pub fn commit(&mut self) {
+        self.journal = None;
+    }
+
+    /// Undoes everything since [`Store::begin`].
+    pub fn rollback(&mut self) {
+        let Some(j) = self.journal.take() else { return };
+        for ((ty, id), old) in j.entities {
+            restore(&mut self.types.entry(ty).or_default().entities, id, old);
+        }
+        for (ty, n) in j.public_ids {
+            self.types.entry(ty).or_default().next_public_id = n;
+        }
+        for (secret, old) in j.docs {
+            restore(&mut self.documents, secret, old);
+        }
+        self.index.clear();
+    }
+
+    /// Records the current state of an entity in the undo log (first touch only).
+    fn touch(&mut self, ty: &str, id: &str) {
+        if let Some(j) = &mut self.journal {
+            let key = (ty.to_string(), id.to_string());
+            if let std::collections::hash_map::Entry::Vacant(slot) = j.entities.entry(key) {
+                slot.insert(self.types.get(ty).and_then(|t| t.entities.get(id)).cloned());
+            }
+        }
+    }
+
+    fn touch_doc(&mut self, secret: &str) {
+        if let Some(j) = &mut self.journal
+            && !j.docs.contains_key(secret)
+        {
+            j.docs
+                .insert(secret.to_string(), self.documents.get(secret).cloned());
+        }
+    }
+
+    /// Forgets every index (after schema changes that rewrite values).
+    pub fn clear_index(&mut self) {
+        self.index.clear();
+    }
+
+    /// Ids of `ty` entities whose `field` equals `v` (case-insensitively for text if `ci`).
+    fn lookup(&mut self, ty: &str, field: &str, ci: bool, v: &Value) -> Vec<String> {
+        let Some(k) = index_key(v, ci) else {
+            return vec![];
+        };
+        let key = (ty.to_string(), field.to_string(), ci);
+        if !self.index.contains_key(&key) {
+            let mut m: HashMap<String, Vec<String>> = HashMap::new();
+            if let Some(ts) = self.types.get(ty) {
+                for (id, e) in &ts.entities {
+                    if let Some(k) = e.get(field).and_then(|x| index_key(x, ci)) {
+                        m.entry(k).or_default().push(id.clone());
+                    }
+                }
+            }
+            self.index.insert(key.clone(), m);
+        }
+        self.index
+            .get(&key)
+            .and_then(|m| m.get(&k))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn index_add(&mut self, ty: &str, id: &str, e: &Entity) {
+        for ((t, f, ci), m) in self.index.iter_mut() {
+            if t == ty
+                && let Some(k) = e.get(f).and_then(|x| index_key(x, *ci))
+            {
+                m.entry(k).or_default().push(id.to_string());
+            }
+        }
+    }
+
+    fn index_remove(&mut self, ty: &str, id: &str, e: &Entity) {
+        for ((t, f, ci), m) in self.index.iter_mut() {
+            if t == ty
+                && let Some(k) = e.get(f).and_then(|x| index_key(x, *ci))
+                && let Some(ids) = m.get_mut(&k)
+            {
+                ids.retain(|x| x != id);
+            }
+        }
+    }
+
+    pub fn entity(&self, ty: &str, id: &str) -> Option<&Entity> {
+        self.types.get(ty)?.entities.get(id)
+    }
+
+    fn entity_mut(&mut self, ty: &str, id: &str) -> Option<&mut Entity> {
+        self.touch(ty, id);
+        self.types.get_mut(ty)?.entities.get_mut(id)
+    }
+
+    pub fn count_entities(&self) -> usize {
+        self.types.values().map(|t| t.entities.len()).sum()
+    }
+
+    /// Inserts system/seed data bypassing validation (ids, dates, public id filled in).
+    pub fn insert_raw(&mut self, ty: &str, mut e: Entity) -> String {
+        let id = e
+            .get("fibery/id")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let now = self.now();
+        self.touch(ty, &id);
+        let next = {
+            let ts = self.types.entry(ty.to_string()).or_default();
+            if let Some(j) = &mut self.journal {
+                j.public_ids
+                    .entry(ty.to_string())
+                    .or_insert(ts.next_public_id);
+            }
+            ts.next_public_id += 1;
+            ts.next_public_id
+        };
+        e.insert("fibery/id".into(), json!(id));
+        let mut fill = |k: &str, v: Value| {
+            if e.get(k).is_none_or(Value::is_null) {
+                e.insert(k.to_string(), v);
+            }
+        };
+        fill("fibery/public-id", json!(next.to_string()));
+        fill("fibery/creation-date", json!(now));
+        fill("fibery/modification-date", json!(now));
+        self.index_add(ty, &id, &e);
+        self.types
+            .entry(ty.to_string())
+            .or_default()
+            .entities
+            .insert(id.clone(), e);
+        id
+    }
+
+    /// The create/update result view: primitives, single refs as `{"fibery/id"}`.
+    pub fn render(&self, ty: &str, e: &Entity) -> Value {
+        let mut out = Map::new();
+        let Some(t) = find_type(&self.schema, ty) else {
+            return Value::Object(e.clone());
+        };
+        for f in t.fields.iter().filter(|f| !f.deleted) {
+            let v = e.get(&f.name).cloned().unwrap_or(Value::Null);
+            match kind_of(&self.schema, f) {
+                Kind::Primitive(_) => {
+                    out.insert(f.name.clone(), v);
+                }
+                Kind::Single(_) => {
+                    let r = match v {
+                        Value::String(s) => json!({"fibery/id": s}),
+                        _ => Value::Null,
+                    };
+                    out.insert(f.name.clone(), r);
+                }
+                _ => {}
+            }
+        }
+        Value::Object(out)
+    }
+
+    /// Every stored entity of a type, in creation order: all fields, single references as
+    /// `{"fibery/id": ..}`, collections as arrays of them, rich text as
+    /// `{"Collaboration~Documents/secret": ..}`. Empty for unknown types.
+    pub fn snapshot(&self, ty: &str) -> Vec<Value> {
+        let Some(ts) = self.types.get(ty) else {
+            return vec![];
+        };
+        let mut list: Vec<&Entity> = ts.entities.values().collect();
+        let key = |e: &Entity| {
+            let s = |k: &str| e.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+            (s("fibery/creation-date"), s("fibery/id"))
+        };
+        list.sort_by_key(|e| key(e));
+        let t = find_type(&self.schema, ty);
+        list.into_iter()
+            .map(|e| {
+                let out = e.iter().map(|(k, v)| {
+                    let kind = t
+                        .and_then(|t| find_field(t, k))
+                        .map(|f| kind_of(&self.schema, f));
+                    let shown = match (kind, v) {
+                        (Some(Kind::Single(_)), Value::String(s)) => json!({"fibery/id": s}),
+                        (Some(Kind::Collection(_)), Value::Array(a)) => {
+                            Value::Array(a.iter().map(|i| json!({"fibery/id": i})).collect())
+                        }
+                        (Some(Kind::RichText), Value::String(s)) => json!({DOC_SECRET: s}),
+                        _ => v.clone(),
+                    };
+                    (k.clone(), shown)
+                });
+                Value::Object(out.collect())
+            })
+            .collect()
+    }
+}
