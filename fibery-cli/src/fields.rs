@@ -57,7 +57,7 @@ impl FieldKind {
                 collection: field.meta.collection,
             },
             // Kinds added to fibery-core later: passed through as JSON.
-            _ => FieldKind::OtherPrimitive(field.type_name.clone()),
+            _ => FieldKind::Primitive(PrimitiveType::Other(field.type_name.clone())),
         }
     }
 
