@@ -210,3 +210,16 @@ pub async fn wait_for_journal(journal: &Path, until: impl Fn(usize, usize) -> bo
         tokio::time::sleep(std::time::Duration::from_millis(2)).await;
     }
 }
+
+/// Every file directly in `dir` with its contents as (lossy) text.
+pub fn files_in(dir: &Path) -> Vec<(PathBuf, String)> {
+    std::fs::read_dir(dir)
+        .expect("read the directory")
+        .map(|entry| {
+            let p = entry.expect("a directory entry").path();
+            let text =
+                String::from_utf8_lossy(&std::fs::read(&p).expect("read a file")).into_owned();
+            (p, text)
+        })
+        .collect()
+}

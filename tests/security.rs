@@ -167,6 +167,13 @@ async fn panic_messages_never_show_the_token() {
     assert_clean("TRACE log", &captured());
 }
 
+/// Building `b` with the secret token fails as a configuration error.
+fn refused(b: fibery_client::ClientBuilder, what: &str) -> Error {
+    let e = b.token(SECRET).build().unwrap_err();
+    assert!(matches!(e, Error::Config(_)), "{what}: {e}");
+    e
+}
+
 #[test]
 fn http_to_non_loopback_and_bad_accounts_are_refused() {
     for url in [
@@ -178,13 +185,7 @@ fn http_to_non_loopback_and_bad_accounts_are_refused() {
         "ftp://127.0.0.1",
         "https://user:pass@acme.fibery.io",
     ] {
-        let e = Client::builder()
-            .base_url(url)
-            .token(SECRET)
-            .build()
-            .unwrap_err();
-        assert!(matches!(e, Error::Config(_)), "{url}: {e}");
-        assert_error_clean(&e);
+        assert_error_clean(&refused(Client::builder().base_url(url), url));
     }
     for ok in [
         "http://127.0.0.1:1",
@@ -206,12 +207,7 @@ fn http_to_non_loopback_and_bad_accounts_are_refused() {
         "a b",
         "",
     ] {
-        let e = Client::builder()
-            .account(acc)
-            .token(SECRET)
-            .build()
-            .unwrap_err();
-        assert!(matches!(e, Error::Config(_)), "{acc}: {e}");
+        refused(Client::builder().account(acc), acc);
     }
     let c = Client::builder()
         .account("acme")
@@ -378,13 +374,8 @@ async fn cli_output_and_files_never_show_the_token() {
         assert_clean("CLI output", &out);
     }
     // Journal, rejects and any other file the CLI left behind.
-    for entry in std::fs::read_dir(dir.path()).unwrap() {
-        let p = entry.unwrap().path();
-        let bytes = std::fs::read(&p).unwrap();
-        assert_clean(
-            &format!("file {}", p.display()),
-            &String::from_utf8_lossy(&bytes),
-        );
+    for (p, text) in fibery_tests::files_in(dir.path()) {
+        assert_clean(&format!("file {}", p.display()), &text);
     }
 
     // Refused targets: plain http to a non-loopback host, a malformed account.

@@ -222,16 +222,23 @@ fn respond(state: &Mutex<(Reply, Echo)>, req: &Request) -> ResponseTemplate {
     }
 }
 
+/// Mounts a mock answering every request as the returned shared state says (starting with
+/// `reply`, raw echo). Every request matches, so wiremock never logs one as unexpected (with
+/// its headers).
+async fn reflect_everything(server: &MockServer, reply: Reply) -> Arc<Mutex<(Reply, Echo)>> {
+    let state = Arc::new(Mutex::new((reply, Echo::Raw)));
+    let s = state.clone();
+    Mock::given(any())
+        .respond_with(move |req: &Request| respond(&s, req))
+        .mount(server)
+        .await;
+    state
+}
+
 /// A mock server reflecting the `Authorization` value as the shared state says.
 async fn reflecting_server() -> (MockServer, Arc<Mutex<(Reply, Echo)>>) {
     let server = MockServer::start().await;
-    let state = Arc::new(Mutex::new((Reply::Auth401, Echo::Raw)));
-    let s = state.clone();
-    // Every request matches, so wiremock never logs one as unexpected (with its headers).
-    Mock::given(any())
-        .respond_with(move |req: &Request| respond(&s, req))
-        .mount(&server)
-        .await;
+    let state = reflect_everything(&server, Reply::Auth401).await;
     (server, state)
 }
 
@@ -438,12 +445,7 @@ async fn reflecting_workspace() -> (MockServer, Arc<Mutex<(Reply, Echo)>>) {
         .with_priority(1)
         .mount(&server)
         .await;
-    let state = Arc::new(Mutex::new((Reply::Envelope, Echo::Raw)));
-    let s = state.clone();
-    Mock::given(any())
-        .respond_with(move |req: &Request| respond(&s, req))
-        .mount(&server)
-        .await;
+    let state = reflect_everything(&server, Reply::Envelope).await;
     (server, state)
 }
 
@@ -520,13 +522,8 @@ async fn cli_stderr_and_rejects_file_never_show_a_reflected_token() {
                 "{what}: {r}"
             );
         }
-        for entry in std::fs::read_dir(dir.path()).unwrap() {
-            let p = entry.unwrap().path();
-            let bytes = std::fs::read(&p).unwrap();
-            assert_clean(
-                &format!("{what}: file {}", p.display()),
-                &String::from_utf8_lossy(&bytes),
-            );
+        for (p, text) in fibery_tests::files_in(dir.path()) {
+            assert_clean(&format!("{what}: file {}", p.display()), &text);
         }
     }
 }

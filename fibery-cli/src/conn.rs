@@ -139,6 +139,14 @@ impl Conn {
             .map_err(|e| read_error("query failed", &e))
     }
 
+    /// Sends commands in as few requests as the batch size allows; one result per command.
+    pub async fn execute(
+        &self,
+        cmds: Vec<Command>,
+    ) -> std::result::Result<Vec<std::result::Result<Value, ClientError>>, ClientError> {
+        self.client.execute(cmds).await
+    }
+
     /// Pages through every row of `query` (keyset pagination on `fibery/id`), calling `f`
     /// for each page. `query`'s order, limit and offset are replaced by the pager's.
     pub async fn for_each_page(
@@ -307,12 +315,8 @@ impl Pager<'_> {
                 _ => Command::query(q.clone().offset((i * self.page_size) as u64)),
             })
             .collect();
-        let results = self
-            .conn
-            .client
-            .execute(cmds)
-            .await
-            .map_err(|e| read_error("query failed", &e))?;
+        let results = self.conn.execute(cmds).await;
+        let results = results.map_err(|e| read_error("query failed", &e))?;
         let mut seen = std::collections::HashSet::new();
         for r in results {
             let rows = match r.map_err(|e| read_error("query failed", &e))? {

@@ -590,12 +590,8 @@ impl Writer<'_> {
         &self,
         cmds: Vec<Command>,
     ) -> Result<Vec<std::result::Result<Value, ClientError>>> {
-        let results = self
-            .conn
-            .client
-            .execute(cmds)
-            .await
-            .map_err(|e| client_error("cannot send a batch", &e))?;
+        let results = self.conn.execute(cmds).await;
+        let results = results.map_err(|e| client_error("cannot send a batch", &e))?;
         // 413 (body too large) applied nothing: the caller splits the batch and rejects
         // the oversized row. Any other request-level failure stops the import.
         if let Some(Err(ClientError::Batch { source })) = results.first()

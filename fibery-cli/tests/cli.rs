@@ -93,6 +93,16 @@ fn assert_each_task_once(emu: &Emulator, n: usize) {
     assert_eq!(ids.iter().collect::<HashSet<_>>().len(), n);
 }
 
+/// With the faults cleared, `args --resume` finishes the import (exit 3: the bad rows) and
+/// every one of the `n` tasks is stored once.
+async fn resume_to_the_end(emu: &Emulator, dir: &Path, args: &[&str], n: usize) -> Output {
+    set_latency(emu, 0);
+    let o = expect(emu, dir, 3, &resumed(args)).await;
+    assert_eq!(external_ids(emu).len(), n, "{}", text(&o));
+    assert_each_task_once(emu, n);
+    o
+}
+
 /// Slows every request of `emu` down by `ms` (0: no faults).
 fn set_latency(emu: &Emulator, ms: u64) {
     emu.set_faults(Faults {
@@ -444,12 +454,8 @@ async fn sigkill_mid_import_then_resume_writes_every_valid_row_once() {
         partial > 0 && partial < 120,
         "killed too late or too early: {partial}"
     );
-    set_latency(&emu, 0);
-
-    let o = expect(&emu, dir.path(), 3, &resumed(&args)).await;
+    let o = resume_to_the_end(&emu, dir.path(), &args, 120).await;
     assert!(text(&o).contains("skipped"), "{}", text(&o));
-    assert_eq!(external_ids(&emu).len(), 120, "{}", text(&o));
-    assert_each_task_once(&emu, 120);
     // The rejects file lists each bad row once, even though both runs read some of them.
     let rows: Vec<u64> = json_lines(&read(dir.path(), "tasks.rejects.jsonl"))
         .iter()
@@ -645,10 +651,7 @@ async fn ctrl_c_finishes_the_batch_in_flight_then_resume_completes() {
     assert_eq!(sent, done, "{}", read(dir.path(), "tasks.journal.jsonl"));
     let partial = tasks(&emu).len();
     assert!(partial > 0 && partial < 80, "{partial}");
-    set_latency(&emu, 0);
-
-    expect(&emu, dir.path(), 3, &resumed(&args)).await;
-    assert_each_task_once(&emu, 80);
+    resume_to_the_end(&emu, dir.path(), &args, 80).await;
     emu.shutdown().await;
 }
 
@@ -717,9 +720,7 @@ async fn server_failure_exits_1_with_a_resume_hint_and_resume_finishes() {
     let err = String::from_utf8_lossy(&o.stderr).to_string();
     assert!(err.lines().any(|l| l.starts_with("error: ")), "{err}");
     assert!(err.contains("--resume"), "{err}");
-    set_latency(&emu, 0);
-    expect(&emu, dir.path(), 3, &resumed(&args)).await;
-    assert_each_task_once(&emu, 20);
+    resume_to_the_end(&emu, dir.path(), &args, 20).await;
     emu.shutdown().await;
 }
 
