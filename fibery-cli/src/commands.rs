@@ -229,7 +229,7 @@ fn csv_cell(v: Option<&Value>) -> String {
 /// Writes one CSV record (quoted as needed) to `out`.
 fn write_csv_record(out: &mut dyn Write, cells: impl IntoIterator<Item = String>) -> Result<()> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(cells.into_iter())
+    w.write_record(cells)
         .map_err(|e| CliError::failure(e.to_string()))?;
     out.write_all(&w.into_inner().unwrap_or_default())?;
     Ok(())
