@@ -16,13 +16,13 @@ mod bad_input_corpus;
 
 use std::collections::HashSet;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use bad_input_corpus::{Case, Line, Server};
 use fibery_core::schema::PrimitiveType;
 use fibery_core::value::FieldValue;
 use fibery_emulator::{Emulator, Faults};
-use fibery_tests::{CSV_HEADER, TASK, TOKEN, emulator, fibery_bin, shows_panic};
+use fibery_tests::{CSV_HEADER, TASK, TOKEN, all_output, emulator, fibery_at, output, shows_panic};
 use serde_json::{Value, json};
 
 async fn import(emu: &Emulator, dir: &Path, file: &str, extra: &[&str]) -> Output {
@@ -36,25 +36,16 @@ async fn import_in_batches(
     batch: usize,
     extra: &[&str],
 ) -> Output {
-    let mut c = Command::new(fibery_bin());
-    c.current_dir(dir)
-        .env_clear()
-        .env("FIBERY_TOKEN", TOKEN)
-        .args(["--base-url", &emu.base_url(), "--rps", "500", "--json"])
+    let mut c = fibery_at(&emu.base_url(), TOKEN, dir);
+    c.args(["--rps", "500", "--json"])
         .args(["import", file, "-t", TASK, "--key", "Projects/External Id"])
         .args(["--batch", &batch.to_string(), "--no-progress"])
         .args(extra);
-    tokio::task::spawn_blocking(move || c.output().unwrap())
-        .await
-        .unwrap()
+    output(c).await
 }
 
 fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+    all_output(o)
 }
 
 fn summary(o: &Output) -> Value {

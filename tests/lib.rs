@@ -12,11 +12,13 @@
 //! ```
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 
 use fibery_core::schema::Schema;
 use fibery_emulator::{Emulator, Faults, RateLimits};
 use serde_json::Value;
+
+pub mod capture;
 
 /// The API token every emulator started here accepts.
 pub const TOKEN: &str = "reliability-token-5f3a9c1e";
@@ -162,4 +164,62 @@ pub fn fibery_bin() -> PathBuf {
 /// Whether `text` shows a Rust panic.
 pub fn shows_panic(text: &str) -> bool {
     text.contains("panicked at") || text.contains("RUST_BACKTRACE")
+}
+
+/// Stdout then stderr of a finished command, as text (for assertion messages).
+pub fn all_output(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Runs `c` to completion off the async runtime's threads.
+pub async fn output(mut c: Command) -> Output {
+    tokio::task::spawn_blocking(move || c.output().expect("run the command"))
+        .await
+        .expect("the command's thread")
+}
+
+/// The `fibery` binary in `dir` with a clean environment, `FIBERY_TOKEN` = `token` and
+/// `--base-url` = `base_url`.
+pub fn fibery_at(base_url: &str, token: &str, dir: &Path) -> Command {
+    let mut c = Command::new(fibery_bin());
+    c.current_dir(dir)
+        .env_clear()
+        .env("FIBERY_TOKEN", token)
+        .args(["--base-url", base_url]);
+    c
+}
+
+/// How many batches an import's journal says were sent and done.
+pub fn journal_progress(journal: &Path) -> (usize, usize) {
+    let j = std::fs::read_to_string(journal).unwrap_or_default();
+    (j.matches("\"sent\"").count(), j.matches("\"done\"").count())
+}
+
+/// Polls `journal` every few milliseconds until `until(sent, done)` holds or 20 s pass.
+pub async fn wait_for_journal(journal: &Path, until: impl Fn(usize, usize) -> bool) {
+    let t0 = std::time::Instant::now();
+    loop {
+        let (sent, done) = journal_progress(journal);
+        if until(sent, done) || t0.elapsed() > std::time::Duration::from_secs(20) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+}
+
+/// Every file directly in `dir` with its contents as (lossy) text.
+pub fn files_in(dir: &Path) -> Vec<(PathBuf, String)> {
+    std::fs::read_dir(dir)
+        .expect("read the directory")
+        .map(|entry| {
+            let p = entry.expect("a directory entry").path();
+            let text =
+                String::from_utf8_lossy(&std::fs::read(&p).expect("read a file")).into_owned();
+            (p, text)
+        })
+        .collect()
 }

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use fibery_client::{Client, FiberyEntity, RetryPolicy, Validate};
 use fibery_emulator::{Emulator, Faults};
-use fibery_tests::{TASK, TOKEN, emulator};
+use fibery_tests::{TASK, TOKEN, all_output, emulator, fibery_at, output, wait_for_journal};
 use uuid::Uuid;
 
 const N: usize = 5_000;
@@ -157,46 +157,22 @@ const NONE: Expect = Expect {
     dropped: false,
 };
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn import_survives_20_percent_5xx() {
-    let e = Expect {
-        status_5xx: true,
-        ..NONE
-    };
-    import_under(faults(0.2, 0.0, 0.0, 0, 11), e).await;
+/// One test per row of the fault matrix: its faults and which of them must show up.
+macro_rules! fault_matrix {
+    ($($name:ident: $faults:expr => $expect:expr;)*) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            import_under($faults, $expect).await;
+        }
+    )*};
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn import_survives_20_percent_429() {
-    let e = Expect {
-        status_429: true,
-        ..NONE
-    };
-    import_under(faults(0.0, 0.2, 0.0, 0, 12), e).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn import_survives_10_percent_dropped_connections() {
-    let e = Expect {
-        dropped: true,
-        ..NONE
-    };
-    import_under(faults(0.0, 0.0, 0.1, 0, 13), e).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn import_survives_500ms_latency() {
-    import_under(faults(0.0, 0.0, 0.0, 500, 14), NONE).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn import_survives_all_faults_together() {
-    let e = Expect {
-        status_5xx: true,
-        status_429: true,
-        dropped: true,
-    };
-    import_under(faults(0.2, 0.2, 0.1, 500, 15), e).await;
+fault_matrix! {
+    import_survives_20_percent_5xx: faults(0.2, 0.0, 0.0, 0, 11) => Expect { status_5xx: true, ..NONE };
+    import_survives_20_percent_429: faults(0.0, 0.2, 0.0, 0, 12) => Expect { status_429: true, ..NONE };
+    import_survives_10_percent_dropped_connections: faults(0.0, 0.0, 0.1, 0, 13) => Expect { dropped: true, ..NONE };
+    import_survives_500ms_latency: faults(0.0, 0.0, 0.0, 500, 14) => NONE;
+    import_survives_all_faults_together: faults(0.2, 0.2, 0.1, 500, 15) => Expect { status_5xx: true, status_429: true, dropped: true };
 }
 
 /// The same guarantees through the `fibery import` binary (upsert by key) under combined
@@ -209,11 +185,8 @@ async fn cli_import_survives_combined_faults() {
     let emu = emulator(None, faults(0.1, 0.1, 0.05, 20, 16)).await;
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("tasks.csv"), fibery_tests::tasks_csv(ROWS)).unwrap();
-    let mut c = std::process::Command::new(fibery_tests::fibery_bin());
-    c.current_dir(dir.path())
-        .env_clear()
-        .env("FIBERY_TOKEN", TOKEN)
-        .args(["--base-url", &emu.base_url(), "--rps", "1000", "--json"])
+    let mut c = fibery_at(&emu.base_url(), TOKEN, dir.path());
+    c.args(["--rps", "1000", "--json"])
         .args([
             "import",
             "tasks.csv",
@@ -223,14 +196,8 @@ async fn cli_import_survives_combined_faults() {
             "Projects/External Id",
         ])
         .args(["--batch", "50", "--no-progress"]);
-    let o = tokio::task::spawn_blocking(move || c.output().unwrap())
-        .await
-        .unwrap();
-    let out = format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let o = output(c).await;
+    let out = all_output(&o);
     assert_eq!(o.status.code(), Some(0), "{out}");
     let s: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON summary");
     assert_eq!(s["written"], ROWS as u64, "{s}");
@@ -281,11 +248,8 @@ async fn kill_and_resume(seed: u64) {
     let in_flight = seed % 2 == 1;
     let upsert = !seed.is_multiple_of(3);
     let command = |resume: bool| {
-        let mut c = std::process::Command::new(fibery_tests::fibery_bin());
-        c.current_dir(dir.path())
-            .env_clear()
-            .env("FIBERY_TOKEN", TOKEN)
-            .args(["--base-url", &emu.base_url(), "--rps", "1000"])
+        let mut c = fibery_at(&emu.base_url(), TOKEN, dir.path());
+        c.args(["--rps", "1000"])
             .args([
                 "import",
                 "tasks.csv",
@@ -307,17 +271,11 @@ async fn kill_and_resume(seed: u64) {
     };
     let mut child = command(false).spawn().unwrap();
     let journal = dir.path().join("tasks.journal.jsonl");
-    let t0 = std::time::Instant::now();
-    loop {
-        let j = std::fs::read_to_string(&journal).unwrap_or_default();
-        let (sent, done) = (j.matches("\"sent\"").count(), j.matches("\"done\"").count());
-        // An in-flight window missed 5 times in a row (very slow machine): kill between batches.
-        let reached = done >= target && (!in_flight || sent > done || done >= target + 5);
-        if reached || t0.elapsed() > Duration::from_secs(20) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
+    // An in-flight window missed 5 times in a row (very slow machine): kill between batches.
+    wait_for_journal(&journal, |sent, done| {
+        done >= target && (!in_flight || sent > done || done >= target + 5)
+    })
+    .await;
     child.kill().unwrap(); // SIGKILL on Unix
     let _ = child.wait();
     let partial = emu.entities(TASK).len();
@@ -327,18 +285,8 @@ async fn kill_and_resume(seed: u64) {
     );
     emu.set_faults(Faults::default());
 
-    let c = command(true);
-    let o = tokio::task::spawn_blocking(move || {
-        let mut c = c;
-        c.output().unwrap()
-    })
-    .await
-    .unwrap();
-    let out = format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let o = output(command(true)).await;
+    let out = all_output(&o);
     assert_eq!(o.status.code(), Some(0), "seed {seed}: {out}");
     let stored = emu.entities(TASK);
     let keys: Vec<&str> = stored
@@ -351,27 +299,20 @@ async fn kill_and_resume(seed: u64) {
     emu.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kill_and_resume_seed_1() {
-    kill_and_resume(1).await;
+/// One test per seed of [`kill_and_resume`].
+macro_rules! kill_and_resume_tests {
+    ($($name:ident: $seed:expr),* $(,)?) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            kill_and_resume($seed).await;
+        }
+    )*};
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kill_and_resume_seed_2() {
-    kill_and_resume(2).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kill_and_resume_seed_3() {
-    kill_and_resume(3).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kill_and_resume_seed_4() {
-    kill_and_resume(4).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kill_and_resume_seed_5() {
-    kill_and_resume(5).await;
+kill_and_resume_tests! {
+    kill_and_resume_seed_1: 1,
+    kill_and_resume_seed_2: 2,
+    kill_and_resume_seed_3: 3,
+    kill_and_resume_seed_4: 4,
+    kill_and_resume_seed_5: 5,
 }

@@ -7,54 +7,20 @@
 //! This binary installs one global TRACE subscriber that captures every log line of every
 //! test in it into memory; tests check that buffer.
 
-use std::io::Write;
 use std::process::{Command, Output};
-use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use fibery_client::{Client, Error, Query, RetryPolicy};
 use fibery_emulator::{Emulator, Faults};
-use fibery_tests::{TASK, fibery_bin, sample_schema, sample_seed, shows_panic, tasks_csv};
+use fibery_tests::capture::{captured, install};
+use fibery_tests::{
+    TASK, all_output, fibery_bin, sample_schema, sample_seed, shows_panic, tasks_csv,
+};
 
 /// The secret under test. Distinct from every other string in the suite.
 const SECRET: &str = "SeCrEt-9f8e7d6c5b4a-token";
 /// Another token the emulator accepts, for "wrong token" cases.
 const OTHER: &str = "other-accepted-token-123";
-
-#[derive(Clone, Default)]
-struct Buf(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// The global TRACE capture (installed once; also bridges `log` records of reqwest/hyper).
-fn logs() -> &'static Buf {
-    static CAPTURE: OnceLock<Buf> = OnceLock::new();
-    CAPTURE.get_or_init(|| {
-        use tracing_subscriber::util::SubscriberInitExt;
-        let buf = Buf::default();
-        let w = buf.clone();
-        tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(move || w.clone())
-            .finish()
-            .try_init()
-            .expect("install the capturing subscriber");
-        buf
-    })
-}
-
-fn captured() -> String {
-    String::from_utf8_lossy(&logs().0.lock().unwrap()).into_owned()
-}
 
 async fn emulator(tokens: &[&str], faults: Faults) -> Emulator {
     let mut b = Emulator::builder()
@@ -106,7 +72,7 @@ fn tasks() -> Query {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_errors_and_trace_logs_never_show_the_token() {
-    logs();
+    install();
     // Wrong token: the emulator does not know SECRET.
     let emu = emulator(&[OTHER], Faults::default()).await;
     let c = client(&emu.base_url(), SECRET);
@@ -168,7 +134,7 @@ async fn client_errors_and_trace_logs_never_show_the_token() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn panic_messages_never_show_the_token() {
-    logs();
+    install();
     let emu = emulator(&[OTHER], Faults::default()).await;
     let c = client(&emu.base_url(), SECRET);
     // A caller that unwraps a client error: the panic payload carries the error's Debug.
@@ -201,6 +167,13 @@ async fn panic_messages_never_show_the_token() {
     assert_clean("TRACE log", &captured());
 }
 
+/// Building `b` with the secret token fails as a configuration error.
+fn refused(b: fibery_client::ClientBuilder, what: &str) -> Error {
+    let e = b.token(SECRET).build().unwrap_err();
+    assert!(matches!(e, Error::Config(_)), "{what}: {e}");
+    e
+}
+
 #[test]
 fn http_to_non_loopback_and_bad_accounts_are_refused() {
     for url in [
@@ -212,13 +185,7 @@ fn http_to_non_loopback_and_bad_accounts_are_refused() {
         "ftp://127.0.0.1",
         "https://user:pass@acme.fibery.io",
     ] {
-        let e = Client::builder()
-            .base_url(url)
-            .token(SECRET)
-            .build()
-            .unwrap_err();
-        assert!(matches!(e, Error::Config(_)), "{url}: {e}");
-        assert_error_clean(&e);
+        assert_error_clean(&refused(Client::builder().base_url(url), url));
     }
     for ok in [
         "http://127.0.0.1:1",
@@ -240,12 +207,7 @@ fn http_to_non_loopback_and_bad_accounts_are_refused() {
         "a b",
         "",
     ] {
-        let e = Client::builder()
-            .account(acc)
-            .token(SECRET)
-            .build()
-            .unwrap_err();
-        assert!(matches!(e, Error::Config(_)), "{acc}: {e}");
+        refused(Client::builder().account(acc), acc);
     }
     let c = Client::builder()
         .account("acme")
@@ -339,14 +301,6 @@ fn cli(args: &[&str], env: &[(&str, &str)], dir: &std::path::Path) -> Output {
     c.output().unwrap()
 }
 
-fn all_output(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_output_and_files_never_show_the_token() {
     let emu = emulator(&[OTHER], Faults::default()).await;
@@ -420,13 +374,8 @@ async fn cli_output_and_files_never_show_the_token() {
         assert_clean("CLI output", &out);
     }
     // Journal, rejects and any other file the CLI left behind.
-    for entry in std::fs::read_dir(dir.path()).unwrap() {
-        let p = entry.unwrap().path();
-        let bytes = std::fs::read(&p).unwrap();
-        assert_clean(
-            &format!("file {}", p.display()),
-            &String::from_utf8_lossy(&bytes),
-        );
+    for (p, text) in fibery_tests::files_in(dir.path()) {
+        assert_clean(&format!("file {}", p.display()), &text);
     }
 
     // Refused targets: plain http to a non-loopback host, a malformed account.

@@ -9,13 +9,13 @@
 //! The reflecting server is a wiremock mock. This binary installs one global TRACE
 //! subscriber that captures every record of every test in it into memory.
 
-use std::io::Write;
 use std::process::{Command, Output};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use fibery_client::{AuthScheme, Client, Error, RetryPolicy};
-use fibery_tests::{TASK, fibery_bin, shows_panic};
+use fibery_tests::capture::{captured, install};
+use fibery_tests::{TASK, all_output, fibery_bin, shows_panic};
 use serde_json::{Value, json};
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
@@ -24,41 +24,6 @@ use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 const SECRET: &str = "SeCrEt/9f8e+7d6c=5b4a.reflected";
 /// Pieces of [`SECRET`] that no encoding changes: any leak, whole or cut, shows one.
 const PIECES: [&str; 4] = ["SeCrEt", "9f8e", "7d6c", "5b4a"];
-
-#[derive(Clone, Default)]
-struct Buf(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// The global TRACE capture (installed once; also bridges `log` records of reqwest/hyper).
-fn logs() -> &'static Buf {
-    static CAPTURE: OnceLock<Buf> = OnceLock::new();
-    CAPTURE.get_or_init(|| {
-        use tracing_subscriber::util::SubscriberInitExt;
-        let buf = Buf::default();
-        let w = buf.clone();
-        tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(move || w.clone())
-            .finish()
-            .try_init()
-            .expect("install the capturing subscriber");
-        buf
-    })
-}
-
-fn captured() -> String {
-    String::from_utf8_lossy(&logs().0.lock().unwrap()).into_owned()
-}
 
 /// Percent-encodes everything but unreserved characters; `lower`: lower-case hex digits.
 fn percent(s: &str, lower: bool) -> String {
@@ -257,16 +222,23 @@ fn respond(state: &Mutex<(Reply, Echo)>, req: &Request) -> ResponseTemplate {
     }
 }
 
+/// Mounts a mock answering every request as the returned shared state says (starting with
+/// `reply`, raw echo). Every request matches, so wiremock never logs one as unexpected (with
+/// its headers).
+async fn reflect_everything(server: &MockServer, reply: Reply) -> Arc<Mutex<(Reply, Echo)>> {
+    let state = Arc::new(Mutex::new((reply, Echo::Raw)));
+    let s = state.clone();
+    Mock::given(any())
+        .respond_with(move |req: &Request| respond(&s, req))
+        .mount(server)
+        .await;
+    state
+}
+
 /// A mock server reflecting the `Authorization` value as the shared state says.
 async fn reflecting_server() -> (MockServer, Arc<Mutex<(Reply, Echo)>>) {
     let server = MockServer::start().await;
-    let state = Arc::new(Mutex::new((Reply::Auth401, Echo::Raw)));
-    let s = state.clone();
-    // Every request matches, so wiremock never logs one as unexpected (with its headers).
-    Mock::given(any())
-        .respond_with(move |req: &Request| respond(&s, req))
-        .mount(&server)
-        .await;
+    let state = reflect_everything(&server, Reply::Auth401).await;
     (server, state)
 }
 
@@ -340,7 +312,7 @@ async fn errors(c: &Client, reply: Reply) -> Vec<Error> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_errors_and_logs_never_show_a_reflected_token() {
-    logs();
+    install();
     let (server, state) = reflecting_server().await;
     let replies = [
         Reply::Auth401,
@@ -400,7 +372,7 @@ async fn client_errors_and_logs_never_show_a_reflected_token() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn query_results_holding_the_token_are_returned_untouched() {
-    logs();
+    install();
     let (server, state) = reflecting_server().await;
     *state.lock().unwrap() = (Reply::Rows, Echo::Raw);
     for scheme in [AuthScheme::Token, AuthScheme::Bearer] {
@@ -417,7 +389,7 @@ async fn query_results_holding_the_token_are_returned_untouched() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_short_token_is_scrubbed_only_where_it_stands_as_a_word() {
-    logs();
+    install();
     let (server, state) = reflecting_server().await;
     // "re" occurs inside "rejected", "request", "here": those words must survive.
     let c = client(&server, "re", AuthScheme::Token);
@@ -464,14 +436,6 @@ fn cli(args: &[&str], dir: &std::path::Path) -> Output {
         .unwrap()
 }
 
-fn all_output(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
 /// Serves the sample schema on `GET /api/schema` and reflects on everything else.
 async fn reflecting_workspace() -> (MockServer, Arc<Mutex<(Reply, Echo)>>) {
     let server = MockServer::start().await;
@@ -481,12 +445,7 @@ async fn reflecting_workspace() -> (MockServer, Arc<Mutex<(Reply, Echo)>>) {
         .with_priority(1)
         .mount(&server)
         .await;
-    let state = Arc::new(Mutex::new((Reply::Envelope, Echo::Raw)));
-    let s = state.clone();
-    Mock::given(any())
-        .respond_with(move |req: &Request| respond(&s, req))
-        .mount(&server)
-        .await;
+    let state = reflect_everything(&server, Reply::Envelope).await;
     (server, state)
 }
 
@@ -563,13 +522,8 @@ async fn cli_stderr_and_rejects_file_never_show_a_reflected_token() {
                 "{what}: {r}"
             );
         }
-        for entry in std::fs::read_dir(dir.path()).unwrap() {
-            let p = entry.unwrap().path();
-            let bytes = std::fs::read(&p).unwrap();
-            assert_clean(
-                &format!("{what}: file {}", p.display()),
-                &String::from_utf8_lossy(&bytes),
-            );
+        for (p, text) in fibery_tests::files_in(dir.path()) {
+            assert_clean(&format!("{what}: file {}", p.display()), &text);
         }
     }
 }

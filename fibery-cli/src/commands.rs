@@ -2,6 +2,7 @@
 
 use std::io::{BufWriter, Read, Write};
 
+use fibery_core::query::{Filter, Query, Select, SelectItem, SubQuery};
 use fibery_core::schema::Schema;
 use serde_json::{Map, Value, json};
 
@@ -10,7 +11,7 @@ use crate::cli::{
 };
 use crate::conn::{Conn, SAMPLE_SCHEMA, SAMPLE_SEED, Target};
 use crate::error::{CliError, EXIT_OK, Result};
-use crate::fields::{self, FieldKind};
+use crate::fields::{self, DOC_SECRET, FieldKind};
 
 fn parse_json(what: &str, text: &str) -> Result<Value> {
     serde_json::from_str(text).map_err(|e| {
@@ -36,6 +37,31 @@ fn note_embedded(g: &GlobalOpts, conn: &Conn) {
     }
 }
 
+/// `--where`, read with `--params` into core's typed filter (a `$name` of `--params`
+/// becomes its value).
+fn export_filter(a: &ExportArgs) -> Result<Option<Filter>> {
+    let Some(w) = a.where_.as_deref() else {
+        return Ok(None);
+    };
+    let w = parse_json("--where", w)?;
+    let params = match a
+        .params
+        .as_deref()
+        .map(|p| parse_json("--params", p))
+        .transpose()?
+    {
+        None => Map::new(),
+        Some(Value::Object(m)) => m,
+        Some(_) => {
+            return Err(CliError::usage("--params must be a JSON object")
+                .hint(r#"example: --params '{"$done": true}'"#));
+        }
+    };
+    Filter::from_json(&w, &params)
+        .map(Some)
+        .map_err(|e| CliError::usage(format!("--where is not a Fibery filter: {e}")))
+}
+
 /// One exported column: the field, its kind, and the select expression.
 struct ExportCol {
     field: String,
@@ -51,34 +77,59 @@ pub async fn export(g: &GlobalOpts, a: &ExportArgs) -> Result<i32> {
     if a.pages_per_request == 0 {
         return Err(CliError::usage("--pages-per-request must be at least 1"));
     }
-    let where_ = a
-        .where_
-        .as_deref()
-        .map(|w| parse_json("--where", w))
-        .transpose()?;
-    let params = a
-        .params
-        .as_deref()
-        .map(|p| parse_json("--params", p))
-        .transpose()?
-        .unwrap_or(json!({}));
+    let where_ = export_filter(a)?;
     let conn = Conn::open(g, 100).await?;
     note_embedded(g, &conn);
-    let r = export_with(&conn, a, where_, params).await;
+    let r = export_with(&conn, a, where_).await;
     conn.close().await;
     r
 }
 
-async fn export_with(
-    conn: &Conn,
-    a: &ExportArgs,
-    where_: Option<Value>,
-    params: Value,
-) -> Result<i32> {
+async fn export_with(conn: &Conn, a: &ExportArgs, where_: Option<Filter>) -> Result<i32> {
     let schema = conn.schema().await?;
-    let td = fields::type_def(&schema, &a.type_name)
-        .ok_or_else(|| unknown_type(&schema, &a.type_name))?;
-    let mut cols = Vec::new();
+    let cols = export_columns(&schema, a)?;
+    let doc_fields: Vec<String> = cols
+        .iter()
+        .filter(|c| c.kind == FieldKind::RichText)
+        .map(|c| c.field.clone())
+        .collect();
+    let mut q = Query::from(&a.type_name).with_select(export_select(&cols));
+    if let Some(w) = where_ {
+        q = q.filter(w);
+    }
+    let mut out = open_out(a.out.as_deref())?;
+    let csv = a.format == ExportFormat::Csv;
+    if csv {
+        write_csv_record(&mut out, cols.iter().map(|c| c.field.clone()))?;
+    }
+    let mut pager = conn
+        .pager(q, a.page_size)
+        .pages_per_request(a.pages_per_request);
+    while let Some(mut rows) = pager.next().await? {
+        if !doc_fields.is_empty() {
+            fill_documents(conn, &doc_fields, &mut rows).await?;
+        }
+        for row in rows {
+            let flat = flatten(&cols, &row, a.ids);
+            if csv {
+                write_csv_record(&mut out, cols.iter().map(|c| csv_cell(flat.get(&c.field))))?;
+            } else {
+                serde_json::to_writer(&mut out, &flat)
+                    .map_err(|e| CliError::failure(e.to_string()))?;
+                out.write_all(b"\n")?;
+            }
+        }
+        out.flush()?;
+    }
+    out.flush()?;
+    Ok(EXIT_OK)
+}
+
+/// The exported columns: `--fields` in order, or every writable field (and `fibery/id`);
+/// files are skipped (and refused when asked for by name).
+fn export_columns(schema: &Schema, a: &ExportArgs) -> Result<Vec<ExportCol>> {
+    let td = fields::type_def(schema, &a.type_name)
+        .ok_or_else(|| fields::unknown_type(schema, &a.type_name))?;
     let wanted: Vec<String> = if a.fields.is_empty() {
         td.fields
             .iter()
@@ -88,6 +139,7 @@ async fn export_with(
     } else {
         a.fields.clone()
     };
+    let mut cols = Vec::new();
     for name in &wanted {
         let f = fields::field_def(td, name).ok_or_else(|| {
             let e = CliError::usage(format!(
@@ -99,7 +151,7 @@ async fn export_with(
                 None => e,
             }
         })?;
-        let kind = FieldKind::of(&schema, f);
+        let kind = FieldKind::of(schema, f);
         if kind == FieldKind::File {
             if !a.fields.is_empty() {
                 return Err(CliError::usage(format!(
@@ -109,7 +161,7 @@ async fn export_with(
             continue;
         }
         let title = match &kind {
-            FieldKind::Relation { target, .. } => fields::type_def(&schema, target)
+            FieldKind::Relation { target, .. } => fields::type_def(schema, target)
                 .and_then(fields::title_field)
                 .map(|f| f.name.clone()),
             FieldKind::Enum { .. } => Some("enum/name".to_string()),
@@ -121,128 +173,91 @@ async fn export_with(
             title,
         });
     }
-    let mut select_plain = Vec::new();
-    let mut select_obj = Map::new();
-    for c in &cols {
-        match &c.kind {
+    Ok(cols)
+}
+
+/// Rich text: one documents request per page, the content in place of the secret.
+async fn fill_documents(conn: &Conn, doc_fields: &[String], rows: &mut [Value]) -> Result<()> {
+    let secrets: Vec<String> = rows
+        .iter()
+        .flat_map(|r| {
+            doc_fields
+                .iter()
+                .filter_map(move |f| r[f][DOC_SECRET].as_str())
+        })
+        .map(str::to_string)
+        .collect();
+    let docs = if secrets.is_empty() {
+        Default::default()
+    } else {
+        conn.client
+            .documents(&secrets, fibery_core::entity::DocFormat::Md)
+            .await
+            .map_err(|e| crate::conn::read_error("reading rich text failed", &e))?
+    };
+    for r in rows {
+        for f in doc_fields {
+            let content = r[f][DOC_SECRET]
+                .as_str()
+                .and_then(|s| docs.get(s))
+                .map(|c| Value::String(c.clone()))
+                .unwrap_or(Value::Null);
+            r[f] = content;
+        }
+    }
+    Ok(())
+}
+
+/// One CSV cell: text as is, a list joined by ", ", empty for nothing.
+fn csv_cell(v: Option<&Value>) -> String {
+    match v {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|i| {
+                i.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| i.to_string())
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// Writes one CSV record (quoted as needed) to `out`.
+fn write_csv_record(out: &mut dyn Write, cells: impl IntoIterator<Item = String>) -> Result<()> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(cells)
+        .map_err(|e| CliError::failure(e.to_string()))?;
+    out.write_all(&w.into_inner().unwrap_or_default())?;
+    Ok(())
+}
+
+/// The select of an export: plain fields as they are; single relations and enums by id and
+/// title; collections as a sub-query of ids and titles; rich text by its document secret.
+fn export_select(cols: &[ExportCol]) -> Select {
+    let mut items = Vec::new();
+    for c in cols {
+        let inner = std::iter::once("fibery/id").chain(c.title.as_deref());
+        let item = match &c.kind {
             FieldKind::Relation {
                 collection: false, ..
             }
-            | FieldKind::Enum { multi: false, .. } => {
-                let mut inner = vec![json!("fibery/id")];
-                if let Some(t) = &c.title {
-                    inner.push(json!(t));
-                }
-                select_obj.insert(c.field.clone(), Value::Array(inner));
-            }
+            | FieldKind::Enum { multi: false, .. } => SelectItem::deref(&c.field, inner),
             FieldKind::Relation {
                 collection: true, ..
             }
             | FieldKind::Enum { multi: true, .. } => {
-                let mut inner = vec![json!("fibery/id")];
-                if let Some(t) = &c.title {
-                    inner.push(json!(t));
-                }
-                select_obj.insert(c.field.clone(), json!({"q/select": inner, "q/limit": 100}));
+                SelectItem::sub_query(&c.field, SubQuery::new().select(inner).limit(100))
             }
-            FieldKind::RichText => {
-                select_obj.insert(c.field.clone(), json!(["Collaboration~Documents/secret"]));
-            }
-            _ => select_plain.push(json!(c.field)),
-        }
+            FieldKind::RichText => SelectItem::deref(&c.field, [DOC_SECRET]),
+            _ => SelectItem::field(&c.field),
+        };
+        items.push(item);
     }
-    let doc_fields: Vec<String> = cols
-        .iter()
-        .filter(|c| c.kind == FieldKind::RichText)
-        .map(|c| c.field.clone())
-        .collect();
-    if !select_obj.is_empty() {
-        select_plain.push(Value::Object(select_obj));
-    }
-    let mut q = json!({"q/from": a.type_name, "q/select": select_plain});
-    if let Some(w) = where_ {
-        q["q/where"] = w;
-    }
-    let mut out = open_out(a.out.as_deref())?;
-    let mut csv_out = if a.format == ExportFormat::Csv {
-        let mut w = csv::Writer::from_writer(Vec::new());
-        w.write_record(cols.iter().map(|c| c.field.as_str()))
-            .map_err(|e| CliError::failure(e.to_string()))?;
-        out.write_all(&w.into_inner().unwrap_or_default())?;
-        Some(())
-    } else {
-        None
-    };
-    let ids = a.ids;
-    let mut pager = conn
-        .pager(&q, &params, a.page_size)
-        .pages_per_request(a.pages_per_request);
-    while let Some(mut rows) = pager.next().await? {
-        // Rich text: one documents request per page, content in place of the secret.
-        if !doc_fields.is_empty() {
-            let secrets: Vec<String> = rows
-                .iter()
-                .flat_map(|r| {
-                    doc_fields
-                        .iter()
-                        .filter_map(move |f| r[f]["Collaboration~Documents/secret"].as_str())
-                })
-                .map(str::to_string)
-                .collect();
-            let docs = if secrets.is_empty() {
-                Default::default()
-            } else {
-                conn.client
-                    .documents(&secrets, fibery_core::entity::DocFormat::Md)
-                    .await
-                    .map_err(|e| crate::conn::read_error("reading rich text failed", &e))?
-            };
-            for r in &mut rows {
-                for f in &doc_fields {
-                    let content = r[f]["Collaboration~Documents/secret"]
-                        .as_str()
-                        .and_then(|s| docs.get(s))
-                        .map(|c| Value::String(c.clone()))
-                        .unwrap_or(Value::Null);
-                    r[f] = content;
-                }
-            }
-        }
-        for row in rows {
-            let flat = flatten(&cols, &row, ids);
-            if csv_out.is_some() {
-                let mut w = csv::Writer::from_writer(Vec::new());
-                let cells: Vec<String> = cols
-                    .iter()
-                    .map(|c| match flat.get(&c.field) {
-                        None | Some(Value::Null) => String::new(),
-                        Some(Value::String(s)) => s.clone(),
-                        Some(Value::Array(items)) => items
-                            .iter()
-                            .map(|i| {
-                                i.as_str()
-                                    .map(str::to_string)
-                                    .unwrap_or_else(|| i.to_string())
-                            })
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                        Some(other) => other.to_string(),
-                    })
-                    .collect();
-                w.write_record(&cells)
-                    .map_err(|e| CliError::failure(e.to_string()))?;
-                out.write_all(&w.into_inner().unwrap_or_default())?;
-            } else {
-                serde_json::to_writer(&mut out, &flat)
-                    .map_err(|e| CliError::failure(e.to_string()))?;
-                out.write_all(b"\n")?;
-            }
-        }
-        out.flush()?;
-    }
-    csv_out.take();
-    out.flush()?;
-    Ok(EXIT_OK)
+    Select::Fields(items)
 }
 
 fn flatten(cols: &[ExportCol], row: &Value, ids: bool) -> Map<String, Value> {
@@ -277,23 +292,6 @@ fn flatten(cols: &[ExportCol], row: &Value, ids: bool) -> Map<String, Value> {
     m
 }
 
-fn unknown_type(schema: &Schema, name: &str) -> CliError {
-    let e = CliError::usage(format!("type \"{name}\" is not in the workspace schema"));
-    match fields::did_you_mean(
-        name,
-        schema
-            .types
-            .iter()
-            .filter(|t| t.meta.domain)
-            .map(|t| t.name.as_str()),
-    ) {
-        Some(s) => e.hint(format!(
-            "did you mean \"{s}\"? (`fibery schema dump` lists the types)"
-        )),
-        None => e.hint("`fibery schema dump` lists the types"),
-    }
-}
-
 /// Runs `fibery schema ...`.
 pub async fn schema(g: &GlobalOpts, c: &SchemaCommand) -> Result<i32> {
     let SchemaCommand::Dump { type_name, all } = c;
@@ -303,7 +301,8 @@ pub async fn schema(g: &GlobalOpts, c: &SchemaCommand) -> Result<i32> {
         let schema = conn.schema().await?;
         let v = match type_name {
             Some(t) => {
-                let td = fields::type_def(&schema, t).ok_or_else(|| unknown_type(&schema, t))?;
+                let td =
+                    fields::type_def(&schema, t).ok_or_else(|| fields::unknown_type(&schema, t))?;
                 serde_json::to_value(td)
             }
             None if *all => serde_json::to_value(&*schema),

@@ -6,8 +6,10 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 use fibery_client::{Client, Error as ClientError, Stats};
+use fibery_core::command::Command;
+use fibery_core::query::{Filter, Order, Query, Select, SelectItem};
 use fibery_core::schema::Schema;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::sync::Arc;
 
 use crate::cli::GlobalOpts;
@@ -120,7 +122,8 @@ impl Conn {
         self.client.stats()
     }
 
-    /// Runs a query (`{"query": .., "params": ..}` args) and returns the rows.
+    /// Runs a query given as `{"query": .., "params": ..}` args (the `fibery query`
+    /// command's input, passed through as the user wrote it) and returns the rows.
     pub async fn query_args(&self, args: Value) -> Result<Vec<Value>> {
         self.client
             .query_args(args)
@@ -128,16 +131,31 @@ impl Conn {
             .map_err(|e| read_error("query failed", &e))
     }
 
+    /// Runs a typed query and returns the rows.
+    pub async fn query(&self, query: &Query) -> Result<Vec<Value>> {
+        self.client
+            .query(query)
+            .await
+            .map_err(|e| read_error("query failed", &e))
+    }
+
+    /// Sends commands in as few requests as the batch size allows; one result per command.
+    pub async fn execute(
+        &self,
+        cmds: Vec<Command>,
+    ) -> std::result::Result<Vec<std::result::Result<Value, ClientError>>, ClientError> {
+        self.client.execute(cmds).await
+    }
+
     /// Pages through every row of `query` (keyset pagination on `fibery/id`), calling `f`
-    /// for each page. `query` must not have `q/order-by`, `q/limit` or `q/offset`.
+    /// for each page. `query`'s order, limit and offset are replaced by the pager's.
     pub async fn for_each_page(
         &self,
-        query: &Value,
-        params: &Value,
+        query: Query,
         page_size: usize,
         mut f: impl FnMut(Vec<Value>) -> Result<()>,
     ) -> Result<()> {
-        let mut pager = self.pager(query, params, page_size);
+        let mut pager = self.pager(query, page_size);
         while let Some(rows) = pager.next().await? {
             f(rows)?;
         }
@@ -145,18 +163,18 @@ impl Conn {
     }
 
     /// A pager over every row of `query` (keyset pagination on `fibery/id`, which is added
-    /// to the select if missing). `query` must not have `q/order-by`, `q/limit` or `q/offset`.
-    pub fn pager(&self, query: &Value, params: &Value, page_size: usize) -> Pager<'_> {
-        let mut query = query.clone();
-        if let Some(sel) = query.get_mut("q/select").and_then(Value::as_array_mut)
-            && !sel.iter().any(|v| v == "fibery/id")
-        {
-            sel.insert(0, json!("fibery/id"));
+    /// to the select if missing). `query`'s order, limit and offset are replaced.
+    pub fn pager(&self, mut query: Query, page_size: usize) -> Pager<'_> {
+        let id = SelectItem::field("fibery/id");
+        match &mut query.select {
+            Select::Fields(items) if !items.contains(&id) => items.insert(0, id),
+            _ => {}
         }
+        query.order_by.clear();
+        query.offset = None;
         Pager {
             conn: self,
             query,
-            params: params.as_object().cloned().unwrap_or_default(),
             page_size: page_size.max(1),
             pages_per_request: 1,
             buffered: std::collections::VecDeque::new(),
@@ -243,8 +261,7 @@ pub fn stderr_is_tty() -> bool {
 /// Pages of a query, in `fibery/id` order; see [`Conn::pager`].
 pub struct Pager<'a> {
     conn: &'a Conn,
-    query: Value,
-    params: serde_json::Map<String, Value>,
+    query: Query,
     page_size: usize,
     pages_per_request: usize,
     buffered: std::collections::VecDeque<Vec<Value>>,
@@ -269,41 +286,37 @@ impl Pager<'_> {
         if self.done {
             return Ok(None);
         }
-        let mut q = self.query.clone();
-        let mut p = self.params.clone();
-        if let Some(l) = &self.last {
-            p.insert("$__after".into(), json!(l));
-            let after = json!([">", ["fibery/id"], "$__after"]);
-            q["q/where"] = match q.get("q/where").cloned() {
-                Some(w) => json!(["q/and", w, after]),
-                None => after,
-            };
-        }
-        q["q/order-by"] = json!([[["fibery/id"], "q/asc"]]);
-        q["q/limit"] = json!(self.page_size);
+        let q = self.page_query();
         if self.pages_per_request == 1 {
-            let rows = self
-                .conn
-                .query_args(json!({"query": q, "params": p}))
-                .await?;
+            let rows = self.conn.query(&q).await?;
             self.advance(&rows, rows.len());
             return Ok(Some(rows));
         }
-        let cmds: Vec<Value> = (0..self.pages_per_request)
-            .map(|i| {
-                let mut q = q.clone();
-                if i > 0 {
-                    q["q/offset"] = json!(i * self.page_size);
-                }
-                json!({"command": "fibery.entity/query", "args": {"query": q, "params": p}})
+        self.fetch_pages(q).await?;
+        Ok(self.buffered.pop_front())
+    }
+
+    /// The query of the next page: after the cursor, in `fibery/id` order, one page long.
+    fn page_query(&self) -> Query {
+        let mut q = self.query.clone();
+        if let Some(last) = &self.last {
+            q = q.and_filter(Filter::gt("fibery/id", last.as_str()));
+        }
+        q.order_by("fibery/id", Order::Asc)
+            .limit(self.page_size as u64)
+    }
+
+    /// Sends `pages_per_request` queries of `q` at successive offsets in one request and
+    /// buffers their pages, up to the first short one.
+    async fn fetch_pages(&mut self, q: Query) -> Result<()> {
+        let cmds: Vec<Command> = (0..self.pages_per_request)
+            .map(|i| match i {
+                0 => Command::query(q.clone()),
+                _ => Command::query(q.clone().offset((i * self.page_size) as u64)),
             })
             .collect();
-        let results = self
-            .conn
-            .client
-            .execute(cmds)
-            .await
-            .map_err(|e| read_error("query failed", &e))?;
+        let results = self.conn.execute(cmds).await;
+        let results = results.map_err(|e| read_error("query failed", &e))?;
         let mut seen = std::collections::HashSet::new();
         for r in results {
             let rows = match r.map_err(|e| read_error("query failed", &e))? {
@@ -325,14 +338,13 @@ impl Pager<'_> {
                         .is_none_or(|id| seen.insert(id.to_owned()))
                 })
                 .collect();
-            let short = fetched < self.page_size;
             self.advance(&rows, fetched);
             self.buffered.push_back(rows);
-            if short {
+            if fetched < self.page_size {
                 break;
             }
         }
-        Ok(self.buffered.pop_front())
+        Ok(())
     }
 
     /// Moves the cursor past `rows`; `fetched` is the page's length as the server sent it.

@@ -1,6 +1,10 @@
 //! How the CLI sees a field: which kind of value it takes and how to write it.
 
+use crate::error::CliError;
 use fibery_core::schema::{FieldDef, FieldType, PrimitiveType, Schema, TypeDef};
+
+/// The field of a rich-text document that names its content (read it via the documents API).
+pub const DOC_SECRET: &str = "Collaboration~Documents/secret";
 
 /// The kind of a writable (or readable) field, as far as import/export cares.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,6 +135,24 @@ fn levenshtein(a: &str, b: &str) -> usize {
         prev = cur;
     }
     prev[b.len()]
+}
+
+/// The error for a type that is not in the schema, with a did-you-mean hint.
+pub fn unknown_type(schema: &Schema, name: &str) -> CliError {
+    let e = CliError::usage(format!("type \"{name}\" is not in the workspace schema"));
+    match did_you_mean(
+        name,
+        schema
+            .types
+            .iter()
+            .filter(|t| t.meta.domain)
+            .map(|t| t.name.as_str()),
+    ) {
+        Some(s) => e.hint(format!(
+            "did you mean \"{s}\"? (`fibery schema dump` lists the types)"
+        )),
+        None => e.hint("`fibery schema dump` lists the types"),
+    }
 }
 
 #[cfg(test)]

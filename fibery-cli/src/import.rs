@@ -7,17 +7,20 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use fibery_client::Error as ClientError;
+use fibery_client::{Error as ClientError, Stats};
+use fibery_core::command::{Command, ConflictAction};
+use fibery_core::query::{Filter, Query, Select, SelectItem};
 use fibery_core::schema::Schema;
 use fibery_core::validate::{Rule, Violation};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 use uuid::Uuid;
 
 use crate::cli::{GlobalOpts, ImportArgs};
 use crate::conn::{Conn, Target, client_error, stderr_is_tty};
 use crate::error::{CliError, EXIT_OK, EXIT_REJECTS, Result};
+use crate::fields::DOC_SECRET;
 use crate::input::{Reader, Record, Span, detect_format};
 use crate::journal::{self, Entry, Header, Journal, fingerprint};
 use crate::mapping::{Lookups, MappingFile, Plan, PreparedRow, prepare};
@@ -173,12 +176,11 @@ async fn load_lookups(conn: &Conn, plan: &Plan) -> Result<Lookups> {
     let mut l = Lookups::default();
     for (t, field) in plan.lookups_needed() {
         l.ensure(&t, &field);
-        let mut select = vec![json!("fibery/id")];
+        let mut q = Query::from(&t).select(["fibery/id"]);
         if field != "fibery/id" {
-            select.push(json!(field));
+            q = q.select([&field]);
         }
-        let q = json!({"q/from": t, "q/select": select});
-        conn.for_each_page(&q, &json!({}), 1000, |rows| {
+        conn.for_each_page(q, 1000, |rows| {
             for r in rows {
                 let Some(id) = r
                     .get("fibery/id")
@@ -225,26 +227,37 @@ struct Writer<'a> {
     remapped: std::collections::HashMap<Uuid, Uuid>,
 }
 
+/// Fibery's names for a write refused because the entity already exists.
+const DUPLICATE_ERROR_NAMES: [&str; 2] = [
+    "entity.error/entity-already-exists",
+    "entity.error/unique-constraint-violation",
+];
+
+/// Whether the server refused a create because the entity is already there (by the
+/// error's name, never its text).
 fn is_duplicate_error(e: &ClientError) -> bool {
-    let text = e.to_string().to_lowercase();
-    text.contains("already exist") || text.contains("duplicate") || text.contains("unique")
+    e.fibery_error()
+        .is_some_and(|f| DUPLICATE_ERROR_NAMES.contains(&f.name.as_str()))
+}
+
+/// A query of `type_name`'s entities with the given ids, selecting `select`.
+fn by_ids(type_name: &str, ids: &[Uuid], select: Select) -> Query {
+    Query::from(type_name)
+        .with_select(select)
+        .filter(Filter::in_list(
+            "fibery/id",
+            ids.iter().map(|id| id.to_string()),
+        ))
+        .limit(ids.len() as u64)
 }
 
 impl Writer<'_> {
-    fn collection_commands(&self, rows: &[PreparedRow]) -> Vec<(usize, String, Value)> {
+    fn collection_commands(&self, rows: &[PreparedRow]) -> Vec<(usize, String, Command)> {
         let mut v = Vec::new();
         for (i, r) in rows.iter().enumerate() {
             for (field, ids) in &r.collections {
-                v.push((
-                    i,
-                    field.clone(),
-                    json!({"command": "fibery.entity/add-collection-items", "args": {
-                        "type": self.type_name,
-                        "field": field,
-                        "entity": {"fibery/id": r.id},
-                        "items": ids.iter().map(|id| json!({"fibery/id": id})).collect::<Vec<_>>(),
-                    }}),
-                ));
+                let cmd = Command::add_collection_items(&self.type_name, field, r.id, ids);
+                v.push((i, field.clone(), cmd));
             }
         }
         v
@@ -275,14 +288,11 @@ impl Writer<'_> {
         let first_row = rows[0].row;
         // Re-check the uncertain batch of a crashed run: drop rows that made it.
         if first_row <= self.recheck_through && self.recheck {
-            let ids: Vec<String> = rows.iter().map(|r| r.id.to_string()).collect();
+            let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+            let select = Select::Fields(vec![SelectItem::field("fibery/id")]);
             let present: HashSet<Uuid> = self
                 .conn
-                .query_args(
-                    json!({"query": {"q/from": self.type_name, "q/select": ["fibery/id"],
-                    "q/where": ["q/in", ["fibery/id"], "$ids"], "q/limit": ids.len()},
-                    "params": {"$ids": ids}}),
-                )
+                .query(&by_ids(&self.type_name, &ids, select))
                 .await?
                 .iter()
                 .filter_map(|r| {
@@ -347,9 +357,9 @@ impl Writer<'_> {
         rows: &[PreparedRow],
         rejects: &mut Vec<Reject>,
     ) -> Result<u64> {
-        let mut cmds: Vec<Value> = rows
+        let mut cmds: Vec<Command> = rows
             .iter()
-            .map(|r| json!({"command": "fibery.entity/create", "args": {"type": self.type_name, "entity": r.fields}}))
+            .map(|r| Command::create(&self.type_name, Value::Object(r.fields.clone())))
             .collect();
         let colls = self.collection_commands(rows);
         cmds.extend(colls.iter().map(|c| c.2.clone()));
@@ -400,15 +410,13 @@ impl Writer<'_> {
         let mut written = 0;
         while let Some(part) = work.pop() {
             let key = self.key.clone().unwrap_or_default();
-            let entities: Vec<&Map<String, Value>> = part.iter().map(|r| &r.fields).collect();
-            let mut cmds = vec![
-                json!({"command": "fibery.entity.batch/create-or-update", "args": {
-                    "type": self.type_name,
-                    "conflict-field": key,
-                    "conflict-action": "update-latest",
-                    "entities": entities,
-                }}),
-            ];
+            let entities = part.iter().map(|r| r.fields.clone());
+            let mut cmds = vec![Command::create_or_update(
+                &self.type_name,
+                key,
+                ConflictAction::UpdateLatest,
+                entities,
+            )];
             let colls = self.collection_commands(&part);
             cmds.extend(colls.iter().map(|c| c.2.clone()));
             let results = self.execute(cmds).await?;
@@ -483,7 +491,7 @@ impl Writer<'_> {
     fn collection_results(
         &mut self,
         rows: &[PreparedRow],
-        colls: &[(usize, String, Value)],
+        colls: &[(usize, String, Command)],
         results: &[std::result::Result<Value, ClientError>],
         failed_rows: &HashSet<usize>,
         rejects: &mut Vec<Reject>,
@@ -527,20 +535,12 @@ impl Writer<'_> {
                 (row, span, id, items)
             })
             .collect();
-        let ids: Vec<String> = docs.iter().map(|d| d.2.to_string()).collect();
-        let mut select = vec![json!("fibery/id")];
-        let mut obj = Map::new();
-        for f in &fields {
-            obj.insert(f.clone(), json!(["Collaboration~Documents/secret"]));
-        }
-        select.push(Value::Object(obj));
+        let ids: Vec<Uuid> = docs.iter().map(|d| d.2).collect();
+        let mut select = vec![SelectItem::field("fibery/id")];
+        select.extend(fields.iter().map(|f| SelectItem::deref(f, [DOC_SECRET])));
         let rows = self
             .conn
-            .query_args(
-                json!({"query": {"q/from": self.type_name, "q/select": select,
-                "q/where": ["q/in", ["fibery/id"], "$ids"], "q/limit": ids.len()},
-                "params": {"$ids": ids}}),
-            )
+            .query(&by_ids(&self.type_name, &ids, Select::Fields(select)))
             .await?;
         let mut secrets = std::collections::HashMap::new();
         for r in &rows {
@@ -548,7 +548,7 @@ impl Writer<'_> {
                 if let (Some(id), Some(secret)) = (
                     r.get("fibery/id").and_then(Value::as_str),
                     r.get(f)
-                        .and_then(|d| d.get("Collaboration~Documents/secret"))
+                        .and_then(|d| d.get(DOC_SECRET))
                         .and_then(Value::as_str),
                 ) {
                     secrets.insert((id.to_string(), f.clone()), secret.to_string());
@@ -588,14 +588,10 @@ impl Writer<'_> {
     /// as uncertain, so `--resume` re-checks it).
     async fn execute(
         &self,
-        cmds: Vec<Value>,
+        cmds: Vec<Command>,
     ) -> Result<Vec<std::result::Result<Value, ClientError>>> {
-        let results = self
-            .conn
-            .client
-            .execute(cmds)
-            .await
-            .map_err(|e| client_error("cannot send a batch", &e))?;
+        let results = self.conn.execute(cmds).await;
+        let results = results.map_err(|e| client_error("cannot send a batch", &e))?;
         // 413 (body too large) applied nothing: the caller splits the batch and rejects
         // the oversized row. Any other request-level failure stops the import.
         if let Some(Err(ClientError::Batch { source })) = results.first()
@@ -643,7 +639,7 @@ async fn run_with(
         (true, Some(m)) => m.columns.keys().cloned().collect(),
         _ => reader.headers().to_vec(),
     };
-    let mut plan = Plan::build(
+    let plan = Plan::build(
         &schema,
         &args.type_name,
         &headers,
@@ -651,77 +647,153 @@ async fn run_with(
         args.key.as_deref(),
         &args.separator,
     )?;
-    let mut lookups = load_lookups(conn, &plan).await?;
+    let lookups = load_lookups(conn, &plan).await?;
     let create_mode = args.create || plan.key.is_none();
-    let mode = if create_mode { "create" } else { "upsert" };
-
-    let rejects_path = args
-        .rejects
-        .clone()
-        .unwrap_or_else(|| default_side_file(&args.file, "rejects.jsonl"));
-    let journal_path = args
-        .journal
-        .clone()
-        .unwrap_or_else(|| default_side_file(&args.file, "journal.jsonl"));
     let (size, hash) = fingerprint(&args.file)?;
-    let header = Header {
+    let header = journal_header(args, conn, &plan, create_mode, size, hash);
+    let (journal, from) = open_journal(g, args, conn, &header)?;
+    let rejects = Rejects::open(
+        &rejects_path(args),
+        &args.file,
+        args.resume.then_some(from.done_through),
+    )?;
+    let mut run = Run {
+        args,
+        conn,
+        schema,
+        writer: Writer {
+            conn,
+            type_name: plan.type_name.clone(),
+            key: plan.key.clone(),
+            create_mode,
+            journal,
+            next_batch: from.next_batch,
+            recheck_through: from.recheck_through,
+            recheck: from.recheck,
+            tally: Tally::default(),
+            remapped: Default::default(),
+        },
+        plan,
+        lookups,
+        rejects,
+        progress: progress_bar(g, args, size),
+        batch: Vec::with_capacity(args.batch),
+        done_through: from.done_through,
+        last_row: from.done_through,
+        rows_read: 0,
+        skipped: 0,
+        stats0: conn.stats(),
+        write_started: Instant::now(),
+    };
+    let interrupted = run.read_all(reader).await?;
+    if !interrupted {
+        run.finish().await?;
+    }
+    run.rejects.flush()?;
+    run.progress.finish_and_clear();
+    report(g, &run.summary(interrupted, started))?;
+    Ok(if interrupted {
+        130
+    } else if run.rejects.count > 0 {
+        EXIT_REJECTS
+    } else {
+        EXIT_OK
+    })
+}
+
+fn rejects_path(args: &ImportArgs) -> PathBuf {
+    args.rejects
+        .clone()
+        .unwrap_or_else(|| default_side_file(&args.file, "rejects.jsonl"))
+}
+
+fn journal_path(args: &ImportArgs) -> PathBuf {
+    args.journal
+        .clone()
+        .unwrap_or_else(|| default_side_file(&args.file, "journal.jsonl"))
+}
+
+fn mode_name(create_mode: bool) -> &'static str {
+    if create_mode { "create" } else { "upsert" }
+}
+
+/// What identifies this import in its journal: the input, the target and how it is written.
+fn journal_header(
+    args: &ImportArgs,
+    conn: &Conn,
+    plan: &Plan,
+    create_mode: bool,
+    input_size: u64,
+    input_hash: String,
+) -> Header {
+    Header {
         version: journal::VERSION,
-        input_size: size,
-        input_hash: hash,
+        input_size,
+        input_hash,
         type_name: plan.type_name.clone(),
         key: plan.key.clone(),
-        mode: format!("{mode}/batch={}", args.batch),
+        mode: format!("{}/batch={}", mode_name(create_mode), args.batch),
         target: match &conn.target {
             Target::Embedded => "embedded".into(),
             Target::Remote(u) => u.clone(),
         },
-    };
-    let mut done_through = 0;
-    let mut recheck_through = 0;
-    let mut recheck = false;
-    let mut next_batch = 0;
-    let journal = if args.dry_run {
-        None
-    } else if args.resume {
-        if conn.target == Target::Embedded {
-            return Err(CliError::usage(
-                "--resume needs a persistent target; the embedded emulator starts empty every run",
-            )
-            .hint("pass --base-url or --account"));
-        }
-        let (j, st) = Journal::resume(&journal_path, &header)?;
-        if st.complete && !g.quiet {
-            eprintln!("the journal says this import already finished; nothing to do");
-        }
-        done_through = st.done_through;
-        next_batch = st.next_batch;
-        if let Some((_, last, n)) = st.uncertain {
-            recheck_through = last;
-            recheck = n > 0;
-        }
-        Some(j)
-    } else {
-        Some(Journal::create(&journal_path, &header)?)
-    };
-    let mut rejects = Rejects::open(
-        &rejects_path,
-        &args.file,
-        if args.resume {
-            Some(done_through)
-        } else {
-            None
-        },
-    )?;
+    }
+}
 
-    let show_progress = !g.quiet && !g.json && !args.no_progress && stderr_is_tty();
-    let pb = ProgressBar::with_draw_target(
-        Some(size),
-        if show_progress {
-            ProgressDrawTarget::stderr()
-        } else {
-            ProgressDrawTarget::hidden()
-        },
-    );
+/// Where a run starts: after the rows an earlier run settled, re-checking its uncertain batch.
+#[derive(Default)]
+struct StartPoint {
+    done_through: u64,
+    recheck_through: u64,
+    recheck: bool,
+    next_batch: u64,
+}
+
+/// Opens the journal: none for a dry run, the earlier one for `--resume`, else a new one.
+fn open_journal(
+    g: &GlobalOpts,
+    args: &ImportArgs,
+    conn: &Conn,
+    header: &Header,
+) -> Result<(Option<Journal>, StartPoint)> {
+    if args.dry_run {
+        return Ok((None, StartPoint::default()));
+    }
+    let path = journal_path(args);
+    if !args.resume {
+        return Ok((Some(Journal::create(&path, header)?), StartPoint::default()));
+    }
+    if conn.target == Target::Embedded {
+        return Err(CliError::usage(
+            "--resume needs a persistent target; the embedded emulator starts empty every run",
+        )
+        .hint("pass --base-url or --account"));
+    }
+    let (j, st) = Journal::resume(&path, header)?;
+    if st.complete && !g.quiet {
+        eprintln!("the journal says this import already finished; nothing to do");
+    }
+    let mut from = StartPoint {
+        done_through: st.done_through,
+        next_batch: st.next_batch,
+        ..StartPoint::default()
+    };
+    if let Some((_, last, n)) = st.uncertain {
+        from.recheck_through = last;
+        from.recheck = n > 0;
+    }
+    Ok((Some(j), from))
+}
+
+/// The progress bar on stderr (hidden when quiet, JSON, `--no-progress` or not a terminal).
+fn progress_bar(g: &GlobalOpts, args: &ImportArgs, input_size: u64) -> ProgressBar {
+    let show = !g.quiet && !g.json && !args.no_progress && stderr_is_tty();
+    let target = if show {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    };
+    let pb = ProgressBar::with_draw_target(Some(input_size), target);
     pb.set_style(
         ProgressStyle::with_template(
             "{spinner} {elapsed_precise} [{bar:30}] {percent:>3}% ETA {eta} {msg}",
@@ -729,178 +801,198 @@ async fn run_with(
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     pb.enable_steady_tick(Duration::from_millis(200));
+    pb
+}
 
-    let stats0 = conn.stats();
-    let write_started = Instant::now();
-    let mut w = Writer {
-        conn,
-        type_name: plan.type_name.clone(),
-        key: plan.key.clone(),
-        create_mode,
-        journal,
-        next_batch,
-        recheck_through,
-        recheck,
-        tally: Tally::default(),
-        remapped: Default::default(),
-    };
-    let mut rows_read = 0u64;
-    let mut skipped = 0u64;
-    let mut batch: Vec<PreparedRow> = Vec::with_capacity(args.batch);
-    let mut last_row = done_through;
-    let mut interrupted = false;
-    let mut unknown_reported: HashSet<String> = HashSet::new();
-    let mut pending_lookup_refresh = false;
-    while let Some(item) = reader.next_record()? {
-        let rec: Record = match item {
-            Ok(r) => r,
-            Err(p) => {
-                rows_read += 1;
-                if p.row > done_through {
-                    rejects.write(Reject::unreadable(&p))?;
-                    last_row = p.row;
-                }
-                continue;
-            }
-        };
-        rows_read += 1;
-        pb.set_position(rec.span.end_byte);
-        if rec.row <= done_through {
-            skipped += 1;
-            continue;
-        }
-        last_row = rec.row;
-        let mut extra_errors = Vec::new();
-        if reader.headers().is_empty() {
-            let before = plan.columns.len();
-            for k in plan.extend_for(&schema, &rec) {
-                extra_errors.push(Violation {
-                    field: k.clone(),
-                    rule: Rule::UnknownField,
-                    reason: format!("\"{k}\" matches no writable field of {}", plan.type_name),
-                });
-                unknown_reported.insert(k);
-            }
-            if plan.columns.len() != before {
-                pending_lookup_refresh = true;
-            }
-        }
-        if pending_lookup_refresh {
-            lookups = load_lookups(conn, &plan).await?;
-            pending_lookup_refresh = false;
-        }
-        match prepare(&schema, &plan, &rec, &lookups) {
-            Ok(row) if extra_errors.is_empty() => batch.push(row),
-            Ok(_) => rejects.write(Reject::new(&rec, extra_errors))?,
-            Err(mut errs) => {
-                errs.extend(extra_errors);
-                rejects.write(Reject::new(&rec, errs))?;
-            }
-        }
-        if batch.len() >= args.batch {
-            let rows = std::mem::take(&mut batch);
-            let n = rows.len() as u64;
-            if args.dry_run {
-                w.tally.written += n;
-            } else {
-                rejects.flush()?;
-                for r in w.flush(rows, last_row).await? {
-                    rejects.write(r)?;
-                }
-            }
-            let elapsed = write_started.elapsed().as_secs_f64().max(0.001);
-            let st = conn.stats();
-            pb.set_message(format!(
-                "{} rows {:.0}/s | written {} | rejected {} | retries {}",
-                rows_read,
-                rows_read as f64 / elapsed,
-                w.tally.written,
-                rejects.count,
-                st.retries - stats0.retries
-            ));
-            if INTERRUPTED.load(Ordering::SeqCst) {
-                interrupted = true;
-                break;
-            }
-        }
-    }
-    if !interrupted {
-        let rows = std::mem::take(&mut batch);
-        if args.dry_run {
-            w.tally.written += rows.len() as u64;
-        } else {
-            rejects.flush()?;
-            for r in w.flush(rows, last_row).await? {
-                rejects.write(r)?;
-            }
-            if let Some(j) = &mut w.journal {
-                j.append(&Entry::Complete { last_row })?;
-            }
-        }
-    }
-    rejects.flush()?;
-    pb.finish_and_clear();
-    let st = conn.stats();
-    let elapsed = write_started.elapsed().as_secs_f64();
-    let requests = st.requests - stats0.requests;
-    let ceiling = f64::from(conn.rps) * args.batch as f64;
-    let eps = if elapsed > 0.0 {
-        w.tally.written as f64 / elapsed
-    } else {
-        0.0
-    };
-    let row_rejects = rejects.count - w.tally.partial;
-    let summary = Summary {
-        file: args.file.display().to_string(),
-        type_name: plan.type_name.clone(),
-        mode: mode.into(),
-        dry_run: args.dry_run,
-        target: conn.target.describe(),
-        rows_read,
-        rows_skipped_resume: skipped,
-        written: w.tally.written,
-        created: w.tally.created,
-        updated: w.tally.updated,
-        already_present: w.tally.already,
-        rejected: row_rejects,
-        partial: w.tally.partial,
-        requests,
-        retried: st.retries - stats0.retries,
-        rate_limited: st.rate_limited - stats0.rate_limited,
-        elapsed_s: elapsed,
-        total_elapsed_s: started.elapsed().as_secs_f64(),
-        entities_per_s: eps,
-        requests_per_s: if elapsed > 0.0 {
-            requests as f64 / elapsed
-        } else {
-            0.0
-        },
-        rps_limit: conn.rps,
-        batch: args.batch,
-        ceiling_entities_per_s: ceiling,
-        fraction_of_ceiling: if ceiling > 0.0 { eps / ceiling } else { 0.0 },
-        rejects_file: rejects_path.display().to_string(),
-        journal_file: if args.dry_run {
-            String::new()
-        } else {
-            journal_path.display().to_string()
-        },
-        interrupted,
-    };
+/// Prints the summary: one JSON line with `--json`, the human text unless `--quiet`.
+fn report(g: &GlobalOpts, summary: &Summary) -> Result<()> {
     if g.json {
         println!(
             "{}",
-            serde_json::to_string(&summary).map_err(|e| CliError::failure(e.to_string()))?
+            serde_json::to_string(summary).map_err(|e| CliError::failure(e.to_string()))?
         );
     } else if !g.quiet {
         print!("{}", summary.human());
     }
-    if interrupted {
-        return Ok(130);
+    Ok(())
+}
+
+/// `a / b`, or 0 when `b` is not positive.
+fn ratio(a: f64, b: f64) -> f64 {
+    if b > 0.0 { a / b } else { 0.0 }
+}
+
+/// One import in progress: the read loop's state between the reader and the writer.
+struct Run<'a> {
+    args: &'a ImportArgs,
+    conn: &'a Conn,
+    schema: Arc<Schema>,
+    plan: Plan,
+    lookups: Lookups,
+    rejects: Rejects,
+    writer: Writer<'a>,
+    progress: ProgressBar,
+    batch: Vec<PreparedRow>,
+    done_through: u64,
+    last_row: u64,
+    rows_read: u64,
+    skipped: u64,
+    stats0: Stats,
+    write_started: Instant,
+}
+
+impl Run<'_> {
+    /// Reads every record, writing a batch whenever one fills. Returns whether Ctrl-C
+    /// stopped it.
+    async fn read_all(&mut self, reader: &mut Reader) -> Result<bool> {
+        let jsonl = reader.headers().is_empty();
+        while let Some(item) = reader.next_record()? {
+            self.rows_read += 1;
+            let rec: Record = match item {
+                Ok(r) => r,
+                Err(p) => {
+                    if p.row > self.done_through {
+                        self.rejects.write(Reject::unreadable(&p))?;
+                        self.last_row = p.row;
+                    }
+                    continue;
+                }
+            };
+            self.progress.set_position(rec.span.end_byte);
+            if rec.row <= self.done_through {
+                self.skipped += 1;
+                continue;
+            }
+            self.last_row = rec.row;
+            self.take(&rec, jsonl).await?;
+            if self.batch.len() >= self.args.batch {
+                self.write_batch().await?;
+                self.show_progress();
+                if INTERRUPTED.load(Ordering::SeqCst) {
+                    return Ok(true);
+                }
+            }
+        }
+        Ok(false)
     }
-    Ok(if rejects.count > 0 {
-        EXIT_REJECTS
-    } else {
-        EXIT_OK
-    })
+
+    /// Validates one record: into the batch, or to the rejects file with its reasons.
+    async fn take(&mut self, rec: &Record, jsonl: bool) -> Result<()> {
+        let extra = if jsonl {
+            self.map_new_keys(rec).await?
+        } else {
+            Vec::new()
+        };
+        match prepare(&self.schema, &self.plan, rec, &self.lookups) {
+            Ok(row) if extra.is_empty() => self.batch.push(row),
+            Ok(_) => self.rejects.write(Reject::new(rec, extra))?,
+            Err(mut errs) => {
+                errs.extend(extra);
+                self.rejects.write(Reject::new(rec, errs))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// JSONL: maps keys seen for the first time (reloading lookups when a column was
+    /// added); returns a violation for each key that matches no writable field.
+    async fn map_new_keys(&mut self, rec: &Record) -> Result<Vec<Violation>> {
+        let before = self.plan.columns.len();
+        let unknown: Vec<Violation> = self
+            .plan
+            .extend_for(&self.schema, rec)
+            .into_iter()
+            .map(|k| Violation {
+                reason: format!(
+                    "\"{k}\" matches no writable field of {}",
+                    self.plan.type_name
+                ),
+                field: k,
+                rule: Rule::UnknownField,
+            })
+            .collect();
+        if self.plan.columns.len() != before {
+            self.lookups = load_lookups(self.conn, &self.plan).await?;
+        }
+        Ok(unknown)
+    }
+
+    /// Writes the batch so far (a dry run only counts it) and files its rejects.
+    async fn write_batch(&mut self) -> Result<()> {
+        let rows = std::mem::take(&mut self.batch);
+        if self.args.dry_run {
+            self.writer.tally.written += rows.len() as u64;
+            return Ok(());
+        }
+        self.rejects.flush()?;
+        for r in self.writer.flush(rows, self.last_row).await? {
+            self.rejects.write(r)?;
+        }
+        Ok(())
+    }
+
+    /// Writes the last batch and marks the journal complete.
+    async fn finish(&mut self) -> Result<()> {
+        self.write_batch().await?;
+        if let Some(j) = &mut self.writer.journal {
+            j.append(&Entry::Complete {
+                last_row: self.last_row,
+            })?;
+        }
+        Ok(())
+    }
+
+    fn show_progress(&self) {
+        let elapsed = self.write_started.elapsed().as_secs_f64().max(0.001);
+        self.progress.set_message(format!(
+            "{} rows {:.0}/s | written {} | rejected {} | retries {}",
+            self.rows_read,
+            self.rows_read as f64 / elapsed,
+            self.writer.tally.written,
+            self.rejects.count,
+            self.conn.stats().retries - self.stats0.retries
+        ));
+    }
+
+    fn summary(&self, interrupted: bool, started: Instant) -> Summary {
+        let (args, conn, tally) = (self.args, self.conn, &self.writer.tally);
+        let st = conn.stats();
+        let elapsed = self.write_started.elapsed().as_secs_f64();
+        let requests = st.requests - self.stats0.requests;
+        let ceiling = f64::from(conn.rps) * args.batch as f64;
+        let eps = ratio(tally.written as f64, elapsed);
+        Summary {
+            file: args.file.display().to_string(),
+            type_name: self.plan.type_name.clone(),
+            mode: mode_name(self.writer.create_mode).into(),
+            dry_run: args.dry_run,
+            target: conn.target.describe(),
+            rows_read: self.rows_read,
+            rows_skipped_resume: self.skipped,
+            written: tally.written,
+            created: tally.created,
+            updated: tally.updated,
+            already_present: tally.already,
+            rejected: self.rejects.count - tally.partial,
+            partial: tally.partial,
+            requests,
+            retried: st.retries - self.stats0.retries,
+            rate_limited: st.rate_limited - self.stats0.rate_limited,
+            elapsed_s: elapsed,
+            total_elapsed_s: started.elapsed().as_secs_f64(),
+            entities_per_s: eps,
+            requests_per_s: ratio(requests as f64, elapsed),
+            rps_limit: conn.rps,
+            batch: args.batch,
+            ceiling_entities_per_s: ceiling,
+            fraction_of_ceiling: ratio(eps, ceiling),
+            rejects_file: rejects_path(args).display().to_string(),
+            journal_file: if args.dry_run {
+                String::new()
+            } else {
+                journal_path(args).display().to_string()
+            },
+            interrupted,
+        }
+    }
 }

@@ -260,6 +260,79 @@ pub fn auto_field<'a>(td: &'a TypeDef, column: &str) -> Option<&'a str> {
         .map(|f| f.name.as_str())
 }
 
+/// The `--key` field: it must exist and be text, int or date.
+fn check_key(td: &TypeDef, k: &str) -> Result<String> {
+    let f = fields::field_def(td, k).ok_or_else(|| unknown_field(td, k, "--key"))?;
+    if !matches!(
+        f.type_name.as_str(),
+        "fibery/text" | "fibery/int" | "fibery/date"
+    ) {
+        return Err(CliError::usage(format!(
+            "--key field \"{k}\" is {} but an upsert key must be text, int or date",
+            f.type_name
+        ))
+        .hint("pick a text field such as an external id"));
+    }
+    Ok(k.to_string())
+}
+
+/// Every column the mapping file names must be in the input (when it has a header).
+fn check_mapped_columns_exist(m: &MappingFile, headers: &[String]) -> Result<()> {
+    match m
+        .columns
+        .keys()
+        .find(|col| !headers.is_empty() && !headers.contains(col))
+    {
+        Some(col) => Err(CliError::usage(format!(
+            "the mapping names column \"{col}\" but the input has no such column"
+        ))
+        .hint(format!("input columns: {}", some_of(headers, 10)))),
+        None => Ok(()),
+    }
+}
+
+/// The error for columns that match no writable field (the first named, the rest listed).
+fn unmatched_columns(td: &TypeDef, unmatched: &[String]) -> CliError {
+    let h = &unmatched[0];
+    let cands = td
+        .fields
+        .iter()
+        .filter(|f| !fields::is_readonly(f))
+        .map(|f| f.name.as_str());
+    let e = CliError::usage(format!(
+        "column \"{h}\" matches no writable field of {}{}",
+        td.name,
+        if unmatched.len() > 1 {
+            format!(" (also unmatched: {})", some_of(&unmatched[1..], 5))
+        } else {
+            String::new()
+        }
+    ));
+    match fields::did_you_mean(h, cands) {
+        Some(s) => e.hint(format!(
+            "did you mean \"{s}\"? Map or skip columns with --map mapping.toml"
+        )),
+        None => e.hint("map or skip columns with --map mapping.toml (see `fibery import --help`)"),
+    }
+}
+
+/// The fields a new entity needs a value for (required, writable, no default).
+fn required_fields(td: &TypeDef) -> Vec<String> {
+    td.fields
+        .iter()
+        .filter(|f| {
+            f.meta.required
+                && !f.deleted
+                && !fields::is_readonly(f)
+                && f.meta.default_value.is_none()
+                && !f.meta.entity_component
+                && !f.meta.collection
+                && f.name != "fibery/id"
+        })
+        .map(|f| f.name.clone())
+        .collect()
+}
+
 impl Plan {
     /// Builds the plan: validates the type, the key, every mapped column and every field.
     pub fn build(
@@ -270,22 +343,8 @@ impl Plan {
         key: Option<&str>,
         separator: &str,
     ) -> Result<Plan> {
-        let td = fields::type_def(schema, type_name).ok_or_else(|| {
-            let names = schema
-                .types
-                .iter()
-                .filter(|t| t.meta.domain)
-                .map(|t| t.name.as_str());
-            let e = CliError::usage(format!(
-                "type \"{type_name}\" is not in the workspace schema"
-            ));
-            match fields::did_you_mean(type_name, names) {
-                Some(s) => e.hint(format!(
-                    "did you mean \"{s}\"? (`fibery schema dump` lists the types)"
-                )),
-                None => e.hint("`fibery schema dump` lists the types"),
-            }
-        })?;
+        let td = fields::type_def(schema, type_name)
+            .ok_or_else(|| fields::unknown_type(schema, type_name))?;
         check_separator(separator).map_err(|why| {
             CliError::usage(format!("--separator: {why}"))
                 .hint("multi-value cells (multi-selects, to-many relations) are split on it")
@@ -294,25 +353,11 @@ impl Plan {
             type_name: type_name.to_string(),
             columns: Vec::new(),
             skipped: Vec::new(),
-            required: Vec::new(),
-            key: None,
+            required: required_fields(td),
+            key: key.map(|k| check_key(td, k)).transpose()?,
             separator: separator.to_string(),
             auto: mapping.is_none(),
         };
-        if let Some(k) = key {
-            let f = fields::field_def(td, k).ok_or_else(|| unknown_field(td, k, "--key"))?;
-            if !matches!(
-                f.type_name.as_str(),
-                "fibery/text" | "fibery/int" | "fibery/date"
-            ) {
-                return Err(CliError::usage(format!(
-                    "--key field \"{k}\" is {} but an upsert key must be text, int or date",
-                    f.type_name
-                ))
-                .hint("pick a text field such as an external id"));
-            }
-            plan.key = Some(k.to_string());
-        }
         let mut unmatched = Vec::new();
         for h in headers {
             match plan.column_for(schema, td, h, mapping)? {
@@ -322,48 +367,12 @@ impl Plan {
             }
         }
         if let Some(m) = mapping {
-            for col in m.columns.keys() {
-                if !headers.is_empty() && !headers.contains(col) {
-                    return Err(CliError::usage(format!(
-                        "the mapping names column \"{col}\" but the input has no such column"
-                    ))
-                    .hint(format!("input columns: {}", some_of(headers, 10))));
-                }
-            }
+            check_mapped_columns_exist(m, headers)?;
         }
-        if let Some(h) = unmatched.first() {
-            let cands = td
-                .fields
-                .iter()
-                .filter(|f| !fields::is_readonly(f))
-                .map(|f| f.name.as_str());
-            let e = CliError::usage(format!(
-                "column \"{h}\" matches no writable field of {type_name}{}",
-                if unmatched.len() > 1 {
-                    format!(" (also unmatched: {})", some_of(&unmatched[1..], 5))
-                } else {
-                    String::new()
-                }
-            ));
-            return Err(match fields::did_you_mean(h, cands) {
-                Some(s) => e.hint(format!(
-                    "did you mean \"{s}\"? Map or skip columns with --map mapping.toml"
-                )),
-                None => e.hint(
-                    "map or skip columns with --map mapping.toml (see `fibery import --help`)",
-                ),
-            });
+        if !unmatched.is_empty() {
+            return Err(unmatched_columns(td, &unmatched));
         }
-        let mut seen = HashMap::new();
-        for c in &plan.columns {
-            if let Some(other) = seen.insert(c.field.clone(), c.column.clone()) {
-                return Err(CliError::usage(format!(
-                    "columns \"{other}\" and \"{}\" both map to {}",
-                    c.column, c.field
-                ))
-                .hint("skip one of them in the mapping file"));
-            }
-        }
+        plan.check_one_column_per_field()?;
         if let Some(k) = &plan.key
             && !headers.is_empty()
             && !plan.columns.iter().any(|c| &c.field == k)
@@ -373,19 +382,22 @@ impl Plan {
                     .hint("add the column or map it with --map"),
             );
         }
-        for f in &td.fields {
-            if f.meta.required
-                && !f.deleted
-                && !fields::is_readonly(f)
-                && f.meta.default_value.is_none()
-                && !f.meta.entity_component
-                && !f.meta.collection
-                && f.name != "fibery/id"
-            {
-                plan.required.push(f.name.clone());
+        Ok(plan)
+    }
+
+    /// Two columns must not write the same field.
+    fn check_one_column_per_field(&self) -> Result<()> {
+        let mut seen = HashMap::new();
+        for c in &self.columns {
+            if let Some(other) = seen.insert(c.field.clone(), c.column.clone()) {
+                return Err(CliError::usage(format!(
+                    "columns \"{other}\" and \"{}\" both map to {}",
+                    c.column, c.field
+                ))
+                .hint("skip one of them in the mapping file"));
             }
         }
-        Ok(plan)
+        Ok(())
     }
 
     /// Resolves one column: `Some(Some(plan))` mapped, `Some(None)` skipped, `None` unmatched.

@@ -4,18 +4,22 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use assert_cmd::cargo::CommandCargoExt;
 use fibery_core::schema::Schema;
 use fibery_emulator::{Emulator, Faults};
+use fibery_tests::{all_output, output, sample_schema, sample_seed, wait_for_journal};
 use serde_json::Value;
 
 const TOKEN: &str = "cli-test-token";
 
+fn sample() -> (Schema, Value) {
+    (sample_schema(), sample_seed())
+}
+
 async fn emulator() -> Emulator {
-    let schema = Schema::parse(include_str!("../../examples/data/schema.json")).unwrap();
-    let seed: Value = serde_json::from_str(include_str!("../../examples/data/seed.json")).unwrap();
+    let (schema, seed) = sample();
     Emulator::builder()
         .schema(schema)
         .seed_json(seed)
@@ -39,18 +43,72 @@ fn fibery(emu: &Emulator, dir: &Path, args: &[&str]) -> Command {
     c
 }
 
-async fn run(mut c: Command) -> Output {
-    tokio::task::spawn_blocking(move || c.output().unwrap())
-        .await
-        .unwrap()
+/// Runs `fibery args` against `emu` in `dir` and checks its exit code.
+async fn expect(emu: &Emulator, dir: &Path, code: i32, args: &[&str]) -> Output {
+    let o = output(fibery(emu, dir, args)).await;
+    assert_eq!(o.status.code(), Some(code), "{}", text(&o));
+    o
 }
 
 fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+    all_output(o)
+}
+
+/// The words of `s` as arguments (for argument lists without spaces inside an argument).
+fn argv(s: &str) -> Vec<&str> {
+    s.split_whitespace().collect()
+}
+
+/// `import <file> -t Projects/Task --key "Projects/External Id"`, then `extra`.
+fn upsert<'a>(file: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut a = vec!["import", file, "-t", "Projects/Task", "--key", KEY];
+    a.extend_from_slice(extra);
+    a
+}
+
+/// `args` with `--resume` added.
+fn resumed<'a>(args: &[&'a str]) -> Vec<&'a str> {
+    let mut a = args.to_vec();
+    a.push("--resume");
+    a
+}
+
+const KEY: &str = "Projects/External Id";
+
+/// The lines of a JSON-lines file (or text), parsed.
+fn json_lines(text: &str) -> Vec<Value> {
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn read(dir: &Path, name: &str) -> String {
+    std::fs::read_to_string(dir.join(name)).unwrap()
+}
+
+/// Asserts that the emulator holds exactly `n` tasks, each external id once.
+fn assert_each_task_once(emu: &Emulator, n: usize) {
+    let ids = external_ids(emu);
+    assert_eq!(ids.len(), n);
+    assert_eq!(ids.iter().collect::<HashSet<_>>().len(), n);
+}
+
+/// With the faults cleared, `args --resume` finishes the import (exit 3: the bad rows) and
+/// every one of the `n` tasks is stored once.
+async fn resume_to_the_end(emu: &Emulator, dir: &Path, args: &[&str], n: usize) -> Output {
+    set_latency(emu, 0);
+    let o = expect(emu, dir, 3, &resumed(args)).await;
+    assert_eq!(external_ids(emu).len(), n, "{}", text(&o));
+    assert_each_task_once(emu, n);
+    o
+}
+
+/// Slows every request of `emu` down by `ms` (0: no faults).
+fn set_latency(emu: &Emulator, ms: u64) {
+    emu.set_faults(Faults {
+        latency: Duration::from_millis(ms),
+        ..Faults::default()
+    });
 }
 
 const HEADER: &str = "External Id,Name,Project,State,Priority,Tags,Estimate,Effort,Due,Done";
@@ -163,60 +221,43 @@ fn external_ids(emu: &Emulator) -> Vec<String> {
         .collect()
 }
 
+/// `n` valid rows written as `tasks.csv`.
+fn good_csv(dir: &Path, n: usize) -> PathBuf {
+    let lines: Vec<String> = good_rows(n).into_iter().map(|r| r.1).collect();
+    write_csv(dir, "tasks.csv", &lines)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn import_rejects_then_reimport_does_not_duplicate() {
     let emu = emulator().await;
     let dir = tempfile::tempdir().unwrap();
     let (csv, bad_at) = mixed_csv(dir.path(), 40);
-    let args = [
-        "import",
-        "tasks.csv",
-        "--type",
-        "Projects/Task",
-        "--key",
-        "Projects/External Id",
-        "--batch",
-        "7",
-    ];
-    let o = run(fibery(&emu, dir.path(), &args)).await;
-    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let args = upsert("tasks.csv", &["--batch", "7"]);
+    let o = expect(&emu, dir.path(), 3, &args).await;
     assert!(text(&o).contains("rejected      7"), "{}", text(&o));
-    let ids = external_ids(&emu);
-    assert_eq!(ids.len(), 40);
-    assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 40);
-    assert!(ids.iter().all(|i| i.starts_with("T-")));
+    assert_each_task_once(&emu, 40);
+    assert!(external_ids(&emu).iter().all(|i| i.starts_with("T-")));
 
     // Rejects: one line per bad row, with row number, field and reason.
-    let rejects = std::fs::read_to_string(dir.path().join("tasks.rejects.jsonl")).unwrap();
-    let lines: Vec<Value> = rejects
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = json_lines(&read(dir.path(), "tasks.rejects.jsonl"));
     assert_eq!(lines.len(), bad_at.len());
     for (l, (row, field)) in lines.iter().zip(&bad_at) {
         assert_eq!(l["row"].as_u64(), Some(*row), "{l}");
         assert_eq!(l["field"], *field, "{l}");
         assert!(!l["reason"].as_str().unwrap().is_empty());
-        assert!(
-            l["record"]["External Id"]
-                .as_str()
-                .unwrap()
-                .starts_with("B-")
-        );
+        let ext = l["record"]["External Id"].as_str().unwrap();
+        assert!(ext.starts_with("B-"));
     }
     let reason_of = |f: &str| {
-        lines.iter().find(|l| l["field"] == f).unwrap()["reason"]
-            .as_str()
-            .unwrap()
-            .to_string()
+        let l = lines.iter().find(|l| l["field"] == f).unwrap();
+        l["reason"].as_str().unwrap().to_string()
     };
     assert!(reason_of("Projects/Due").contains("2026-02-30"));
     assert!(reason_of("Projects/Priority").contains("Urgent"));
     assert!(reason_of("Projects/Project").contains("Zeppelin"));
 
     // Re-import: nothing new, everything updated.
-    let o = run(fibery(&emu, dir.path(), &args)).await;
-    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let o = expect(&emu, dir.path(), 3, &args).await;
     assert_eq!(external_ids(&emu).len(), 40);
     assert!(text(&o).contains("created 0, updated 40"), "{}", text(&o));
     drop(csv);
@@ -229,20 +270,8 @@ async fn dry_run_writes_nothing_and_create_mode_is_idempotent() {
     let dir = tempfile::tempdir().unwrap();
     mixed_csv(dir.path(), 12);
     let before = emu.stats().requests;
-    let o = run(fibery(
-        &emu,
-        dir.path(),
-        &[
-            "--json",
-            "import",
-            "tasks.csv",
-            "-t",
-            "Projects/Task",
-            "--dry-run",
-        ],
-    ))
-    .await;
-    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let args = argv("--json import tasks.csv -t Projects/Task --dry-run");
+    let o = expect(&emu, dir.path(), 3, &args).await;
     let summary: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(summary["dry_run"], true);
     assert_eq!(summary["written"], 12);
@@ -253,30 +282,14 @@ async fn dry_run_writes_nothing_and_create_mode_is_idempotent() {
 
     // Create mode (no --key): ids derive from content, so a re-run creates nothing new.
     for run_no in 0..2 {
-        let o = run(fibery(
-            &emu,
-            dir.path(),
-            &[
-                "--json",
-                "import",
-                "tasks.csv",
-                "-t",
-                "Projects/Task",
-                "--batch",
-                "5",
-            ],
-        ))
-        .await;
-        assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+        let args = argv("--json import tasks.csv -t Projects/Task --batch 5");
+        let o = expect(&emu, dir.path(), 3, &args).await;
         assert_eq!(tasks(&emu).len(), 12, "{}", text(&o));
         let s: Value = serde_json::from_slice(&o.stdout).unwrap();
         // The second run finds every entity already there; only the bad rows are rejected.
-        assert_eq!(s["created"], if run_no == 0 { 12 } else { 0 }, "{s}");
-        assert_eq!(
-            s["already_present"],
-            if run_no == 0 { 0 } else { 12 },
-            "{s}"
-        );
+        let (created, already) = if run_no == 0 { (12, 0) } else { (0, 12) };
+        assert_eq!(s["created"], created, "{s}");
+        assert_eq!(s["already_present"], already, "{s}");
         assert_eq!(s["rejected"], 3, "{s}");
     }
     emu.shutdown().await;
@@ -290,105 +303,67 @@ fn norm_decimal(v: &Value) -> f64 {
     }
 }
 
+/// Asserts that an exported row carries every value of the CSV record it was imported from.
+fn assert_exported_as_imported(e: &Value, rec: &BTreeMap<String, String>) {
+    assert_eq!(e["Projects/Name"], rec["Name"].as_str());
+    assert_eq!(e["Projects/Project"], rec["Project"].as_str());
+    assert_eq!(e["workflow/state"], rec["State"].as_str());
+    assert_eq!(e["Projects/Priority"], rec["Priority"].as_str());
+    let want: HashSet<&str> = rec["Tags"]
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    let got: HashSet<&str> = e["Projects/Tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(got, want, "{e}");
+    let estimate = rec["Estimate"].parse::<f64>().unwrap();
+    assert_eq!(norm_decimal(&e["Projects/Estimate"]), estimate);
+    assert_eq!(e["Projects/Effort"], rec["Effort"].parse::<i64>().unwrap());
+    if rec["Due"].is_empty() {
+        assert!(e["Projects/Due"].is_null());
+    } else {
+        assert_eq!(e["Projects/Due"], rec["Due"].as_str());
+    }
+    assert_eq!(e["Projects/Done"], rec["Done"] == "true");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn export_round_trip_equals_input() {
     let emu = emulator().await;
     let dir = tempfile::tempdir().unwrap();
-    let rows = good_rows(30);
-    write_csv(
-        dir.path(),
-        "tasks.csv",
-        &rows.iter().map(|r| r.1.clone()).collect::<Vec<_>>(),
-    );
-    let o = run(fibery(
-        &emu,
-        dir.path(),
-        &[
-            "import",
-            "tasks.csv",
-            "-t",
-            "Projects/Task",
-            "--key",
-            "Projects/External Id",
-        ],
-    ))
-    .await;
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let o = run(fibery(
-        &emu,
-        dir.path(),
-        &[
-            "export",
-            "-t",
-            "Projects/Task",
-            "--format",
-            "jsonl",
-            "--page-size",
-            "7",
-            "-o",
-            "out.jsonl",
-        ],
-    ))
-    .await;
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let exported: HashMap<String, Value> = std::fs::read_to_string(dir.path().join("out.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .map(|v| (v["Projects/External Id"].as_str().unwrap().to_string(), v))
+    good_csv(dir.path(), 30);
+    expect(&emu, dir.path(), 0, &upsert("tasks.csv", &[])).await;
+    let args = argv("export -t Projects/Task --format jsonl --page-size 7 -o out.jsonl");
+    expect(&emu, dir.path(), 0, &args).await;
+    let exported: HashMap<String, Value> = json_lines(&read(dir.path(), "out.jsonl"))
+        .into_iter()
+        .map(|v| (v[KEY].as_str().unwrap().to_string(), v))
         .collect();
     assert_eq!(exported.len(), 30);
     let mut rdr = csv::Reader::from_path(dir.path().join("tasks.csv")).unwrap();
     for rec in rdr.deserialize::<BTreeMap<String, String>>() {
         let rec = rec.unwrap();
-        let e = &exported[&rec["External Id"]];
-        assert_eq!(e["Projects/Name"], rec["Name"].as_str());
-        assert_eq!(e["Projects/Project"], rec["Project"].as_str());
-        assert_eq!(e["workflow/state"], rec["State"].as_str());
-        assert_eq!(e["Projects/Priority"], rec["Priority"].as_str());
-        let want: HashSet<&str> = rec["Tags"]
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .collect();
-        let got: HashSet<&str> = e["Projects/Tags"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_str().unwrap())
-            .collect();
-        assert_eq!(got, want, "{e}");
-        assert_eq!(
-            norm_decimal(&e["Projects/Estimate"]),
-            rec["Estimate"].parse::<f64>().unwrap()
-        );
-        assert_eq!(e["Projects/Effort"], rec["Effort"].parse::<i64>().unwrap());
-        if rec["Due"].is_empty() {
-            assert!(e["Projects/Due"].is_null());
-        } else {
-            assert_eq!(e["Projects/Due"], rec["Due"].as_str());
-        }
-        assert_eq!(e["Projects/Done"], rec["Done"] == "true");
+        assert_exported_as_imported(&exported[&rec["External Id"]], &rec);
     }
 
     // --where with params, through a relation path.
-    let o = run(fibery(
-        &emu,
-        dir.path(),
-        &[
-            "--json", "export", "-t", "Projects/Task",
-            "--where", r#"["q/and", ["=", ["Projects/Done"], "$done"], ["=", ["Projects/Project", "Projects/Name"], "$p"]]"#,
-            "--params", r#"{"$done": true, "$p": "Borealis"}"#,
-            "--fields", "Projects/External Id,Projects/Project,Projects/Done", "--page-size", "2",
-        ],
-    ))
-    .await;
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let got: HashSet<String> = String::from_utf8_lossy(&o.stdout)
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+    let mut args = argv("--json export -t Projects/Task --page-size 2 --where");
+    args.push(r#"["q/and", ["=", ["Projects/Done"], "$done"], ["=", ["Projects/Project", "Projects/Name"], "$p"]]"#);
+    args.extend(["--params", r#"{"$done": true, "$p": "Borealis"}"#]);
+    args.extend([
+        "--fields",
+        "Projects/External Id,Projects/Project,Projects/Done",
+    ]);
+    let o = expect(&emu, dir.path(), 0, &args).await;
+    let got: HashSet<String> = json_lines(&String::from_utf8_lossy(&o.stdout))
+        .into_iter()
         .inspect(|v| assert_eq!(v.as_object().unwrap().len(), 3, "{v}"))
-        .map(|v| v["Projects/External Id"].as_str().unwrap().to_string())
+        .map(|v| v[KEY].as_str().unwrap().to_string())
         .collect();
     let want: HashSet<String> = exported
         .iter()
@@ -399,35 +374,9 @@ async fn export_round_trip_equals_input() {
     assert_eq!(got, want);
 
     // CSV export re-imports cleanly onto the same entities (columns are field names).
-    let o = run(fibery(
-        &emu,
-        dir.path(),
-        &[
-            "export",
-            "-t",
-            "Projects/Task",
-            "--format",
-            "csv",
-            "-o",
-            "out.csv",
-        ],
-    ))
-    .await;
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let o = run(fibery(
-        &emu,
-        dir.path(),
-        &[
-            "import",
-            "out.csv",
-            "-t",
-            "Projects/Task",
-            "--key",
-            "Projects/External Id",
-        ],
-    ))
-    .await;
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let args = argv("export -t Projects/Task --format csv -o out.csv");
+    expect(&emu, dir.path(), 0, &args).await;
+    expect(&emu, dir.path(), 0, &upsert("out.csv", &[])).await;
     assert_eq!(tasks(&emu).len(), 30);
     emu.shutdown().await;
 }
@@ -443,47 +392,24 @@ fn command_requests(emu: &Emulator) -> Vec<fibery_emulator::RequestRecord> {
 async fn export_with_several_pages_per_request_writes_the_same_rows_in_fewer_requests() {
     let emu = emulator().await;
     let dir = tempfile::tempdir().unwrap();
-    let rows = good_rows(30);
-    write_csv(
-        dir.path(),
-        "tasks.csv",
-        &rows.iter().map(|r| r.1.clone()).collect::<Vec<_>>(),
-    );
-    let o = run(fibery(
+    good_csv(dir.path(), 30);
+    expect(
         &emu,
         dir.path(),
-        &["import", "tasks.csv", "-t", "Projects/Task"],
-    ))
+        0,
+        &argv("import tasks.csv -t Projects/Task"),
+    )
     .await;
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     // 30 rows in pages of 4: 7 full pages and one of 2.
     let mut outputs = Vec::new();
     for k in ["1", "3"] {
         let before = command_requests(&emu).len();
         let out = format!("out-{k}.jsonl");
-        let o = run(fibery(
-            &emu,
-            dir.path(),
-            &[
-                "export",
-                "-t",
-                "Projects/Task",
-                "--page-size",
-                "4",
-                "--pages-per-request",
-                k,
-                "-o",
-                &out,
-            ],
-        ))
-        .await;
-        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        let mut args = argv("export -t Projects/Task --page-size 4 --pages-per-request");
+        args.extend([k, "-o", &out]);
+        expect(&emu, dir.path(), 0, &args).await;
         let log = command_requests(&emu).split_off(before);
-        let lines: Vec<String> = std::fs::read_to_string(dir.path().join(&out))
-            .unwrap()
-            .lines()
-            .map(str::to_string)
-            .collect();
+        let lines: Vec<String> = read(dir.path(), &out).lines().map(str::to_string).collect();
         outputs.push((lines, log));
     }
     let (single, single_log) = &outputs[0];
@@ -491,7 +417,7 @@ async fn export_with_several_pages_per_request_writes_the_same_rows_in_fewer_req
     assert_eq!(single.len(), 30);
     let keys: HashSet<String> = single
         .iter()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap()["Projects/External Id"].to_string())
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()[KEY].to_string())
         .collect();
     assert_eq!(keys.len(), 30, "no duplicates");
     assert_eq!(multi, single, "same rows in the same order");
@@ -500,13 +426,8 @@ async fn export_with_several_pages_per_request_writes_the_same_rows_in_fewer_req
     assert_eq!(multi_log.iter().filter(|r| r.commands == 3).count(), 3);
     assert_eq!(single_log.len() - multi_log.len(), 8 - 3);
 
-    let o = run(fibery(
-        &emu,
-        dir.path(),
-        &["export", "-t", "Projects/Task", "--pages-per-request", "0"],
-    ))
-    .await;
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let args = argv("export -t Projects/Task --pages-per-request 0");
+    let o = expect(&emu, dir.path(), 2, &args).await;
     assert!(text(&o).contains("--pages-per-request"), "{}", text(&o));
 }
 
@@ -514,38 +435,18 @@ async fn export_with_several_pages_per_request_writes_the_same_rows_in_fewer_req
 async fn sigkill_mid_import_then_resume_writes_every_valid_row_once() {
     let emu = emulator().await;
     // Slow requests so the kill lands while batches are in flight.
-    emu.set_faults(Faults {
-        latency: Duration::from_millis(60),
-        ..Faults::default()
-    });
+    set_latency(&emu, 60);
     let dir = tempfile::tempdir().unwrap();
     let (_, bad_at) = mixed_csv(dir.path(), 120);
-    let args = [
-        "import",
-        "tasks.csv",
-        "-t",
-        "Projects/Task",
-        "--key",
-        "Projects/External Id",
-        "--batch",
-        "4",
-    ];
+    let args = upsert("tasks.csv", &["--batch", "4"]);
     let mut child = fibery(&emu, dir.path(), &args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    // Kill while a batch is in flight (sent, no result yet): the uncertain case.
     let journal = dir.path().join("tasks.journal.jsonl");
-    let t0 = Instant::now();
-    loop {
-        let j = std::fs::read_to_string(&journal).unwrap_or_default();
-        let (sent, done) = (j.matches("\"sent\"").count(), j.matches("\"done\"").count());
-        // Kill while a batch is in flight (sent, no result yet): the uncertain case.
-        if (done >= 5 && sent > done) || t0.elapsed() > Duration::from_secs(20) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    wait_for_journal(&journal, |sent, done| done >= 5 && sent > done).await;
     child.kill().unwrap(); // SIGKILL
     let _ = child.wait();
     let partial = tasks(&emu).len();
@@ -553,25 +454,12 @@ async fn sigkill_mid_import_then_resume_writes_every_valid_row_once() {
         partial > 0 && partial < 120,
         "killed too late or too early: {partial}"
     );
-    emu.set_faults(Faults::default());
-
-    let mut resume: Vec<&str> = args.to_vec();
-    resume.push("--resume");
-    let o = run(fibery(&emu, dir.path(), &resume)).await;
-    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let o = resume_to_the_end(&emu, dir.path(), &args, 120).await;
     assert!(text(&o).contains("skipped"), "{}", text(&o));
-    let ids = external_ids(&emu);
-    assert_eq!(ids.len(), 120, "{}", text(&o));
-    assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 120);
     // The rejects file lists each bad row once, even though both runs read some of them.
-    let rejects = std::fs::read_to_string(dir.path().join("tasks.rejects.jsonl")).unwrap();
-    let rows: Vec<u64> = rejects
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).unwrap()["row"]
-                .as_u64()
-                .unwrap()
-        })
+    let rows: Vec<u64> = json_lines(&read(dir.path(), "tasks.rejects.jsonl"))
+        .iter()
+        .map(|l| l["row"].as_u64().unwrap())
         .collect();
     assert_eq!(rows, bad_at.iter().map(|b| b.0).collect::<Vec<_>>());
     emu.shutdown().await;
@@ -582,57 +470,38 @@ async fn usage_errors_have_a_hint_and_exit_2_and_the_token_stays_secret() {
     let emu = emulator().await;
     let dir = tempfile::tempdir().unwrap();
     mixed_csv(dir.path(), 3);
-    let o = run(fibery(
+    let o = expect(
         &emu,
         dir.path(),
-        &["import", "tasks.csv", "-t", "Projects/Tsk"],
-    ))
+        2,
+        &argv("import tasks.csv -t Projects/Tsk"),
+    )
     .await;
-    assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr).to_string();
     assert!(err.contains("error: type \"Projects/Tsk\""), "{err}");
-    assert!(
-        err.contains("hint: did you mean \"Projects/Task\""),
-        "{err}"
-    );
+    let hint = "hint: did you mean \"Projects/Task\"";
+    assert!(err.contains(hint), "{err}");
 
-    let o = run(fibery(
-        &emu,
-        dir.path(),
-        &[
-            "import",
-            "tasks.csv",
-            "-t",
-            "Projects/Task",
-            "--key",
-            "Projects/Nme",
-        ],
-    ))
-    .await;
-    assert_eq!(o.status.code(), Some(2));
+    let args = argv("import tasks.csv -t Projects/Task --key Projects/Nme");
+    let o = expect(&emu, dir.path(), 2, &args).await;
     assert!(String::from_utf8_lossy(&o.stderr).contains("Projects/Name"));
 
     // A wrong token on the command line: warning, failure exit, token never echoed.
-    let mut c = fibery(
-        &emu,
-        dir.path(),
-        &["--token", "s3cr3t-value-xyz", "schema", "dump"],
-    );
+    let args = argv("--token s3cr3t-value-xyz schema dump");
+    let mut c = fibery(&emu, dir.path(), &args);
     c.env_remove("FIBERY_TOKEN");
-    let o = run(c).await;
+    let o = output(c).await;
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let all = text(&o);
-    assert!(
-        all.contains("warning: --token on the command line"),
-        "{all}"
-    );
+    let warning = "warning: --token on the command line";
+    assert!(all.contains(warning), "{all}");
     assert!(all.contains("hint: check FIBERY_TOKEN"), "{all}");
     assert!(!all.contains("s3cr3t-value-xyz"), "{all}");
 
     // No token at all for a remote target.
     let mut c = fibery(&emu, dir.path(), &["schema", "dump"]);
     c.env_remove("FIBERY_TOKEN");
-    let o = run(c).await;
+    let o = output(c).await;
     assert_eq!(o.status.code(), Some(2));
     emu.shutdown().await;
 }
@@ -641,29 +510,16 @@ async fn usage_errors_have_a_hint_and_exit_2_and_the_token_stays_secret() {
 async fn query_schema_and_codegen_commands() {
     let emu = emulator().await;
     let dir = tempfile::tempdir().unwrap();
-    let o = run(fibery(
-        &emu,
-        dir.path(),
-        &["schema", "dump", "-t", "Projects/Task"],
-    ))
-    .await;
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = expect(&emu, dir.path(), 0, &argv("schema dump -t Projects/Task")).await;
     let td: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(td["fibery/name"], "Projects/Task");
 
     let q = r#"{"q/from": "Projects/Project", "q/select": ["Projects/Name"], "q/limit": 100}"#;
-    let o = run(fibery(&emu, dir.path(), &["query", q])).await;
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = expect(&emu, dir.path(), 0, &["query", q]).await;
     let rows: Vec<Value> = serde_json::from_slice(&o.stdout).unwrap();
     assert!(rows.iter().any(|r| r["Projects/Name"] == "Apollo"));
 
-    let o = run(fibery(
-        &emu,
-        dir.path(),
-        &["codegen", "-t", "Projects/Task"],
-    ))
-    .await;
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = expect(&emu, dir.path(), 0, &argv("codegen -t Projects/Task")).await;
     let code = String::from_utf8_lossy(&o.stdout);
     assert!(
         code.contains("#[fibery(type = \"Projects/Task\")]") || code.contains("Projects/Task"),
@@ -672,6 +528,22 @@ async fn query_schema_and_codegen_commands() {
     assert!(code.contains("pub struct Task"), "{code}");
     emu.shutdown().await;
 }
+
+const MAPPING: &str = "[columns]\nref = \"Projects/External Id\"\ntitle = \"Projects/Name\"\n\
+    labels = { field = \"Projects/Tags\", separator = \"|\" }\n\
+    proj = { field = \"Projects/Project\", lookup = \"Projects/Name\" }\n\
+    body = \"Projects/Description\"\nnoise = { skip = true }\n";
+
+const JSONL: &str = concat!(
+    r#"{"ref": "J-1", "title": "New name", "labels": "api|docs", "proj": "Borealis", "body": "First **bold**", "noise": 1}"#,
+    "\n",
+    "\n",
+    r#"{"ref": "J-2", "title": "Second", "labels": ["backend"], "proj": "Apollo", "body": "Second body", "noise": 2}"#,
+    "\n",
+    r#"{"ref": "J-3", "title": "Third", "labels": "nope", "noise": 3}"#,
+    "\n",
+    "not json\n",
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jsonl_with_mapping_file_rich_text_and_an_existing_entity() {
@@ -683,61 +555,26 @@ async fn jsonl_with_mapping_file_rich_text_and_an_existing_entity() {
         "External Id,Name\nJ-1,Old name\n",
     )
     .unwrap();
-    let o = run(fibery(
+    expect(
         &emu,
         dir.path(),
-        &["import", "pre.csv", "-t", "Projects/Task"],
-    ))
+        0,
+        &argv("import pre.csv -t Projects/Task"),
+    )
     .await;
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let old_id = tasks(&emu)[0]["fibery/id"].as_str().unwrap().to_string();
 
-    std::fs::write(
-        dir.path().join("map.toml"),
-        "[columns]\nref = \"Projects/External Id\"\ntitle = \"Projects/Name\"\n\
-         labels = { field = \"Projects/Tags\", separator = \"|\" }\n\
-         proj = { field = \"Projects/Project\", lookup = \"Projects/Name\" }\n\
-         body = \"Projects/Description\"\nnoise = { skip = true }\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("in.jsonl"),
-        concat!(
-            r#"{"ref": "J-1", "title": "New name", "labels": "api|docs", "proj": "Borealis", "body": "First **bold**", "noise": 1}"#, "\n",
-            "\n",
-            r#"{"ref": "J-2", "title": "Second", "labels": ["backend"], "proj": "Apollo", "body": "Second body", "noise": 2}"#, "\n",
-            r#"{"ref": "J-3", "title": "Third", "labels": "nope", "noise": 3}"#, "\n",
-            "not json\n",
-        ),
-    )
-    .unwrap();
-    let o = run(fibery(
-        &emu,
-        dir.path(),
-        &[
-            "--json",
-            "import",
-            "in.jsonl",
-            "-t",
-            "Projects/Task",
-            "--map",
-            "map.toml",
-            "--key",
-            "Projects/External Id",
-        ],
-    ))
-    .await;
-    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    std::fs::write(dir.path().join("map.toml"), MAPPING).unwrap();
+    std::fs::write(dir.path().join("in.jsonl"), JSONL).unwrap();
+    let mut args = vec!["--json"];
+    args.extend(upsert("in.jsonl", &["--map", "map.toml"]));
+    let o = expect(&emu, dir.path(), 3, &args).await;
     let summary: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(summary["written"], 2, "{summary}");
     assert_eq!(summary["updated"], 1, "{summary}");
     assert_eq!(summary["rejected"], 2, "{summary}");
     assert_eq!(summary["partial"], 0, "{summary}");
-    let rejects: Vec<Value> = std::fs::read_to_string(dir.path().join("in.rejects.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let rejects = json_lines(&read(dir.path(), "in.rejects.jsonl"));
     assert_eq!(
         (rejects[0]["row"].as_u64(), rejects[0]["field"].as_str()),
         (Some(3), Some("Projects/Tags"))
@@ -749,10 +586,7 @@ async fn jsonl_with_mapping_file_rich_text_and_an_existing_entity() {
 
     let all = tasks(&emu);
     assert_eq!(all.len(), 2);
-    let j1 = all
-        .iter()
-        .find(|t| t["Projects/External Id"] == "J-1")
-        .unwrap();
+    let j1 = all.iter().find(|t| t[KEY] == "J-1").unwrap();
     assert_eq!(j1["fibery/id"], old_id.as_str(), "updated in place");
     assert_eq!(j1["Projects/Name"], "New name");
     assert_eq!(j1["Projects/Tags"].as_array().unwrap().len(), 2, "{j1}");
@@ -774,75 +608,33 @@ async fn jsonl_with_mapping_file_rich_text_and_an_existing_entity() {
         .unwrap();
     assert!(md.contains("First **bold**"), "{md}");
     // Export brings the rich text back as content, per row.
-    let o = run(fibery(
-        &emu,
-        dir.path(),
-        &[
-            "export",
-            "-t",
-            "Projects/Task",
-            "--fields",
-            "Projects/External Id,Projects/Description",
-        ],
-    ))
-    .await;
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let rows: Vec<Value> = String::from_utf8_lossy(&o.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let mut args = argv("export -t Projects/Task --fields");
+    args.push("Projects/External Id,Projects/Description");
+    let o = expect(&emu, dir.path(), 0, &args).await;
+    let rows = json_lines(&String::from_utf8_lossy(&o.stdout));
     let desc = |id: &str| {
-        rows.iter()
-            .find(|r| r["Projects/External Id"] == id)
-            .unwrap()["Projects/Description"]
-            .clone()
+        let row = rows.iter().find(|r| r[KEY] == id).unwrap();
+        row["Projects/Description"].as_str().unwrap().to_string()
     };
-    assert!(
-        desc("J-1").as_str().unwrap().contains("First **bold**"),
-        "{rows:?}"
-    );
-    assert!(
-        desc("J-2").as_str().unwrap().contains("Second body"),
-        "{rows:?}"
-    );
+    assert!(desc("J-1").contains("First **bold**"), "{rows:?}");
+    assert!(desc("J-2").contains("Second body"), "{rows:?}");
     emu.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_finishes_the_batch_in_flight_then_resume_completes() {
     let emu = emulator().await;
-    emu.set_faults(Faults {
-        latency: Duration::from_millis(40),
-        ..Faults::default()
-    });
+    set_latency(&emu, 40);
     let dir = tempfile::tempdir().unwrap();
     mixed_csv(dir.path(), 80);
-    let args = [
-        "import",
-        "tasks.csv",
-        "-t",
-        "Projects/Task",
-        "--key",
-        "Projects/External Id",
-        "--batch",
-        "4",
-    ];
+    let args = upsert("tasks.csv", &["--batch", "4"]);
     let child = fibery(&emu, dir.path(), &args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let journal = dir.path().join("tasks.journal.jsonl");
-    let t0 = Instant::now();
-    while std::fs::read_to_string(&journal)
-        .unwrap_or_default()
-        .matches("\"done\"")
-        .count()
-        < 3
-        && t0.elapsed() < Duration::from_secs(20)
-    {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    wait_for_journal(&journal, |_, done| done >= 3).await;
     let status = Command::new("kill")
         .arg("-INT")
         .arg(child.id().to_string())
@@ -855,23 +647,11 @@ async fn ctrl_c_finishes_the_batch_in_flight_then_resume_completes() {
     assert_eq!(o.status.code(), Some(130), "{}", text(&o));
     assert!(text(&o).contains("INTERRUPTED"), "{}", text(&o));
     // A clean stop leaves no uncertain batch: every "sent" has its "done".
-    let j = std::fs::read_to_string(&journal).unwrap();
-    assert_eq!(
-        j.matches("\"sent\"").count(),
-        j.matches("\"done\"").count(),
-        "{j}"
-    );
+    let (sent, done) = fibery_tests::journal_progress(&journal);
+    assert_eq!(sent, done, "{}", read(dir.path(), "tasks.journal.jsonl"));
     let partial = tasks(&emu).len();
     assert!(partial > 0 && partial < 80, "{partial}");
-    emu.set_faults(Faults::default());
-
-    let mut resume = args.to_vec();
-    resume.push("--resume");
-    let o = run(fibery(&emu, dir.path(), &resume)).await;
-    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
-    let ids = external_ids(&emu);
-    assert_eq!(ids.len(), 80);
-    assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 80);
+    resume_to_the_end(&emu, dir.path(), &args, 80).await;
     emu.shutdown().await;
 }
 
@@ -882,7 +662,7 @@ async fn emulator_command_serves_the_sample_workspace() {
     let mut child = Command::cargo_bin("fibery")
         .unwrap()
         .env_clear()
-        .args(["--json", "emulator", "--port", "0", "--accept-token", "t0k"])
+        .args(argv("--json emulator --port 0 --accept-token t0k"))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -896,11 +676,12 @@ async fn emulator_command_serves_the_sample_workspace() {
         .unwrap()
         .to_string();
     let mut c = Command::cargo_bin("fibery").unwrap();
+    let q = r#"{"q/from": "Projects/Priority_Projects/Task", "q/select": ["enum/name"], "q/limit": 10}"#;
     c.current_dir(dir.path())
         .env_clear()
         .env("FIBERY_TOKEN", "t0k")
-        .args(["--base-url", &base, "query", r#"{"q/from": "Projects/Priority_Projects/Task", "q/select": ["enum/name"], "q/limit": 10}"#]);
-    let o = run(c).await;
+        .args(["--base-url", &base, "query", q]);
+    let o = output(c).await;
     child.kill().unwrap();
     let _ = child.wait();
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
@@ -917,36 +698,16 @@ async fn server_failure_exits_1_with_a_resume_hint_and_resume_finishes() {
     let emu = emulator().await;
     let dir = tempfile::tempdir().unwrap();
     mixed_csv(dir.path(), 20);
-    let args = [
-        "--retries",
-        "1",
-        "import",
-        "tasks.csv",
-        "-t",
-        "Projects/Task",
-        "--key",
-        "Projects/External Id",
-        "--batch",
-        "5",
-    ];
-    emu.set_faults(Faults {
-        latency: Duration::from_millis(30),
-        ..Faults::default()
-    });
+    let mut args = vec!["--retries", "1"];
+    args.extend(upsert("tasks.csv", &["--batch", "5"]));
+    set_latency(&emu, 30);
     let child = fibery(&emu, dir.path(), &args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let journal = dir.path().join("tasks.journal.jsonl");
-    let t0 = Instant::now();
-    while !std::fs::read_to_string(&journal)
-        .unwrap_or_default()
-        .contains("\"done\"")
-        && t0.elapsed() < Duration::from_secs(20)
-    {
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
+    wait_for_journal(&journal, |_, done| done > 0).await;
     // From now on every request fails with a 5xx.
     emu.set_faults(Faults {
         error_5xx: 1.0,
@@ -959,32 +720,19 @@ async fn server_failure_exits_1_with_a_resume_hint_and_resume_finishes() {
     let err = String::from_utf8_lossy(&o.stderr).to_string();
     assert!(err.lines().any(|l| l.starts_with("error: ")), "{err}");
     assert!(err.contains("--resume"), "{err}");
-    emu.set_faults(Faults::default());
-    let mut resume = args.to_vec();
-    resume.push("--resume");
-    let o = run(fibery(&emu, dir.path(), &resume)).await;
-    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
-    let ids = external_ids(&emu);
-    assert_eq!(ids.len(), 20);
-    assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 20);
+    resume_to_the_end(&emu, dir.path(), &args, 20).await;
     emu.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_oversized_row_is_rejected_and_the_others_are_written() {
-    let schema = Schema::parse(include_str!("../../examples/data/schema.json")).unwrap();
-    let seed: Value = serde_json::from_str(include_str!("../../examples/data/seed.json")).unwrap();
+    let (schema, seed) = sample();
     let dir = tempfile::tempdir().unwrap();
     let mut lines: Vec<String> = good_rows(12).into_iter().map(|r| r.1).collect();
-    lines.insert(
-        5,
-        format!(
-            "BIG-1,{},Apollo,Open,Low,,1.0,1,,false",
-            "x".repeat(100 * 1024)
-        ),
-    );
+    let big = "x".repeat(100 * 1024);
+    lines.insert(5, format!("BIG-1,{big},Apollo,Open,Low,,1.0,1,,false"));
     write_csv(dir.path(), "tasks.csv", &lines);
-    for extra in [&["--key", "Projects/External Id"][..], &["--create"][..]] {
+    for extra in [&["--key", KEY][..], &["--create"][..]] {
         // A fresh workspace per mode, with a 64 KiB request body limit.
         let emu = Emulator::builder()
             .schema(schema.clone())
@@ -995,15 +743,14 @@ async fn an_oversized_row_is_rejected_and_the_others_are_written() {
             .start()
             .await
             .unwrap();
-        let mut args = vec!["import", "tasks.csv", "-t", "Projects/Task", "--batch", "4"];
+        let mut args = argv("import tasks.csv -t Projects/Task --batch 4");
         args.extend_from_slice(extra);
-        let o = run(fibery(&emu, dir.path(), &args)).await;
-        assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+        let o = expect(&emu, dir.path(), 3, &args).await;
         let ids = external_ids(&emu);
         assert_eq!(ids.len(), 12, "{}", text(&o));
         assert!(!ids.iter().any(|i| i.starts_with("BIG")));
-        let rejects = std::fs::read_to_string(dir.path().join("tasks.rejects.jsonl")).unwrap();
-        let r: Value = serde_json::from_str(rejects.lines().next().unwrap()).unwrap();
+        let rejects = read(dir.path(), "tasks.rejects.jsonl");
+        let r = &json_lines(&rejects)[0];
         assert_eq!(r["row"], 6, "{r}");
         assert!(r["reason"].as_str().unwrap().contains("too large"), "{r}");
         assert_eq!(rejects.lines().count(), 1, "{rejects}");
@@ -1015,26 +762,14 @@ async fn an_oversized_row_is_rejected_and_the_others_are_written() {
 async fn resume_rechecks_an_uncertain_batch_that_did_reach_the_server() {
     let emu = emulator().await;
     let dir = tempfile::tempdir().unwrap();
-    let lines: Vec<String> = good_rows(10).into_iter().map(|r| r.1).collect();
-    write_csv(dir.path(), "tasks.csv", &lines);
-    let args = [
-        "--json",
-        "import",
-        "tasks.csv",
-        "-t",
-        "Projects/Task",
-        "--key",
-        "Projects/External Id",
-        "--batch",
-        "4",
-    ];
-    let o = run(fibery(&emu, dir.path(), &args)).await;
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    good_csv(dir.path(), 10);
+    let mut args = vec!["--json"];
+    args.extend(upsert("tasks.csv", &["--batch", "4"]));
+    expect(&emu, dir.path(), 0, &args).await;
     // Make the journal look like the process died right after sending batch 1 (rows 5-8),
     // whose writes did reach the server.
     let journal = dir.path().join("tasks.journal.jsonl");
-    let kept: Vec<String> = std::fs::read_to_string(&journal)
-        .unwrap()
+    let kept: Vec<String> = read(dir.path(), "tasks.journal.jsonl")
         .lines()
         .take(4) // start, sent 0, done 0, sent 1
         .map(String::from)
@@ -1045,10 +780,7 @@ async fn resume_rechecks_an_uncertain_batch_that_did_reach_the_server() {
     );
     std::fs::write(&journal, kept.join("\n") + "\n").unwrap();
 
-    let mut resume = args.to_vec();
-    resume.push("--resume");
-    let o = run(fibery(&emu, dir.path(), &resume)).await;
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = expect(&emu, dir.path(), 0, &resumed(&args)).await;
     let s: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(s["rows_skipped_resume"], 4, "{s}");
     assert_eq!(s["already_present"], 4, "{s}");
@@ -1071,49 +803,31 @@ async fn resume_notices_a_fix_beyond_the_first_mebibyte() {
     lines.push("LATE-1,Fixed late,Apollo,Open,Low,,1.0,1,2026-02-30,false".into());
     let path = write_csv(dir.path(), "tasks.csv", &lines);
     let size = std::fs::metadata(&path).unwrap().len();
-    let at = std::fs::read_to_string(&path)
-        .unwrap()
-        .find("LATE-1")
-        .unwrap();
+    let at = read(dir.path(), "tasks.csv").find("LATE-1").unwrap();
     assert!(
         at > 1 << 20,
         "the bad row must lie beyond the first MiB (at byte {at})"
     );
-    let args = [
-        "--json",
-        "import",
-        "tasks.csv",
-        "-t",
-        "Projects/Task",
-        "--key",
-        "Projects/External Id",
-        "--no-progress",
-    ];
-    let o = run(fibery(&emu, dir.path(), &args)).await;
-    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let mut args = vec!["--json"];
+    args.extend(upsert("tasks.csv", &["--no-progress"]));
+    expect(&emu, dir.path(), 3, &args).await;
     assert!(!external_ids(&emu).contains(&"LATE-1".to_string()));
 
     // Fix the date in place: same size, only bytes beyond the first MiB change.
-    let fixed = std::fs::read_to_string(&path)
-        .unwrap()
-        .replace("2026-02-30", "2026-02-28");
+    let fixed = read(dir.path(), "tasks.csv").replace("2026-02-30", "2026-02-28");
     std::fs::write(&path, fixed).unwrap();
     assert_eq!(std::fs::metadata(&path).unwrap().len(), size);
-    let mut resume = args.to_vec();
-    resume.push("--resume");
-    let o = run(fibery(&emu, dir.path(), &resume)).await;
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let resume = resumed(&args);
+    let o = expect(&emu, dir.path(), 2, &resume).await;
     assert!(text(&o).contains("without --resume"), "{}", text(&o));
-    let o = run(fibery(&emu, dir.path(), &args)).await;
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    expect(&emu, dir.path(), 0, &args).await;
     assert!(external_ids(&emu).contains(&"LATE-1".to_string()));
 
     // A journal written by the old format (version 1) is refused, not trusted.
     let journal = dir.path().join("tasks.journal.jsonl");
-    let j = std::fs::read_to_string(&journal).unwrap();
+    let j = read(dir.path(), "tasks.journal.jsonl");
     std::fs::write(&journal, j.replacen("\"version\":2", "\"version\":1", 1)).unwrap();
-    let o = run(fibery(&emu, dir.path(), &resume)).await;
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let o = expect(&emu, dir.path(), 2, &resume).await;
     assert!(text(&o).contains("format version 1"), "{}", text(&o));
     emu.shutdown().await;
 }
@@ -1122,9 +836,8 @@ async fn resume_notices_a_fix_beyond_the_first_mebibyte() {
 /// says what failed without "(request may have been applied)": a read applies nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_schema_read_does_not_say_it_may_have_been_applied() {
-    let schema = Schema::parse(include_str!("../../examples/data/schema.json")).unwrap();
     let emu = Emulator::builder()
-        .schema(schema)
+        .schema(sample_schema())
         .token(TOKEN)
         .without_rate_limits()
         .faults(Faults {
@@ -1135,20 +848,11 @@ async fn a_failed_schema_read_does_not_say_it_may_have_been_applied() {
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let o = run(fibery(
-        &emu,
-        dir.path(),
-        &["--retries", "0", "schema", "dump"],
-    ))
-    .await;
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let o = expect(&emu, dir.path(), 1, &argv("--retries 0 schema dump")).await;
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("cannot read the schema"), "{err}");
     assert!(!err.contains("may have been applied"), "{err}");
-    assert_eq!(
-        emu.request_log().iter().filter(|r| r.status == 0).count(),
-        1,
-        "the request reached the server and was dropped"
-    );
+    let dropped = emu.request_log().iter().filter(|r| r.status == 0).count();
+    assert_eq!(dropped, 1, "the request reached the server and was dropped");
     emu.shutdown().await;
 }
