@@ -8,7 +8,7 @@ use fibery_core::schema::Schema;
 use serde_json::Value;
 
 use crate::server::{self, state::Shared};
-use crate::{Faults, RateLimits, RequestRecord, Stats};
+use crate::{BatchFailure, Behaviour, Faults, RateLimits, RequestRecord, Stats};
 
 /// Errors starting an emulator.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +33,7 @@ pub struct EmulatorBuilder {
     data: Option<PathBuf>,
     addr: Option<SocketAddr>,
     max_body: Option<usize>,
+    behaviour: Behaviour,
 }
 
 impl std::fmt::Debug for EmulatorBuilder {
@@ -46,6 +47,7 @@ impl std::fmt::Debug for EmulatorBuilder {
             .field("faults", &self.faults)
             .field("data", &self.data)
             .field("addr", &self.addr)
+            .field("behaviour", &self.behaviour)
             .finish_non_exhaustive()
     }
 }
@@ -98,6 +100,18 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Accept inline values in `q/where` (default: refused with
+    /// `entity.error/query-expr-invalid`, as Fibery expects `$params`).
+    pub fn allow_inline_values(mut self, allow: bool) -> Self {
+        self.behaviour.allow_inline_values = allow;
+        self
+    }
+    /// How a failing `fibery.command/batch` answers (default [`BatchFailure::Atomic`]).
+    pub fn batch_failure(mut self, mode: BatchFailure) -> Self {
+        self.behaviour.batch_failure = mode;
+        self
+    }
+
     /// Binds and starts serving in a tokio task.
     pub async fn start(self) -> Result<Emulator, EmulatorError> {
         let limits = if self.no_limits {
@@ -121,6 +135,7 @@ impl EmulatorBuilder {
                 .addr
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0))),
             max_body: self.max_body.unwrap_or(16 * 1024 * 1024),
+            behaviour: self.behaviour,
         };
         let running = server::start(cfg).await?;
         Ok(Emulator {

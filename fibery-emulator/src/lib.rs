@@ -40,6 +40,7 @@ mod response;
 mod server;
 mod store;
 
+pub use api::commands::{BatchFailure, Behaviour};
 pub use emulator::{Emulator, EmulatorBuilder, EmulatorError, load_schema_file, schema_from_value};
 pub use server::faults::Faults;
 pub use server::rate_limit::RateLimits;

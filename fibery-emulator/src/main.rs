@@ -4,7 +4,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use clap::Parser;
-use fibery_emulator::{Emulator, Faults, RateLimits};
+use fibery_emulator::{BatchFailure, Emulator, Faults, RateLimits};
 
 /// A local emulator of the Fibery HTTP API (commands, schema, documents, files, webhooks)
 /// with Fibery's auth, envelopes, error names and rate limits, plus optional fault injection.
@@ -65,6 +65,20 @@ struct Args {
     /// Maximum request body size in bytes (larger bodies get HTTP 413).
     #[arg(long, default_value_t = 16 * 1024 * 1024)]
     max_body_bytes: usize,
+    /// Accept inline values in `q/where` (Fibery expects `$params`; refused by default).
+    #[arg(long)]
+    allow_inline_values: bool,
+    /// How a failing `fibery.command/batch` answers: `atomic` (roll back, one outer failure)
+    /// or `partial` (each command on its own, failures as nested `success: false`).
+    #[arg(long, value_enum, default_value_t = BatchMode::Atomic)]
+    batch_failure: BatchMode,
+}
+
+/// `--batch-failure` values.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum BatchMode {
+    Atomic,
+    Partial,
 }
 
 #[tokio::main]
@@ -83,6 +97,11 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let mut b = Emulator::builder()
         .bind(SocketAddr::new(args.host, args.port))
         .max_body_bytes(args.max_body_bytes)
+        .allow_inline_values(args.allow_inline_values)
+        .batch_failure(match args.batch_failure {
+            BatchMode::Atomic => BatchFailure::Atomic,
+            BatchMode::Partial => BatchFailure::Partial,
+        })
         .faults(Faults {
             error_5xx: args.fault_5xx,
             rate_limited: args.fault_429,

@@ -142,12 +142,7 @@ async fn comparison_operators() {
         .len(),
         4
     );
-    // Inline literals on the right are accepted as values.
-    assert_eq!(
-        d.names(json!(["=", ["Projects/Effort"], 8]), json!({}))
-            .await,
-        v(&["Deploy"])
-    );
+    // Inline literals are refused unless allowed: see fidelity::inline_values_*.
 }
 
 #[tokio::test]
@@ -280,16 +275,6 @@ async fn text_operators() {
     assert_eq!(
         d.names(q("q/not-contains"), json!({"$s": "api"})).await,
         v(&["Fix API bug", "Write docs", "Deploy"])
-    );
-    assert_eq!(
-        d.names(q("q/contains-ignoring-case?"), json!({"$s": "API"}))
-            .await,
-        v(&["Fix API bug", "api review"])
-    );
-    assert_eq!(
-        d.names(q("q/not-contains-ignoring-case?"), json!({"$s": "API"}))
-            .await,
-        v(&["Write docs", "Deploy"])
     );
     assert_eq!(
         d.names(q("q/equals-ignoring-case?"), json!({"$s": "DEPLOY"}))
@@ -492,9 +477,9 @@ async fn select_shapes_deref_subquery_aggregates() {
     let rows = d.api.query(json!({"q/from": "Projects/Task", "q/select": ["Projects/Name", {"Projects/Project": ["Projects/Name"]}],
         "q/where": ["=", ["fibery/id"], "$id"], "q/limit": 1}), json!({"$id": d.t[2]})).await;
     assert_eq!(rows[0]["Projects/Project"], Value::Null);
-    // Sub-query where + offset.
+    // Sub-query where.
     let rows = d.api.query(json!({"q/from": "Projects/Project", "q/select": [{"Projects/Tasks": {"q/select": ["Projects/Name"],
-        "q/where": [">", ["Projects/Effort"], "$e"], "q/offset": 0, "q/limit": 100}}], "q/where": ["=", ["Projects/Name"], "$n"], "q/limit": 1}),
+        "q/where": [">", ["Projects/Effort"], "$e"], "q/limit": 100}}], "q/where": ["=", ["Projects/Name"], "$n"], "q/limit": 1}),
         json!({"$e": 6, "$n": "Alpha"})).await;
     assert_eq!(
         rows[0]["Projects/Tasks"],

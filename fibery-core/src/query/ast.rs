@@ -106,7 +106,8 @@ pub struct SubQuery {
     pub order_by: Vec<OrderBy>,
     /// `q/limit` (Fibery recommends 100).
     pub limit: Limit,
-    /// `q/offset`.
+    /// `q/offset` as parsed from JSON (the builder does not offer it: Fibery cannot page
+    /// sub-queries, and the emulator refuses it).
     pub offset: Option<u64>,
     /// Keys of a parsed query object that are not part of the query language: the parser
     /// accepts them and [`Schema::check_query`](crate::schema::Schema::check_query) reports
@@ -217,10 +218,6 @@ pub enum TextOp {
     StartsWithIgnoringCase,
     /// `q/ends-with-ignoring-case?`
     EndsWithIgnoringCase,
-    /// `q/contains-ignoring-case?`
-    ContainsIgnoringCase,
-    /// `q/not-contains-ignoring-case?`
-    NotContainsIgnoringCase,
 }
 
 /// An operand of a where or order-by expression.
@@ -298,6 +295,4 @@ wire_names!(TextOp {
     NotEqualsIgnoringCase => "q/not-equals-ignoring-case?",
     StartsWithIgnoringCase => "q/starts-with-ignoring-case?",
     EndsWithIgnoringCase => "q/ends-with-ignoring-case?",
-    ContainsIgnoringCase => "q/contains-ignoring-case?",
-    NotContainsIgnoringCase => "q/not-contains-ignoring-case?",
 });

@@ -251,12 +251,6 @@ macro_rules! body_builders {
                 self.limit = Limit::NoLimit;
                 self
             }
-
-            /// Sets `q/offset`.
-            pub fn offset(mut self, n: u64) -> Self {
-                self.offset = Some(n);
-                self
-            }
         }
     };
 }
@@ -268,6 +262,13 @@ body_builders!(SubQuery);
 pub const COUNT_ALIAS: &str = "count";
 
 impl Query {
+    /// Sets `q/offset`. Top level only: Fibery's pagination guide says collection sub-queries
+    /// cannot be paginated directly, so [`SubQuery`] has no `offset`.
+    pub fn offset(mut self, n: u64) -> Self {
+        self.offset = Some(n);
+        self
+    }
+
     /// A query over `type_name` selecting nothing yet, with `q/limit` [`DEFAULT_LIMIT`].
     #[allow(clippy::should_implement_trait)]
     pub fn from(type_name: impl Into<String>) -> Self {
@@ -306,8 +307,8 @@ impl SubQuery {
         }
     }
 
-    /// The top-level query over `type_name` with this body (select, where, order, limit,
-    /// offset).
+    /// The top-level query over `type_name` with this body (select, where, order, limit; a
+    /// parsed sub-query's `q/offset` too).
     pub fn into_query(self, type_name: impl Into<String>) -> Query {
         Query {
             from: type_name.into(),
@@ -468,10 +469,6 @@ operator_constructors!(text, TextOp, String:
     starts_with_ignoring_case => StartsWithIgnoringCase,
     /// `["q/ends-with-ignoring-case?", path, $s]`
     ends_with_ignoring_case => EndsWithIgnoringCase,
-    /// `["q/contains-ignoring-case?", path, $s]` (documented only in a skill doc).
-    contains_ignoring_case => ContainsIgnoringCase,
-    /// `["q/not-contains-ignoring-case?", path, $s]` (documented only in a skill doc).
-    not_contains_ignoring_case => NotContainsIgnoringCase,
 );
 
 impl Filter {

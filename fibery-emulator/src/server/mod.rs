@@ -43,6 +43,7 @@ pub(crate) struct Config {
     pub data: Option<PathBuf>,
     pub addr: SocketAddr,
     pub max_body: usize,
+    pub behaviour: crate::api::commands::Behaviour,
 }
 
 /// Per-connection handle to drop the connection without answering (fault injection).
@@ -72,6 +73,7 @@ pub(crate) async fn start(cfg: Config) -> Result<Running, EmulatorError> {
         faults: FaultInjector::new(cfg.faults),
         log: RequestLog::default(),
         commands: AtomicU64::new(0),
+        behaviour: cfg.behaviour,
         http: reqwest::Client::builder()
             .timeout(Duration::from_secs(5))
             .build()

@@ -10,6 +10,7 @@ use super::auth::Tokens;
 use super::faults::FaultInjector;
 use super::rate_limit::RateLimiter;
 use super::request_log::RequestLog;
+use crate::api::commands::Behaviour;
 use crate::error;
 use crate::store::{Persistence, Store};
 
@@ -39,6 +40,8 @@ pub(crate) struct Shared {
     pub log: RequestLog,
     /// Commands executed.
     pub commands: AtomicU64,
+    /// Switches for undocumented command behaviour.
+    pub behaviour: Behaviour,
     /// Client for webhook deliveries and `/api/files/from-url`.
     pub http: reqwest::Client,
 }

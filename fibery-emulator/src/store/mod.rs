@@ -212,8 +212,9 @@ impl Store {
         format_date_time(t)
     }
 
-    /// Creates Open / In Progress / Done in an empty workflow enum and, when the holder's
-    /// `workflow/state` field has no default, makes Open the default.
+    /// Creates Open / In Progress / Done in an empty workflow enum. Open takes the id the
+    /// holder's `workflow/state` default already names (a loaded schema points at a state
+    /// the seed did not bring); without a default, Open becomes it.
     pub fn default_workflow_states(&mut self, enum_type: &str) {
         if find_type(&self.schema, enum_type).is_none()
             || self
@@ -226,6 +227,8 @@ impl Store {
         let has_final = find_type(&self.schema, enum_type)
             .and_then(|t| find_field(t, "workflow/Final"))
             .is_some();
+        let holder = enum_type.trim_start_matches("workflow/state_").to_string();
+        let default_id = self.workflow_default_id(&holder);
         let mut first = None;
         for (i, (name, fin)) in [("Open", false), ("In Progress", false), ("Done", true)]
             .iter()
@@ -237,10 +240,14 @@ impl Store {
             if has_final {
                 e.insert("workflow/Final".into(), json!(fin));
             }
+            if i == 0
+                && let Some(id) = &default_id
+            {
+                e.insert("fibery/id".into(), json!(id));
+            }
             let id = self.insert_raw(enum_type, e);
             first.get_or_insert(id);
         }
-        let holder = enum_type.trim_start_matches("workflow/state_").to_string();
         if let (Some(first), Some(t)) = (first, schema::find_type_mut(&mut self.schema, &holder))
             && let Some(f) = t
                 .fields
@@ -250,6 +257,17 @@ impl Store {
         {
             f.meta.default_value = Some(json!({"fibery/id": first}));
         }
+    }
+
+    /// The state id named by `holder`'s `workflow/state` default, if it is a UUID.
+    fn workflow_default_id(&self, holder: &str) -> Option<String> {
+        let t = find_type(&self.schema, holder)?;
+        let f = t
+            .fields
+            .iter()
+            .find(|f| f.name == "workflow/state" && !f.deleted)?;
+        let id = f.meta.default_value.as_ref()?.get("fibery/id")?.as_str()?;
+        uuid::Uuid::parse_str(id).ok().map(|_| id.to_string())
     }
 
     /// Starts an undo log; returns false if one is already running (the outer owner

@@ -26,6 +26,21 @@ pub fn pm_builder() -> EmulatorBuilder {
         .without_rate_limits()
 }
 
+/// Builder with the project-management schema and no seed (as `--schema` alone).
+pub fn pm_schema_only_builder() -> EmulatorBuilder {
+    let schema =
+        fibery_emulator::schema_from_value(fixture("project-management.json")).expect("schema");
+    Emulator::builder()
+        .schema(schema)
+        .token(TOKEN)
+        .without_rate_limits()
+}
+
+/// The project-management schema fixture as JSON.
+pub fn pm_schema_json() -> Value {
+    fixture("project-management.json")
+}
+
 pub async fn pm() -> Emulator {
     pm_builder().start().await.expect("emulator starts")
 }

@@ -8,6 +8,7 @@ use serde_json::{Map, Value, json};
 
 use super::request::{BATCH_CREATE, BATCH_DELETE, SET_COLLECTION_ITEMS};
 use super::schema;
+use super::{BatchFailure, Behaviour};
 use crate::error;
 use crate::store::schema::public_schema;
 use crate::store::{Effect, Store, qeval};
@@ -19,9 +20,19 @@ pub(crate) struct Ctx {
     pub effects: Vec<Effect>,
     /// Whether anything changed (then the state is persisted).
     pub mutated: bool,
+    /// The switches commands run under.
+    pub behaviour: Behaviour,
 }
 
 impl Ctx {
+    /// An empty context running under `behaviour`.
+    pub fn new(behaviour: Behaviour) -> Ctx {
+        Ctx {
+            behaviour,
+            ..Ctx::default()
+        }
+    }
+
     fn changed(&mut self, effects: impl IntoIterator<Item = Effect>) {
         self.effects.extend(effects);
         self.mutated = true;
@@ -31,7 +42,7 @@ impl Ctx {
 /// Runs one command; returns its envelope's result.
 pub(crate) fn run(store: &mut Store, cmd: &Command, ctx: &mut Ctx) -> Result<Value, FiberyError> {
     match cmd {
-        Command::Query(q) => qeval::run(store, q),
+        Command::Query(q) => qeval::run(store, q).map_err(|e| with_query_data(e, store, q)),
         Command::Create(a) => {
             let (v, eff) = store.create(&a.type_name, &a.entity)?;
             ctx.changed([eff]);
@@ -74,6 +85,25 @@ pub(crate) fn run(store: &mut Store, cmd: &Command, ctx: &mut Ctx) -> Result<Val
     }
 }
 
+/// Fibery's data for an unknown type in a query: the schema version, the type, the query and
+/// its params ([D] response envelope example; `param-types`/`param-collections` are not
+/// modelled).
+fn with_query_data(e: FiberyError, store: &Store, q: &fibery_core::query::Query) -> FiberyError {
+    if e.name != fibery_core::error::names::SCHEMA_TYPE_NOT_FOUND {
+        return e;
+    }
+    let (query, params) = q.to_json();
+    let mut data = if e.data.is_object() {
+        e.data.clone()
+    } else {
+        json!({})
+    };
+    data["error/schema-version"] = json!(store.schema.version);
+    data["query"] = query;
+    data["params"] = Value::Object(params);
+    e.with_data(data)
+}
+
 /// The typed args of a command fibery-core does not model.
 fn args_of<T: DeserializeOwned>(args: &Option<Value>) -> Result<T, FiberyError> {
     serde_json::from_value(args.clone().unwrap_or(Value::Null))
@@ -112,17 +142,29 @@ fn collection_items(
     Ok(json!("ok"))
 }
 
-/// `fibery.command/batch`: nested envelopes; the first failure undoes the whole batch and is
-/// the batch's error. Batches touching the schema snapshot the whole store, the others keep an
-/// undo log of what they change.
+/// `fibery.command/batch`: nested envelopes. Atomic (default): the first failure undoes the
+/// whole batch and is the batch's error; batches touching the schema snapshot the whole
+/// store, the others keep an undo log of what they change. Partial: each command on its own.
+/// Collection commands answer `null` inside a batch, as in [G]'s add-comment example.
 fn batch(store: &mut Store, cmds: &[Command], ctx: &mut Ctx) -> Result<Value, FiberyError> {
+    if ctx.behaviour.batch_failure == BatchFailure::Partial {
+        let results = cmds
+            .iter()
+            .map(|c| match run(store, c, ctx) {
+                Ok(v) => CommandResult::Success(in_batch(c, v)),
+                Err(e) => CommandResult::Failure(e),
+            })
+            .map(|r| r.to_json())
+            .collect();
+        return Ok(Value::Array(results));
+    }
     let snapshot = cmds.iter().any(touches_schema).then(|| store.clone());
     let owner = snapshot.is_none() && store.begin();
-    let mut inner = Ctx::default();
+    let mut inner = Ctx::new(ctx.behaviour);
     let mut results = vec![];
     for c in cmds {
         match run(store, c, &mut inner) {
-            Ok(v) => results.push(CommandResult::Success(v).to_json()),
+            Ok(v) => results.push(CommandResult::Success(in_batch(c, v)).to_json()),
             Err(e) => {
                 match snapshot {
                     Some(s) => *store = s,
@@ -136,6 +178,15 @@ fn batch(store: &mut Store, cmds: &[Command], ctx: &mut Ctx) -> Result<Value, Fi
     ctx.effects.extend(inner.effects);
     ctx.mutated |= inner.mutated;
     Ok(Value::Array(results))
+}
+
+/// A command's result as a batch reports it: `null` for collection commands.
+fn in_batch(c: &Command, v: Value) -> Value {
+    match c {
+        Command::AddCollectionItems(_) | Command::RemoveCollectionItems(_) => Value::Null,
+        Command::Correlated { command, .. } => in_batch(command, v),
+        _ => v,
+    }
 }
 
 /// Whether a command (or a batch, recursively) changes the schema.

@@ -2,7 +2,9 @@
 //! [`Command`](fibery_core::command::Command), run against the store, answered in Fibery's
 //! envelopes; write effects go to the webhooks.
 
+mod behaviour;
 mod dispatch;
+mod inline_values;
 mod parse_error;
 mod request;
 mod schema;
@@ -17,6 +19,7 @@ use fibery_core::command::{Command, CommandResult};
 use fibery_core::error::FiberyError;
 use serde_json::Value;
 
+pub use behaviour::{BatchFailure, Behaviour};
 pub(crate) use dispatch::{Ctx, run};
 pub(crate) use request::parse_one;
 
@@ -28,7 +31,7 @@ use crate::server::state::Shared;
 /// Runs a commands body: a single object gets a single envelope, an array an array of them.
 /// Request-level failures (bad JSON, unknown commands) are HTTP 500 without envelope.
 pub(crate) async fn handler(State(sh): State<Arc<Shared>>, body: Bytes) -> Response {
-    let req = match request::parse(&body) {
+    let req = match request::parse(&body, sh.behaviour) {
         Ok(r) => r,
         Err(e) => return server_error(e).into_response(),
     };
@@ -57,7 +60,7 @@ fn execute(
     commands: &[Result<Command, FiberyError>],
 ) -> Result<(Vec<Value>, Option<Changes>), FiberyError> {
     let mut store = sh.store()?;
-    let mut ctx = Ctx::default();
+    let mut ctx = Ctx::new(sh.behaviour);
     let envelopes = commands
         .iter()
         .map(|c| {

@@ -1,14 +1,19 @@
 //! Fibery's rules for a `/api/commands` body, and each command parsed with fibery-core.
 //!
 //! A body is one command object or an array of them. Whatever breaks the envelope rules (bad
-//! JSON, a command that is not an object or has no name, a name the emulator does not serve,
-//! also inside `fibery.command/batch`) fails the whole request with HTTP 500 before anything
-//! runs. A command whose arguments do not parse fails in its own envelope.
+//! JSON, a command that is not an object or has no name, a top-level name the emulator does
+//! not serve) fails the whole request with HTTP 500 before anything runs ([D] response
+//! envelope: 500 is for commands that never reached the dispatcher). An unknown command inside
+//! `fibery.command/batch` was dispatched with its batch: it fails in its envelope. A command
+//! whose arguments do not parse, or whose `q/where` holds inline values, fails in its own
+//! envelope.
 
 use fibery_core::command::{Command, names};
 use fibery_core::error::FiberyError;
 use serde_json::Value;
 
+use super::Behaviour;
+use super::inline_values;
 use super::parse_error::command_error;
 use crate::error;
 
@@ -46,7 +51,7 @@ pub(super) struct Request {
 }
 
 /// Reads a body; `Err` is a request-level failure (HTTP 500).
-pub(super) fn parse(body: &[u8]) -> Result<Request, FiberyError> {
+pub(super) fn parse(body: &[u8], behaviour: Behaviour) -> Result<Request, FiberyError> {
     let (raw, single) = match serde_json::from_slice(body).map_err(error::invalid_json)? {
         Value::Array(a) => (a, false),
         v @ Value::Object(_) => (vec![v], true),
@@ -61,7 +66,15 @@ pub(super) fn parse(body: &[u8]) -> Result<Request, FiberyError> {
         check_envelope(c)?;
     }
     Ok(Request {
-        commands: raw.iter().map(parse_command).collect(),
+        commands: raw
+            .iter()
+            .map(|c| {
+                if !behaviour.allow_inline_values {
+                    inline_values::check_command(c)?;
+                }
+                parse_command(c)
+            })
+            .collect(),
         single,
     })
 }
@@ -77,15 +90,7 @@ fn name_of(raw: &Value) -> Option<&str> {
     raw.get("command").and_then(Value::as_str)
 }
 
-/// The inner commands of a raw `fibery.command/batch`.
-fn batch_commands(raw: &Value) -> &[Value] {
-    match raw.get("args").and_then(|a| a.get("commands")) {
-        Some(Value::Array(cs)) if name_of(raw) == Some(names::BATCH) => cs,
-        _ => &[],
-    }
-}
-
-/// An object with a served command name (recursively through batches).
+/// An object with a served command name (a batch's commands are checked when it runs).
 fn check_envelope(raw: &Value) -> Result<(), FiberyError> {
     if !raw.is_object() {
         return Err(error::new(
@@ -98,7 +103,7 @@ fn check_envelope(raw: &Value) -> Result<(), FiberyError> {
     if !SERVED.contains(&name) {
         return Err(error::command_not_found(name));
     }
-    batch_commands(raw).iter().try_for_each(check_envelope)
+    Ok(())
 }
 
 /// Parses a command that passed [`check_envelope`].

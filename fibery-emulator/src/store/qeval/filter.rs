@@ -147,14 +147,11 @@ fn text(
             TextOp::EqualsIgnoringCase | TextOp::NotEqualsIgnoringCase => h == n,
             TextOp::StartsWithIgnoringCase => h.starts_with(&n),
             TextOp::EndsWithIgnoringCase => h.ends_with(&n),
-            TextOp::ContainsIgnoringCase | TextOp::NotContainsIgnoringCase => h.contains(&n),
         }
     };
     let any = l.vals.iter().any(|v| v.as_str().is_some_and(test));
     Ok(match op {
-        TextOp::NotContains | TextOp::NotEqualsIgnoringCase | TextOp::NotContainsIgnoringCase => {
-            !any
-        }
+        TextOp::NotContains | TextOp::NotEqualsIgnoringCase => !any,
         _ => any,
     })
 }

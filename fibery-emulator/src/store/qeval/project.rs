@@ -167,6 +167,9 @@ pub(super) fn sub_query(
     q: &SubQuery,
 ) -> Result<Value, FiberyError> {
     let target = collection_target(store, ty, name, "A sub-query")?;
+    if let Some(n) = q.offset {
+        return Err(sub_query_offset(name, n));
+    }
     let cands = coll_entities(store, &target, e, name);
     let window = Window {
         filter: q.filter.as_ref(),
@@ -176,6 +179,16 @@ pub(super) fn sub_query(
     };
     let rows = select_rows(store, &target, cands, &window)?;
     project_rows(store, &target, &rows, &q.select)
+}
+
+/// Fibery's pagination guide: collection sub-queries "can't be paginated directly" (the older
+/// guide allowed only `q/no-limit` there), so `q/offset` in one is refused.
+fn sub_query_offset(field: &str, n: u64) -> FiberyError {
+    error::new(
+        names::QUERY_EXPR_INVALID,
+        format!("\"q/offset\" is not supported in the sub-query on \"{field}\": collection sub-queries cannot be paginated."),
+    )
+    .with_data(json!({"field": field, "expr": {"q/offset": n}}))
 }
 
 fn aggregate(
