@@ -205,7 +205,9 @@ pub fn client_error(context: &str, e: &ClientError) -> CliError {
         ClientError::Timeout { .. } | ClientError::Transport { .. } => base.hint(
             "check the network and --account/--base-url; an import can continue with --resume",
         ),
-        ClientError::Config(_) => CliError::usage(format!("{context}: {e}")),
+        ClientError::Config(_) | ClientError::InvalidInput(_) => {
+            CliError::usage(format!("{context}: {e}"))
+        }
         _ => base,
     }
 }

@@ -296,11 +296,6 @@ fn row_reject(row: &PreparedRow, field: &str, rule: Rule, reason: String) -> Rej
     }
 }
 
-fn is_duplicate_error(e: &ClientError) -> bool {
-    let text = e.to_string().to_lowercase();
-    text.contains("already exist") || text.contains("duplicate") || text.contains("unique")
-}
-
 impl Writer<'_> {
     fn collection_commands(&self, rows: &[PreparedRow]) -> Vec<(usize, String, Value)> {
         let mut v = Vec::new();
@@ -433,7 +428,7 @@ impl Writer<'_> {
                     written += 1;
                     self.tally.created += 1;
                 }
-                Err(e) if is_duplicate_error(e) => {
+                Err(e) if e.is_duplicate() => {
                     self.tally.already += 1;
                 }
                 Err(e) if e.status() == Some(413) => {

@@ -7,9 +7,11 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Weak};
 
+use fibery_core::command::Command;
+use fibery_core::query::{Filter, Query};
 use futures::StreamExt;
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::client::{Client, Inner};
@@ -21,7 +23,7 @@ use crate::retry::{Safety, command_is_idempotent};
 const IN_FLIGHT: usize = 4;
 
 struct Pending {
-    cmd: Value,
+    cmd: Command,
     reply: oneshot::Sender<Result<Value>>,
 }
 
@@ -42,8 +44,8 @@ async fn run_batcher(weak: Weak<Inner>, mut rx: mpsc::UnboundedReceiver<Pending>
     while let Some(first) = rx.recv().await {
         let Some(inner) = weak.upgrade() else { break };
         let client = Client { inner };
-        let max = client.inner.max_commands;
-        let deadline = tokio::time::Instant::now() + client.inner.batch_window;
+        let max = client.limits().max_commands;
+        let deadline = tokio::time::Instant::now() + client.limits().batch_window;
         let mut batch = vec![first];
         while batch.len() < max {
             match tokio::time::timeout_at(deadline, rx.recv()).await {
@@ -73,15 +75,32 @@ async fn run_batcher(weak: Weak<Inner>, mut rx: mpsc::UnboundedReceiver<Pending>
     }
 }
 
-pub(crate) fn to_value<C: Serialize>(cmd: C) -> Result<Value> {
+/// A caller's command as a typed [`Command`]. A `{"command", "args"}` value that core's
+/// parser does not accept (a command core does not model, or args in a shape it rejects)
+/// is sent as given, as [`Command::Raw`]: Fibery judges it, and it is never retried after
+/// it may have arrived.
+fn to_command<C: Serialize>(cmd: C) -> Result<Command> {
     let v = serde_json::to_value(cmd)
-        .map_err(|e| Error::Config(format!("cannot serialize a command: {e}")))?;
-    if !v.get("command").is_some_and(Value::is_string) {
-        return Err(Error::Config(
+        .map_err(|e| Error::InvalidInput(format!("cannot serialize a command: {e}")))?;
+    let Some(name) = v.get("command").and_then(Value::as_str) else {
+        return Err(Error::InvalidInput(
             "a command must serialize to {\"command\": ..., \"args\": ...}".into(),
         ));
+    };
+    match Command::from_json(&v) {
+        Ok(c) => Ok(c),
+        Err(e) => {
+            tracing::debug!(command = name, error = %e, "sending a command as given");
+            let raw = Command::Raw {
+                command: name.to_owned(),
+                args: v.get("args").cloned(),
+            };
+            Ok(match v.get("correlationId").and_then(Value::as_str) {
+                Some(id) => raw.with_correlation_id(id),
+                None => raw,
+            })
+        }
     }
-    Ok(v)
 }
 
 impl Client {
@@ -99,23 +118,22 @@ impl Client {
     {
         let cmds = commands
             .into_iter()
-            .map(to_value)
+            .map(to_command)
             .collect::<Result<Vec<_>>>()?;
-        Ok(self.execute_values(cmds, false).await)
+        Ok(self.run(cmds, false).await)
     }
 
     /// Sends one command and returns its result. Concurrent callers are merged into shared
     /// requests by the automatic batcher (see
     /// [`ClientBuilder::batch_window`](crate::ClientBuilder::batch_window)).
     pub async fn command<C: Serialize>(&self, command: C) -> Result<Value> {
-        let cmd = to_value(command)?;
-        if self.inner.batch_window.is_zero() {
-            return self
-                .send_chunk(std::slice::from_ref(&cmd), 0)
-                .await
-                .pop()
-                .expect("one result")
-                .map_err(Error::unshare);
+        self.submit(to_command(command)?).await
+    }
+
+    /// One typed command through the automatic batcher (or alone with a zero window).
+    pub(crate) async fn submit(&self, cmd: Command) -> Result<Value> {
+        if self.limits().batch_window.is_zero() {
+            return self.send_one(cmd).await;
         }
         let batcher = self
             .inner
@@ -125,21 +143,27 @@ impl Client {
         batcher
             .tx
             .send(Pending { cmd, reply: tx })
-            .map_err(|_| Error::Config("the automatic batcher stopped".into()))?;
+            .map_err(|_| Error::BatcherStopped { sent: false })?;
         rx.await
-            .map_err(|_| Error::Config("the automatic batcher dropped a command".into()))?
+            .map_err(|_| Error::BatcherStopped { sent: true })?
             .map_err(Error::unshare)
     }
 
-    /// Sends already-serialized commands. `concurrent`: chunks are independent and may be in
-    /// flight together (still paced); otherwise chunk k+1 starts after chunk k answered.
-    pub(crate) async fn execute_values(
-        &self,
-        cmds: Vec<Value>,
-        concurrent: bool,
-    ) -> Vec<Result<Value>> {
-        let max = self.inner.max_commands;
-        let chunks: Vec<(usize, &[Value])> = cmds
+    /// One command in a request of its own.
+    pub(crate) async fn send_one(&self, cmd: Command) -> Result<Value> {
+        self.send_chunk(std::slice::from_ref(&cmd), 0)
+            .await
+            .pop()
+            .expect("one result")
+            .map_err(Error::unshare)
+    }
+
+    /// Sends commands in chunks of `max_commands_per_request`. `concurrent`: chunks are
+    /// independent and may be in flight together (still paced); otherwise chunk k+1 starts
+    /// after chunk k answered.
+    pub(crate) async fn run(&self, cmds: Vec<Command>, concurrent: bool) -> Vec<Result<Value>> {
+        let max = self.limits().max_commands;
+        let chunks: Vec<(usize, &[Command])> = cmds
             .chunks(max)
             .enumerate()
             .map(|(i, c)| (i * max, c))
@@ -159,16 +183,13 @@ impl Client {
         per_chunk.into_iter().flatten().collect()
     }
 
-    /// Like `execute_values` but fails on the first failed command.
-    pub(crate) async fn execute_all_ok(
+    /// Like [`run`](Self::run) but fails on the first failed command.
+    pub(crate) async fn run_all_ok(
         &self,
-        cmds: Vec<Value>,
+        cmds: Vec<Command>,
         concurrent: bool,
     ) -> Result<Vec<Value>> {
-        self.execute_values(cmds, concurrent)
-            .await
-            .into_iter()
-            .collect()
+        self.run(cmds, concurrent).await.into_iter().collect()
     }
 
     /// One HTTP request carrying `cmds`; `offset` is the index of `cmds[0]` in the caller's
@@ -176,7 +197,7 @@ impl Client {
     ///
     /// A request refused as too large (HTTP 413, nothing applied) is split in halves and
     /// resent, down to single commands; a single command still too large gets its own 413.
-    pub(crate) async fn send_chunk(&self, cmds: &[Value], offset: usize) -> Vec<Result<Value>> {
+    pub(crate) async fn send_chunk(&self, cmds: &[Command], offset: usize) -> Vec<Result<Value>> {
         match self.send_chunk_inner(cmds, offset).await {
             Ok(r) => r,
             Err(e) if e.status() == Some(413) && cmds.len() > 1 => {
@@ -202,47 +223,25 @@ impl Client {
         }
     }
 
-    async fn send_chunk_inner(&self, cmds: &[Value], offset: usize) -> Result<Vec<Result<Value>>> {
+    async fn send_chunk_inner(
+        &self,
+        cmds: &[Command],
+        offset: usize,
+    ) -> Result<Vec<Result<Value>>> {
         let safety = if cmds.iter().all(command_is_idempotent) {
             Safety::Idempotent
         } else {
             Safety::Unsafe
         };
-        let url = self.url("/api/commands");
-        let body = Value::Array(cmds.to_vec());
-        let (resp, maybe_applied) = self
+        let transport = self.transport();
+        let url = transport.url("/api/commands");
+        let (resp, maybe_applied) = transport
             .send_tracking("/api/commands", safety, |http| {
-                self.count_commands(cmds.len());
-                Ok(http.post(&url).json(&body))
+                transport.count_commands(cmds.len());
+                Ok(http.post(&url).json(cmds))
             })
             .await?;
-        let envelopes: Value = resp.json("command results")?;
-        let envelopes = match envelopes {
-            Value::Array(a) => a,
-            single @ Value::Object(_) if cmds.len() == 1 => vec![single],
-            other => {
-                return Err(Error::decode(
-                    "command results",
-                    format!("expected an array, got {}", kind(&other)),
-                ));
-            }
-        };
-        if envelopes.len() != cmds.len() {
-            return Err(Error::decode(
-                "command results",
-                format!(
-                    "sent {} commands, got {} results",
-                    cmds.len(),
-                    envelopes.len()
-                ),
-            ));
-        }
-        let mut results: Vec<Result<Value>> = envelopes
-            .into_iter()
-            .zip(cmds)
-            .enumerate()
-            .map(|(i, (env, cmd))| envelope(env, cmd, offset + i))
-            .collect();
+        let mut results = results(resp.json("command results")?, cmds, offset)?;
         if maybe_applied {
             self.reconcile_creates(cmds, &mut results).await;
         }
@@ -252,29 +251,20 @@ impl Client {
     /// After a retry of a request that may already have been applied, a create with a
     /// client id can fail because the first attempt created it. Check which of those ids
     /// exist and count them as created.
-    async fn reconcile_creates(&self, cmds: &[Value], results: &mut [Result<Value>]) {
-        let mut by_type: BTreeMap<String, Vec<(usize, String)>> = BTreeMap::new();
+    async fn reconcile_creates(&self, cmds: &[Command], results: &mut [Result<Value>]) {
+        let mut by_type: BTreeMap<&str, Vec<(usize, &str)>> = BTreeMap::new();
         for (i, (cmd, r)) in cmds.iter().zip(results.iter()).enumerate() {
-            if r.is_ok() || cmd["command"] != "fibery.entity/create" {
-                continue;
-            }
-            if let (Some(t), Some(id)) = (
-                cmd["args"]["type"].as_str(),
-                cmd["args"]["entity"]["fibery/id"].as_str(),
-            ) {
-                by_type
-                    .entry(t.to_owned())
-                    .or_default()
-                    .push((i, id.to_owned()));
+            if let (Err(_), Some((type_name, id))) = (r, created_id(cmd)) {
+                by_type.entry(type_name).or_default().push((i, id));
             }
         }
         for (type_name, items) in by_type {
-            let ids: Vec<&str> = items.iter().map(|(_, id)| id.as_str()).collect();
-            let q = json!({"command": "fibery.entity/query", "args": {
-                "query": {"q/from": type_name, "q/select": ["fibery/id"],
-                          "q/where": ["q/in", ["fibery/id"], "$ids"], "q/limit": ids.len()},
-                "params": {"$ids": ids}}});
-            let Ok(Ok(rows)) = Box::pin(self.send_chunk_inner(std::slice::from_ref(&q), 0))
+            let ids: Vec<&str> = items.iter().map(|(_, id)| *id).collect();
+            let q = Query::from(type_name)
+                .select(["fibery/id"])
+                .filter(Filter::in_list("fibery/id", ids.iter().copied()))
+                .limit(ids.len() as u64);
+            let Ok(Ok(rows)) = Box::pin(self.send_chunk_inner(&[Command::query(q)], 0))
                 .await
                 .map(|mut v| v.remove(0))
             else {
@@ -287,13 +277,55 @@ impl Client {
                 .filter_map(|r| r["fibery/id"].as_str().map(|id| (id, r)))
                 .collect();
             for (i, id) in &items {
-                if let Some(row) = found.get(id.as_str()) {
+                if let Some(row) = found.get(id) {
                     tracing::debug!(id, "create reconciled after retry: entity exists");
                     results[*i] = Ok((*row).clone());
                 }
             }
         }
     }
+}
+
+/// The type and client id of a create that carries one.
+fn created_id(cmd: &Command) -> Option<(&str, &str)> {
+    match cmd {
+        Command::Create { type_name, entity } => entity
+            .get("fibery/id")
+            .and_then(Value::as_str)
+            .map(|id| (type_name.as_str(), id)),
+        Command::Correlated { command, .. } => created_id(command),
+        _ => None,
+    }
+}
+
+/// The results of one request: one envelope per command, in order.
+fn results(body: Value, cmds: &[Command], offset: usize) -> Result<Vec<Result<Value>>> {
+    let envelopes = match body {
+        Value::Array(a) => a,
+        single @ Value::Object(_) if cmds.len() == 1 => vec![single],
+        other => {
+            return Err(Error::decode(
+                "command results",
+                format!("expected an array, got {}", kind(&other)),
+            ));
+        }
+    };
+    if envelopes.len() != cmds.len() {
+        return Err(Error::decode(
+            "command results",
+            format!(
+                "sent {} commands, got {} results",
+                cmds.len(),
+                envelopes.len()
+            ),
+        ));
+    }
+    Ok(envelopes
+        .into_iter()
+        .zip(cmds)
+        .enumerate()
+        .map(|(i, (env, cmd))| envelope(env, cmd.name(), offset + i))
+        .collect())
 }
 
 fn kind(v: &Value) -> &'static str {
@@ -307,8 +339,8 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
-fn envelope(env: Value, cmd: &Value, index: usize) -> Result<Value> {
-    let command = cmd["command"].as_str().unwrap_or("?").to_owned();
+fn envelope(env: Value, command: &str, index: usize) -> Result<Value> {
+    let command = command.to_owned();
     let Value::Object(mut m) = env else {
         return Err(Error::decode(
             "command result",

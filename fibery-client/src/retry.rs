@@ -1,15 +1,16 @@
 //! Which failures are retried, and how long to wait.
 //!
 //! Retries run with exponential backoff and full jitter ([`backon`]); a `Retry-After` from
-//! the server replaces the computed delay (clamped to [`RetryPolicy::max_retry_after`]).
-//! Every retry is logged with `tracing::warn!` (target `fibery_client::client`).
+//! the server replaces the computed delay, capped at [`RetryPolicy::max_retry_after`]. The
+//! same loop and the same cap serve every request, streaming file downloads included.
+//! Every retry is logged with `tracing::warn!` (target `fibery_client::transport`).
 //!
 //! | failure | idempotent request | other request |
 //! |---|---|---|
 //! | 429 (not processed) | retry | retry |
 //! | connection refused (nothing sent) | retry | retry |
 //! | 5xx, timeout, connection reset, truncated body | retry | **no** |
-//! | 401/403, 4xx, validation, command errors | no | no |
+//! | 401/403, 4xx, validation, command errors, undecodable answers | no | no |
 //!
 //! Idempotent requests: queries, schema reads, creates whose entities all carry a
 //! client-generated `fibery/id` (a repeated create cannot duplicate; the client reconciles
@@ -18,6 +19,7 @@
 
 use std::time::Duration;
 
+use fibery_core::command::Command;
 use serde_json::Value;
 
 use crate::error::Error;
@@ -34,7 +36,8 @@ pub struct RetryPolicy {
     pub max_backoff: Duration,
     /// Cap on the total time spent sleeping between attempts (default 5 min).
     pub max_elapsed: Option<Duration>,
-    /// Cap applied to a server's `Retry-After` (default 60 s).
+    /// Cap applied to a server's `Retry-After`, both to the wait before the retry and to
+    /// the pause of the pacer (default 60 s).
     pub max_retry_after: Duration,
 }
 
@@ -116,30 +119,22 @@ pub(crate) fn should_retry(e: &Error, safety: Safety) -> bool {
         Error::RateLimited { .. } => true,
         Error::Transport { sent: false, .. } | Error::Timeout { sent: false } => true,
         Error::Transport { .. } | Error::Timeout { .. } => safety == Safety::Idempotent,
-        Error::Decode { context, .. } if context == "response body" => safety == Safety::Idempotent,
         Error::Server { status, .. } => *status >= 500 && safety == Safety::Idempotent,
         _ => false,
     }
 }
 
-/// Whether one command (`{"command", "args"}`) is safe to repeat.
-pub(crate) fn command_is_idempotent(cmd: &Value) -> bool {
-    let name = cmd.get("command").and_then(Value::as_str).unwrap_or("");
-    let args = cmd.get("args");
-    match name {
-        "fibery.entity/query"
-        | "fibery.schema/query"
-        | "fibery.entity.batch/create-or-update"
-        | "fibery.entity/add-collection-items"
-        | "fibery.entity/remove-collection-items" => true,
-        "fibery.entity/create" => args
-            .and_then(|a| a.get("entity"))
-            .and_then(|e| e.get("fibery/id"))
-            .is_some_and(|id| id.is_string()),
-        "fibery.command/batch" => args
-            .and_then(|a| a.get("commands"))
-            .and_then(Value::as_array)
-            .is_some_and(|cs| cs.iter().all(command_is_idempotent)),
+/// Whether one command is safe to repeat.
+pub(crate) fn command_is_idempotent(cmd: &Command) -> bool {
+    match cmd {
+        Command::Query(_)
+        | Command::SchemaQuery { .. }
+        | Command::CreateOrUpdate(_)
+        | Command::AddCollectionItems(_)
+        | Command::RemoveCollectionItems(_) => true,
+        Command::Create { entity, .. } => entity.get("fibery/id").is_some_and(Value::is_string),
+        Command::Batch(cs) => cs.iter().all(command_is_idempotent),
+        Command::Correlated { command, .. } => command_is_idempotent(command),
         _ => false,
     }
 }
@@ -180,7 +175,11 @@ mod tests {
                 false,
             ),
             (Error::Config("x".into()), false, false),
-            (Error::decode("response body", "truncated"), true, false),
+            (Error::InvalidInput("x".into()), false, false),
+            (Error::BatcherStopped { sent: false }, false, false),
+            (Error::BatcherStopped { sent: true }, false, false),
+            // Undecodable answers are never retried, whatever was being decoded.
+            (Error::decode("response body", "truncated"), false, false),
             (Error::decode("query row", "bad"), false, false),
         ];
         for (e, idem, unsafe_) in cases {
@@ -234,6 +233,10 @@ mod tests {
         assert_eq!(run(RetryPolicy::none()).await.0, 1);
     }
 
+    fn command_is_idempotent(v: &Value) -> bool {
+        super::command_is_idempotent(&Command::from_json(v).unwrap())
+    }
+
     #[test]
     fn idempotency_of_commands() {
         let create_with_id = json!({"command": "fibery.entity/create", "args": {"type": "A/B", "entity": {"fibery/id": "x"}}});
@@ -242,13 +245,13 @@ mod tests {
         assert!(command_is_idempotent(&create_with_id));
         assert!(!command_is_idempotent(&create_without));
         assert!(command_is_idempotent(
-            &json!({"command": "fibery.entity/query", "args": {}})
+            &json!({"command": "fibery.entity/query", "args": {"query": {"q/from": "A/B", "q/select": ["fibery/id"], "q/limit": 1}}})
         ));
         assert!(!command_is_idempotent(
-            &json!({"command": "fibery.entity/update", "args": {}})
+            &json!({"command": "fibery.entity/update", "args": {"type": "A/B", "entity": {"fibery/id": "x"}}})
         ));
         assert!(!command_is_idempotent(
-            &json!({"command": "fibery.entity/delete", "args": {}})
+            &json!({"command": "fibery.entity/delete", "args": {"type": "A/B", "entity": {"fibery/id": "x"}}})
         ));
         assert!(command_is_idempotent(
             &json!({"command": "fibery.command/batch", "args": {"commands": [create_with_id]}})

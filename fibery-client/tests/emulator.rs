@@ -790,7 +790,7 @@ async fn documents_in_all_formats_and_batched() {
     }
     assert!(matches!(
         client.document("../etc", DocFormat::Md).await,
-        Err(Error::Config(_))
+        Err(Error::InvalidInput(_))
     ));
 }
 
