@@ -223,7 +223,11 @@ impl Client {
         q.insert("q/limit".into(), json!(1));
         q.remove("q/order-by");
         q.remove("q/offset");
-        let rows = self.query_args(args).await?;
+        let cmd = Command::Raw {
+            command: names::QUERY.to_owned(),
+            args: Some(args),
+        };
+        let rows = rows_of(self.submit(cmd).await?, "count")?;
         let n = rows
             .first()
             .and_then(|r| r.get("count"))

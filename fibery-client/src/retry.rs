@@ -19,7 +19,7 @@
 
 use std::time::Duration;
 
-use fibery_core::command::Command;
+use fibery_core::command::{Command, names};
 use serde_json::Value;
 
 use crate::error::Error;
@@ -135,6 +135,8 @@ pub(crate) fn command_is_idempotent(cmd: &Command) -> bool {
         Command::Create { entity, .. } => entity.get("fibery/id").is_some_and(Value::is_string),
         Command::Batch(cs) => cs.iter().all(command_is_idempotent),
         Command::Correlated { command, .. } => command_is_idempotent(command),
+        // Queries core does not parse are still queries.
+        Command::Raw { command, .. } => command == names::QUERY || command == names::SCHEMA_QUERY,
         _ => false,
     }
 }
