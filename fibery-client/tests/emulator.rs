@@ -1178,3 +1178,48 @@ async fn core_commands_go_through_execute() {
     assert_eq!(client.stats().requests, 1);
     assert!(emu.entities(TASK).is_empty());
 }
+
+#[tokio::test]
+async fn duplicates_are_recognised_by_error_name() {
+    let emu = emulator(None).await;
+    let client = fast(&emu).build().unwrap();
+    let id = Uuid::new_v4();
+    let create = json!({"command": "fibery.entity/create", "args": {"type": TASK,
+        "entity": {"fibery/id": id, "Projects/Name": "once"}}});
+    let unknown_type = json!({"command": "fibery.entity/create", "args": {"type": "Projects/Nope",
+        "entity": {"Projects/Name": "x"}}});
+    let r = client
+        .execute([create.clone(), create, unknown_type])
+        .await
+        .unwrap();
+    assert!(r[0].is_ok(), "{:?}", r[0]);
+    let dup = r[1].as_ref().unwrap_err();
+    assert!(dup.is_duplicate(), "{dup:?}");
+    let other = r[2].as_ref().unwrap_err();
+    assert!(other.fibery_error().is_some(), "{other:?}");
+    assert!(!other.is_duplicate(), "{other:?}");
+}
+
+#[tokio::test]
+async fn bad_arguments_are_invalid_input_not_configuration() {
+    let emu = emulator(None).await;
+    let client = fast(&emu).build().unwrap();
+    let cases = [
+        client.command(json!({"args": {}})).await.unwrap_err(),
+        client.document("../etc", DocFormat::Md).await.unwrap_err(),
+        client
+            .set_document("abc", DocFormat::PlainText, "x")
+            .await
+            .unwrap_err(),
+        client
+            .create_webhook("ftp://127.0.0.1/x", TASK)
+            .await
+            .unwrap_err(),
+        client.upload_from_url("not a url", None).await.unwrap_err(),
+    ];
+    for e in cases {
+        assert!(matches!(e, Error::InvalidInput(_)), "{e:?}");
+        assert!(!e.may_have_been_sent(), "{e:?}");
+    }
+    assert_eq!(emu.stats().requests, 0, "nothing was sent");
+}

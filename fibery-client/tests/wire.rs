@@ -3,6 +3,7 @@
 
 use std::io::Write;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use fibery_client::{AuthScheme, Client, Error, RetryPolicy};
@@ -567,4 +568,116 @@ async fn a_429_pauses_every_clone_sharing_the_pacer() {
         done_b.duration_since(start)
     );
     assert_eq!(a.stats().rate_limited, 2);
+}
+
+/// A server that answers every request with a head promising 100 bytes, sends 11 and
+/// closes the connection. Returns its base URL and the number of connections accepted.
+async fn cut_off_server() -> (String, Arc<AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                // Read the whole request (head, then content-length bytes) before answering.
+                let mut req = Vec::new();
+                let mut buf = [0u8; 4096];
+                loop {
+                    let Ok(n) = sock.read(&mut buf).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    req.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&req).to_lowercase();
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let len = text
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .and_then(|v| v.trim().parse::<usize>().ok())
+                            .unwrap_or(0);
+                        if req.len() >= end + 4 + len {
+                            break;
+                        }
+                    }
+                }
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n";
+                let _ = sock.write_all(head.as_bytes()).await;
+                let _ = sock.write_all(br#"[{"success""#).await;
+                let _ = sock.shutdown().await;
+            });
+        }
+    });
+    (base, accepted)
+}
+
+#[tokio::test]
+async fn a_body_cut_off_midway_is_a_transport_error_retried_only_when_safe() {
+    let (base, accepted) = cut_off_server().await;
+    let c = Client::builder()
+        .base_url(base)
+        .token(TOKEN)
+        .requests_per_second(0)
+        .batch_window(Duration::ZERO)
+        .retry(
+            RetryPolicy::default()
+                .with_initial_backoff(Duration::from_millis(5))
+                .with_max_retries(2),
+        )
+        .build()
+        .unwrap();
+    // A query is safe to repeat: 1 + 2 retries.
+    let e = c.command(query_cmd()).await.unwrap_err();
+    assert!(matches!(e, Error::Transport { sent: true, .. }), "{e:?}");
+    assert!(e.may_have_been_sent());
+    assert_eq!(accepted.load(Ordering::SeqCst), 3);
+    assert_eq!(c.stats().retries, 2);
+    // A delete is not: one attempt.
+    let del = json!({"command": "fibery.entity/delete", "args": {"type": "A/B", "entity": {"fibery/id": "x"}}});
+    let e = c.command(del).await.unwrap_err();
+    assert!(matches!(e, Error::Transport { sent: true, .. }), "{e:?}");
+    assert_eq!(accepted.load(Ordering::SeqCst), 4);
+}
+
+#[test]
+fn a_stopped_batcher_is_its_own_error_not_a_configuration_error() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(async {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(Echo)
+            .mount(&server)
+            .await;
+        server
+    });
+    let c = Client::builder()
+        .base_url(server.uri())
+        .token(TOKEN)
+        .requests_per_second(0)
+        .batch_window(Duration::from_millis(5))
+        .build()
+        .unwrap();
+    // The batcher task starts on the runtime of the first merged command...
+    let first = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    assert_eq!(first.block_on(c.command(query_cmd())).unwrap(), json!(0));
+    // ...and ends with it.
+    drop(first);
+    let e = rt.block_on(c.command(query_cmd())).unwrap_err();
+    assert!(matches!(e, Error::BatcherStopped { sent: false }), "{e:?}");
+    assert!(!e.may_have_been_sent());
+    // The server is fine: a client that does not merge commands still gets through.
+    let direct = Client::builder()
+        .base_url(server.uri())
+        .token(TOKEN)
+        .batch_window(Duration::ZERO)
+        .build()
+        .unwrap();
+    assert_eq!(rt.block_on(direct.command(query_cmd())).unwrap(), json!(0));
 }
