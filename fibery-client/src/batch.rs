@@ -234,11 +234,10 @@ impl Client {
             Safety::Unsafe
         };
         let transport = self.transport();
-        let url = transport.url("/api/commands");
         let (resp, maybe_applied) = transport
-            .send_tracking("/api/commands", safety, |http| {
+            .send_tracking("/api/commands", safety, |http, url| {
                 transport.count_commands(cmds.len());
-                Ok(http.post(&url).json(cmds))
+                Ok(http.post(url).json(cmds))
             })
             .await?;
         let mut results = results(resp.json("command results")?, cmds, offset)?;

@@ -226,10 +226,8 @@ impl ClientBuilder {
     }
 
     /// Pages [`Client::query_stream`] fetches per HTTP request (default 1: one keyset page
-    /// per request). With `k > 1` each request carries `k` queries after the cursor at
-    /// offsets `0, n, .., (k - 1) * n`, so one request (one unit of Fibery's rate limit)
-    /// reads `k` pages; see [`QueryStream::pages_per_request`](crate::query::QueryStream::pages_per_request)
-    /// for the consistency trade-off.
+    /// per request); see [`QueryStream::pages_per_request`](crate::query::QueryStream::pages_per_request)
+    /// for how `k > 1` works and its consistency trade-off.
     pub fn pages_per_request(mut self, k: usize) -> Self {
         self.pages_per_request = k.max(1);
         self

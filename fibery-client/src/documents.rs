@@ -88,11 +88,10 @@ impl Client {
     pub async fn document(&self, secret: &str, format: DocFormat) -> Result<String> {
         check_secret(secret)?;
         let path = format!("/api/documents/{secret}");
-        let transport = self.transport();
-        let url = transport.url(&path);
-        let resp = transport
-            .send(&path, Safety::Idempotent, |http| {
-                Ok(http.get(&url).query(&[("format", format.as_str())]))
+        let resp = self
+            .transport()
+            .send(&path, Safety::Idempotent, |http, url| {
+                Ok(http.get(url).query(&[("format", format.as_str())]))
             })
             .await?;
         let v: Value = resp.json("document")?;
@@ -107,12 +106,10 @@ impl Client {
             content: content_value(format, content)?,
         };
         let path = format!("/api/documents/{secret}");
-        let transport = self.transport();
-        let url = transport.url(&path);
-        transport
-            .send(&path, Safety::Idempotent, |http| {
+        self.transport()
+            .send(&path, Safety::Idempotent, |http, url| {
                 Ok(http
-                    .put(&url)
+                    .put(url)
                     .query(&[("format", format.as_str())])
                     .json(&body))
             })
@@ -170,15 +167,17 @@ impl Client {
         format: DocFormat,
         body: &DocumentsCommand<'_>,
     ) -> Result<HttpResponse> {
-        let transport = self.transport();
-        let url = transport.url("/api/documents/commands");
-        transport
-            .send("/api/documents/commands", Safety::Idempotent, |http| {
-                Ok(http
-                    .post(&url)
-                    .query(&[("format", format.as_str())])
-                    .json(body))
-            })
+        self.transport()
+            .send(
+                "/api/documents/commands",
+                Safety::Idempotent,
+                |http, url| {
+                    Ok(http
+                        .post(url)
+                        .query(&[("format", format.as_str())])
+                        .json(body))
+                },
+            )
             .await
     }
 

@@ -25,7 +25,7 @@ use crate::transport::HttpResponse;
 /// The body of `POST /api/files/from-url`.
 #[derive(Serialize)]
 struct FromUrl<'a> {
-    url: &'a str,
+    url: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     name: Option<&'a str>,
 }
@@ -64,12 +64,12 @@ fn decode_file(resp: &HttpResponse) -> Result<FileInfo> {
     serde_json::from_value(v).map_err(|e| Error::decode("file", e))
 }
 
-/// `url` parsed, if it is an http(s) URL; `what` names it in the error.
-pub(crate) fn http_url(url: &str, what: &str) -> Result<url::Url> {
+/// `url`, normalized, if it is an http(s) URL; `what` names it in the error.
+pub(crate) fn http_url(url: &str, what: &str) -> Result<String> {
     let parsed = url::Url::parse(url)
         .map_err(|e| Error::InvalidInput(format!("invalid {what} URL: {e}")))?;
     if matches!(parsed.scheme(), "http" | "https") {
-        Ok(parsed)
+        Ok(parsed.into())
     } else {
         Err(Error::InvalidInput(format!("{what} URLs must be http(s)")))
     }
@@ -153,15 +153,14 @@ impl Client {
         B: Fn() -> Result<reqwest::Body>,
     {
         let transport = self.transport();
-        let url = transport.url("/api/files");
         let resp = transport
-            .send("/api/files", Safety::Unsafe, |http| {
+            .send("/api/files", Safety::Unsafe, |http, url| {
                 let part = reqwest::multipart::Part::stream_with_length(body()?, len)
                     .file_name(name.to_owned())
                     .mime_str(mime)
                     .map_err(|e| Error::InvalidInput(format!("invalid content type: {e}")))?;
                 Ok(http
-                    .post(&url)
+                    .post(url)
                     .timeout(transport.transfer_timeout)
                     .multipart(reqwest::multipart::Form::new().part("file", part)))
             })
@@ -172,16 +171,17 @@ impl Client {
     /// Asks Fibery to fetch `url` and store it as a file (`POST /api/files/from-url`). Only
     /// the URL (and optional name) is sent; no credentials of ours go to that host.
     pub async fn upload_from_url(&self, url: &str, name: Option<&str>) -> Result<FileInfo> {
-        let parsed = http_url(url, "file")?;
         let body = FromUrl {
-            url: parsed.as_str(),
+            url: http_url(url, "file")?,
             name,
         };
-        let resp = self
-            .transport()
-            .post_json("/api/files/from-url", Safety::Unsafe, &body)
-            .await?;
-        decode_file(&resp)
+        let path = "/api/files/from-url";
+        decode_file(
+            &self
+                .transport()
+                .post_json(path, Safety::Unsafe, &body)
+                .await?,
+        )
     }
 
     /// Downloads a file by secret into `writer`, streaming. Returns the byte count.
@@ -193,10 +193,9 @@ impl Client {
         check_secret(secret)?;
         let path = format!("/api/files/{secret}");
         let transport = self.transport();
-        let url = transport.url(&path);
         let resp = transport
-            .send_streaming(&path, |http| {
-                Ok(http.get(&url).timeout(transport.transfer_timeout))
+            .send_streaming(&path, |http, url| {
+                Ok(http.get(url).timeout(transport.transfer_timeout))
             })
             .await?;
         let mut n = 0u64;

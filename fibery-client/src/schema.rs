@@ -29,11 +29,10 @@ impl Client {
     /// copy on `304 Not Modified`.
     pub async fn refresh_schema(&self) -> Result<Arc<Schema>> {
         let etag = self.inner.cache.etag();
-        let transport = self.transport();
-        let url = transport.url("/api/schema");
-        let resp = transport
-            .send("/api/schema", Safety::Idempotent, |http| {
-                let mut r = http.get(&url).query(&[("with-soft-deleted", "false")]);
+        let resp = self
+            .transport()
+            .send("/api/schema", Safety::Idempotent, |http, url| {
+                let mut r = http.get(url).query(&[("with-soft-deleted", "false")]);
                 if let Some(e) = &etag {
                     r = r.header(IF_NONE_MATCH, e);
                 }
@@ -470,31 +469,25 @@ impl SchemaBatch {
 
     /// A single-select field with its enum type (`<field>_<holder>`) and options (the first
     /// is the default).
-    pub fn single_select<I, S>(self, holder: &str, field: &str, options: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.select(
-            holder,
-            field,
-            options.into_iter().map(Into::into).collect(),
-            false,
-        )
+    pub fn single_select(
+        self,
+        holder: &str,
+        field: &str,
+        options: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        let options = options.into_iter().map(Into::into).collect();
+        self.select(holder, field, options, false)
     }
 
     /// A multi-select field with its enum type and options.
-    pub fn multi_select<I, S>(self, holder: &str, field: &str, options: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.select(
-            holder,
-            field,
-            options.into_iter().map(Into::into).collect(),
-            true,
-        )
+    pub fn multi_select(
+        self,
+        holder: &str,
+        field: &str,
+        options: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        let options = options.into_iter().map(Into::into).collect();
+        self.select(holder, field, options, true)
     }
 }
 

@@ -150,7 +150,7 @@ impl Transport {
     }
 
     /// The full URL of an API path.
-    pub(crate) fn url(&self, path: &str) -> String {
+    fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
 
@@ -169,18 +169,14 @@ impl Transport {
         self.stats.commands.fetch_add(n as u64, Ordering::Relaxed);
     }
 
-    /// Sends one request built by `build` (called once per attempt), paced and retried per
-    /// `safety`, and returns the buffered response of the first non-failing attempt.
-    pub(crate) async fn send<F>(
-        &self,
-        endpoint: &str,
-        safety: Safety,
-        build: F,
-    ) -> Result<HttpResponse>
+    /// Sends one request to the API path `path`, built by `build` from the HTTP client and
+    /// the full URL (called once per attempt), paced and retried per `safety`, and returns
+    /// the buffered response of the first non-failing attempt.
+    pub(crate) async fn send<F>(&self, path: &str, safety: Safety, build: F) -> Result<HttpResponse>
     where
-        F: Fn(&reqwest::Client) -> Result<reqwest::RequestBuilder>,
+        F: Fn(&reqwest::Client, &str) -> Result<reqwest::RequestBuilder>,
     {
-        let (resp, _) = self.send_tracking(endpoint, safety, build).await?;
+        let (resp, _) = self.send_tracking(path, safety, build).await?;
         Ok(resp)
     }
 
@@ -188,16 +184,16 @@ impl Transport {
     /// been applied by the server.
     pub(crate) async fn send_tracking<F>(
         &self,
-        endpoint: &str,
+        path: &str,
         safety: Safety,
         build: F,
     ) -> Result<(HttpResponse, bool)>
     where
-        F: Fn(&reqwest::Client) -> Result<reqwest::RequestBuilder>,
+        F: Fn(&reqwest::Client, &str) -> Result<reqwest::RequestBuilder>,
     {
-        self.with_retries(endpoint, safety, || async {
-            let resp = self.dispatch(endpoint, &build).await?;
-            self.read(endpoint, resp).await
+        self.with_retries(path, safety, || async {
+            let resp = self.dispatch(path, &build).await?;
+            self.read(path, resp).await
         })
         .await
     }
@@ -209,31 +205,26 @@ impl Transport {
         safety: Safety,
         body: &B,
     ) -> Result<HttpResponse> {
-        let url = self.url(path);
-        self.send(path, safety, |http| Ok(http.post(&url).json(body)))
+        self.send(path, safety, |http, url| Ok(http.post(url).json(body)))
             .await
     }
 
     /// Sends one request and returns the raw streaming response (for downloads). Retries
     /// (as for an idempotent request) happen only before the body starts streaming.
-    pub(crate) async fn send_streaming<F>(
-        &self,
-        endpoint: &str,
-        build: F,
-    ) -> Result<reqwest::Response>
+    pub(crate) async fn send_streaming<F>(&self, path: &str, build: F) -> Result<reqwest::Response>
     where
-        F: Fn(&reqwest::Client) -> Result<reqwest::RequestBuilder>,
+        F: Fn(&reqwest::Client, &str) -> Result<reqwest::RequestBuilder>,
     {
         let (resp, _) = self
-            .with_retries(endpoint, Safety::Idempotent, || async {
-                let resp = self.dispatch(endpoint, &build).await?;
+            .with_retries(path, Safety::Idempotent, || async {
+                let resp = self.dispatch(path, &build).await?;
                 if resp.status().is_success() {
                     return Ok(resp);
                 }
-                let r = self.read(endpoint, resp).await?;
+                let r = self.read(path, resp).await?;
                 Err(Error::Http {
                     status: r.status.as_u16(),
-                    endpoint: endpoint.to_owned(),
+                    endpoint: path.to_owned(),
                     body: snippet(&r.body),
                 })
             })
@@ -286,14 +277,14 @@ impl Transport {
     }
 
     /// One attempt up to the response head: authenticated, paced, counted.
-    async fn dispatch<F>(&self, endpoint: &str, build: &F) -> Result<reqwest::Response>
+    async fn dispatch<F>(&self, path: &str, build: &F) -> Result<reqwest::Response>
     where
-        F: Fn(&reqwest::Client) -> Result<reqwest::RequestBuilder>,
+        F: Fn(&reqwest::Client, &str) -> Result<reqwest::RequestBuilder>,
     {
-        let req = build(&self.http)?.header(AUTHORIZATION, self.auth.clone());
+        let req = build(&self.http, &self.url(path))?.header(AUTHORIZATION, self.auth.clone());
         self.pacer.acquire().await;
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
-        tracing::debug!(endpoint, "sending Fibery request");
+        tracing::debug!(endpoint = path, "sending Fibery request");
         req.send().await.map_err(Error::from_reqwest)
     }
 

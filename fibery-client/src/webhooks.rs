@@ -11,7 +11,7 @@ use crate::retry::Safety;
 /// The body of `POST /api/webhooks/v2`.
 #[derive(Serialize)]
 struct NewWebhook<'a> {
-    url: &'a str,
+    url: String,
     #[serde(rename = "type")]
     type_name: &'a str,
 }
@@ -37,25 +37,23 @@ pub struct Webhook {
 impl Client {
     /// Subscribes `url` to changes of `type_name`.
     pub async fn create_webhook(&self, url: &str, type_name: &str) -> Result<Webhook> {
-        let parsed = http_url(url, "webhook")?;
         let body = NewWebhook {
-            url: parsed.as_str(),
+            url: http_url(url, "webhook")?,
             type_name,
         };
-        let resp = self
-            .transport()
+        let transport = self.transport();
+        transport
             .post_json("/api/webhooks/v2", Safety::Unsafe, &body)
-            .await?;
-        resp.json("webhook")
+            .await?
+            .json("webhook")
     }
 
     /// Lists the workspace's webhooks.
     pub async fn webhooks(&self) -> Result<Vec<Webhook>> {
-        let transport = self.transport();
-        let url = transport.url("/api/webhooks/v2");
-        let resp = transport
-            .send("/api/webhooks/v2", Safety::Idempotent, |http| {
-                Ok(http.get(&url))
+        let resp = self
+            .transport()
+            .send("/api/webhooks/v2", Safety::Idempotent, |http, url| {
+                Ok(http.get(url))
             })
             .await?;
         resp.json("webhooks")
@@ -64,10 +62,8 @@ impl Client {
     /// Deletes a webhook.
     pub async fn delete_webhook(&self, id: i64) -> Result<()> {
         let path = format!("/api/webhooks/v2/{id}");
-        let transport = self.transport();
-        let url = transport.url(&path);
-        transport
-            .send(&path, Safety::Idempotent, |http| Ok(http.delete(&url)))
+        self.transport()
+            .send(&path, Safety::Idempotent, |http, url| Ok(http.delete(url)))
             .await?;
         Ok(())
     }

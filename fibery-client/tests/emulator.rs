@@ -16,29 +16,13 @@ use futures::TryStreamExt;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
+mod common;
+
 const TOKEN: &str = "emu-test-token-42";
 const TASK: &str = "Projects/Task";
 
-fn fixture(name: &str) -> String {
-    let p = format!(
-        "{}/../fibery-core/tests/fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
-}
-
 async fn emulator(limits: Option<RateLimits>) -> Emulator {
-    let schema = Schema::parse(&fixture("project-management.json")).unwrap();
-    let options: Value = serde_json::from_str(&fixture("project-management.options.json")).unwrap();
-    let b = Emulator::builder()
-        .schema(schema)
-        .token(TOKEN)
-        .seed_json(options);
-    let b = match limits {
-        Some(l) => b.rate_limits(l),
-        None => b.without_rate_limits(),
-    };
-    b.start().await.unwrap()
+    common::emulator("project-management", TOKEN, limits).await
 }
 
 /// A fast client for tests that are not about pacing.
@@ -1116,7 +1100,7 @@ async fn dropped_connections_are_retried_for_idempotent_creates() {
 
 #[tokio::test]
 async fn requests_over_the_body_limit_are_split_and_only_the_oversized_command_fails() {
-    let schema = Schema::parse(&fixture("project-management.json")).unwrap();
+    let schema = Schema::parse(&common::fixture("project-management.json")).unwrap();
     let emu = Emulator::builder()
         .schema(schema)
         .token(TOKEN)

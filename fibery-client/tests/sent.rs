@@ -13,7 +13,7 @@ use std::time::Duration;
 use fibery_client::core::command::Command;
 use fibery_client::core::entity::DocFormat;
 use fibery_client::{
-    Client, EntityRef, FiberyEntity, Filter, Query, RelationKind, Schema, SchemaBatch, Validate,
+    Client, EntityRef, FiberyEntity, Filter, Query, RelationKind, SchemaBatch, Validate,
 };
 use fibery_emulator::Emulator;
 use futures::TryStreamExt;
@@ -21,6 +21,8 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+mod common;
 
 const TOKEN: &str = "sent-token";
 const TASK: &str = "Projects/Task";
@@ -119,27 +121,9 @@ struct Rig {
     client: Client,
 }
 
-fn fixture(name: &str) -> String {
-    let p = format!(
-        "{}/../fibery-core/tests/fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
-}
-
 impl Rig {
     async fn start() -> Rig {
-        let schema = Schema::parse(&fixture("project-management.json")).unwrap();
-        let options: Value =
-            serde_json::from_str(&fixture("project-management.options.json")).unwrap();
-        let emu = Emulator::builder()
-            .schema(schema)
-            .token(TOKEN)
-            .without_rate_limits()
-            .seed_json(options)
-            .start()
-            .await
-            .unwrap();
+        let emu = common::emulator("project-management", TOKEN, None).await;
         let proxy = MockServer::start().await;
         Mock::given(wiremock::matchers::any())
             .respond_with(Forward {

@@ -11,20 +11,9 @@ use serde_json::{Value, json};
 use wiremock::matchers::{body_string_contains, header, method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-const TOKEN: &str = "sekrit-token-0123456789";
+mod common;
 
-fn client(server: &MockServer) -> fibery_client::ClientBuilder {
-    Client::builder()
-        .base_url(server.uri())
-        .token(TOKEN)
-        .requests_per_second(0)
-        .batch_window(Duration::ZERO)
-        .retry(
-            RetryPolicy::default()
-                .with_initial_backoff(Duration::from_millis(20))
-                .with_max_retries(3),
-        )
-}
+use common::{WIRE_TOKEN as TOKEN, query_cmd, wire_client as client};
 
 /// Answers every command of the posted array with `{"success": true, "result": <index>}`.
 struct Echo;
@@ -39,8 +28,17 @@ impl Respond for Echo {
     }
 }
 
-fn query_cmd() -> Value {
-    json!({"command": "fibery.entity/query", "args": {"query": {"q/from": "A/B", "q/select": ["fibery/id"], "q/limit": 1}}})
+/// Mounts `n` answers `first`, then [`Echo`] for every later request.
+async fn first_then_echo(server: &MockServer, first: ResponseTemplate, n: u64) {
+    Mock::given(method("POST"))
+        .respond_with(first)
+        .up_to_n_times(n)
+        .mount(server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(Echo)
+        .mount(server)
+        .await;
 }
 
 #[tokio::test]
@@ -131,19 +129,10 @@ async fn one_failed_command_does_not_hide_the_others() {
 #[tokio::test]
 async fn retry_after_header_is_honoured() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(
-            ResponseTemplate::new(429)
-                .insert_header("Retry-After", "1")
-                .set_body_string("Too Many Requests"),
-        )
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(Echo)
-        .mount(&server)
-        .await;
+    let first = ResponseTemplate::new(429)
+        .insert_header("Retry-After", "1")
+        .set_body_string("Too Many Requests");
+    first_then_echo(&server, first, 1).await;
     let c = client(&server).build().unwrap();
     let start = Instant::now();
     c.command(query_cmd()).await.unwrap();
@@ -160,15 +149,8 @@ async fn retry_after_header_is_honoured() {
 #[tokio::test]
 async fn missing_retry_after_falls_back_to_backoff() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(429).set_body_string("Too Many Requests"))
-        .up_to_n_times(2)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(Echo)
-        .mount(&server)
-        .await;
+    let first = ResponseTemplate::new(429).set_body_string("Too Many Requests");
+    first_then_echo(&server, first, 2).await;
     let c = client(&server).build().unwrap();
     let start = Instant::now();
     c.command(query_cmd()).await.unwrap();
@@ -527,15 +509,8 @@ async fn timeouts_are_typed_and_retried_only_when_safe() {
 #[tokio::test]
 async fn a_429_pauses_every_clone_sharing_the_pacer() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(Echo)
-        .mount(&server)
-        .await;
+    let first = ResponseTemplate::new(429).insert_header("Retry-After", "1");
+    first_then_echo(&server, first, 1).await;
     let a = client(&server).build().unwrap();
     let b = a.clone();
     a.command(query_cmd()).await.unwrap(); // 429, waits ~1 s, retried
@@ -545,15 +520,8 @@ async fn a_429_pauses_every_clone_sharing_the_pacer() {
     assert!(start.elapsed() < Duration::from_millis(500));
     // Concurrent: while one clone is paused by a 429, the other waits too.
     server.reset().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(Echo)
-        .mount(&server)
-        .await;
+    let first = ResponseTemplate::new(429).insert_header("Retry-After", "1");
+    first_then_echo(&server, first, 1).await;
     let start = Instant::now();
     let t_a = tokio::spawn(async move { a.command(query_cmd()).await.map(|_| a) });
     tokio::time::sleep(Duration::from_millis(100)).await; // a has met the 429 by now
@@ -618,18 +586,10 @@ async fn cut_off_server() -> (String, Arc<AtomicUsize>) {
 #[tokio::test]
 async fn a_body_cut_off_midway_is_a_transport_error_retried_only_when_safe() {
     let (base, accepted) = cut_off_server().await;
-    let c = Client::builder()
-        .base_url(base)
-        .token(TOKEN)
-        .requests_per_second(0)
-        .batch_window(Duration::ZERO)
-        .retry(
-            RetryPolicy::default()
-                .with_initial_backoff(Duration::from_millis(5))
-                .with_max_retries(2),
-        )
-        .build()
-        .unwrap();
+    let policy = RetryPolicy::default()
+        .with_initial_backoff(Duration::from_millis(5))
+        .with_max_retries(2);
+    let c = common::client_for(&base).retry(policy).build().unwrap();
     // A query is safe to repeat: 1 + 2 retries.
     let e = c.command(query_cmd()).await.unwrap_err();
     assert!(matches!(e, Error::Transport { sent: true, .. }), "{e:?}");
@@ -654,10 +614,7 @@ fn a_stopped_batcher_is_its_own_error_not_a_configuration_error() {
             .await;
         server
     });
-    let c = Client::builder()
-        .base_url(server.uri())
-        .token(TOKEN)
-        .requests_per_second(0)
+    let c = client(&server)
         .batch_window(Duration::from_millis(5))
         .build()
         .unwrap();
@@ -673,11 +630,6 @@ fn a_stopped_batcher_is_its_own_error_not_a_configuration_error() {
     assert!(matches!(e, Error::BatcherStopped { sent: false }), "{e:?}");
     assert!(!e.may_have_been_sent());
     // The server is fine: a client that does not merge commands still gets through.
-    let direct = Client::builder()
-        .base_url(server.uri())
-        .token(TOKEN)
-        .batch_window(Duration::ZERO)
-        .build()
-        .unwrap();
+    let direct = client(&server).build().unwrap();
     assert_eq!(rt.block_on(direct.command(query_cmd())).unwrap(), json!(0));
 }
