@@ -136,6 +136,7 @@ where
             order_by: Vec::new(),
             limit: Limit::Count(1000),
             offset: None,
+            unknown_keys: Vec::new(),
         }
     }
 

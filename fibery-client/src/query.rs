@@ -299,6 +299,7 @@ impl Client {
                     order_by: Vec::new(),
                     limit: Limit::Count(1000),
                     offset: None,
+                    unknown_keys: Vec::new(),
                 };
                 tracing::debug!(field = %field, parent = %parent, "paging a truncated collection");
                 let fut: std::pin::Pin<

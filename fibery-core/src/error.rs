@@ -37,6 +37,16 @@ pub mod names {
         "entity.error/schema-type-field-relation-not-found";
     /// `q/limit` missing.
     pub const QUERY_LIMIT_EXPR_NOT_FOUND: &str = "entity.error/query-limit-expr-not-found";
+    /// `q/from` missing or not a type name.
+    pub const QUERY_FROM_EXPR_NOT_FOUND: &str = "entity.error/query-from-expr-not-found";
+    /// `q/select` missing.
+    pub const QUERY_SELECT_EXPR_NOT_FOUND: &str = "entity.error/query-select-expr-not-found";
+    /// An operator or function outside the query language.
+    pub const QUERY_FUNCTION_NOT_SUPPORTED: &str = "entity.error/query-function-not-supported";
+    /// A query expression of the wrong shape.
+    pub const QUERY_EXPR_INVALID: &str = "entity.error/query-expr-invalid";
+    /// A command's `args` are not what the command takes.
+    pub const INVALID_ARGS: &str = "command.error/invalid-args";
     /// Deleting (or updating) a missing entity.
     pub const NOT_FOUND: &str = "entity.error/not-found";
 }

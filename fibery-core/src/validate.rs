@@ -23,6 +23,7 @@ pub struct Violation {
 /// The rules [`Violation`]s refer to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Rule {
     /// The type does not exist.
     UnknownType,
@@ -42,6 +43,8 @@ pub enum Rule {
     NotSettable,
     /// A validator rule on the user's struct failed.
     Validator,
+    /// A query object holds a key outside the query language (e.g. the typo `q/wher`).
+    UnknownKey,
 }
 
 impl std::fmt::Display for Violation {
@@ -366,6 +369,47 @@ impl<'a> QueryChecker<'a> {
         self.schema.type_def(name)
     }
 
+    /// Keys outside the query language, reported under `at` (`""` at the top level).
+    fn unknown_keys(&mut self, keys: &[String], at: &str) {
+        for k in keys {
+            self.push(
+                &format!("{at}{k}"),
+                Rule::UnknownKey,
+                err::QUERY_EXPR_INVALID,
+                format!(
+                    "`{k}` is not a query key (q/from, q/select, q/where, q/order-by, q/limit, q/offset)"
+                ),
+            );
+        }
+    }
+
+    /// A top-level map-form select whose every entry aggregates one primitive field
+    /// (`{"count": ["q/count", "fibery/id"]}`) aggregates all matching rows. Checks it and
+    /// returns true when `select` is one.
+    fn top_level_aggregate(&mut self, ty: &TypeDef, select: &Select) -> bool {
+        let Select::Aliased(items) = select else {
+            return false;
+        };
+        let over_row = |e: &AliasedExpr| match e {
+            AliasedExpr::Aggregate { path, .. } => match path.as_slice() {
+                [one] => ty
+                    .field(one)
+                    .is_some_and(|f| !f.field_type(self.schema).is_collection()),
+                _ => false,
+            },
+            _ => false,
+        };
+        if items.is_empty() || !items.iter().all(|(_, e)| over_row(e)) {
+            return false;
+        }
+        for (alias, e) in items {
+            if let AliasedExpr::Aggregate { path, .. } = e {
+                self.path(ty, path, alias, false);
+            }
+        }
+        true
+    }
+
     fn select(&mut self, ty: &TypeDef, select: &Select, at: &str) {
         match select {
             Select::Fields(items) => {
@@ -451,27 +495,34 @@ impl<'a> QueryChecker<'a> {
         }
     }
 
-    fn sub_query(&mut self, ty: &TypeDef, field: &str, q: &SubQuery, at: &str) {
-        let Some(f) = self.field(ty, field, at) else {
-            return;
-        };
-        let ft = f.field_type(self.schema);
+    /// The type the collection `name` of `ty` holds; reports an unknown field, or one that
+    /// is not a collection (`need`: what needed a collection).
+    fn collection_target(
+        &mut self,
+        ty: &TypeDef,
+        name: &str,
+        at: &str,
+        need: &str,
+    ) -> Option<&'a TypeDef> {
+        let ft = self.field(ty, name, at)?.field_type(self.schema);
         if !ft.is_collection() {
             self.push(
                 at,
                 Rule::WrongType,
                 err::QUERY_SELECT_COLLECTION_VECTOR_SHAPE_INVALID,
-                format!(
-                    "`{field}` is {}; sub-queries need a collection",
-                    describe(&ft)
-                ),
+                format!("{need} need a collection; `{name}` is {}", describe(&ft)),
             );
-            return;
+            return None;
         }
-        let Some(target) = self.target(&ft) else {
+        self.target(&ft)
+    }
+
+    fn sub_query(&mut self, ty: &TypeDef, field: &str, q: &SubQuery, at: &str) {
+        let inner = format!("{at} -> ");
+        self.unknown_keys(&q.unknown_keys, &inner);
+        let Some(target) = self.collection_target(ty, field, at, "sub-queries") else {
             return;
         };
-        let inner = format!("{at} -> ");
         self.select(target, &q.select, &inner);
         if let Some(filter) = &q.filter {
             self.filter(target, filter, &inner);
@@ -482,24 +533,10 @@ impl<'a> QueryChecker<'a> {
     }
 
     fn aggregate(&mut self, ty: &TypeDef, path: &[String], at: &str) {
-        let Some(first) = path.first() else { return };
-        let Some(f) = self.field(ty, first, at) else {
+        let Some((first, rest)) = path.split_first() else {
             return;
         };
-        let ft = f.field_type(self.schema);
-        if !ft.is_collection() {
-            self.push(
-                at,
-                Rule::WrongType,
-                err::QUERY_SELECT_COLLECTION_VECTOR_SHAPE_INVALID,
-                format!(
-                    "aggregates need a collection; `{first}` is {}",
-                    describe(&ft)
-                ),
-            );
-            return;
-        }
-        if let (Some(target), Some(rest)) = (self.target(&ft), path.get(1..))
+        if let Some(target) = self.collection_target(ty, first, at, "aggregates")
             && !rest.is_empty()
         {
             self.path(target, rest, at, false);
@@ -592,7 +629,10 @@ impl Schema {
     /// exists, primitives are selected as strings, single references are dereferenced,
     /// collections use sub-queries (not dereferences or paths), aggregates and `q/count` run
     /// over collections, and `q/where` / `q/order-by` paths end at a primitive (`q/in` paths may
-    /// cross collections). Violations name the location as `Field -> Inner field`.
+    /// cross collections); a top-level select of aggregates over one field
+    /// ([`Query::to_count`]) counts rows. Keys outside the query language that the parser kept
+    /// ([`Query::unknown_keys`]) are [`Rule::UnknownKey`]. Violations name the location as
+    /// `Field -> Inner field`.
     pub fn check_query(&self, q: &Query) -> Result<(), Vec<Violation>> {
         self.check_query_named(q)
             .map_err(|v| v.into_iter().map(|(v, _)| v).collect())
@@ -602,8 +642,8 @@ impl Schema {
     /// corresponds to (`entity.error/schema-type-not-found`, `...schema-field-not-found`,
     /// `...query-primitive-field-expr-invalid` where a primitive was expected,
     /// `...query-select-collection-field-vector-shape-invalid` where a collection was misused
-    /// or expected). The last two are best-effort mappings (Fibery's exact choice for each
-    /// misuse is not documented).
+    /// or expected, `...query-expr-invalid` for an unknown key). The last three are
+    /// best-effort mappings (Fibery's exact choice for each misuse is not documented).
     pub fn check_query_named(&self, q: &Query) -> Result<(), Vec<(Violation, &'static str)>> {
         let Some(ty) = self.type_def(&q.from) else {
             let mut reason = format!("type `{}` does not exist", q.from);
@@ -619,7 +659,10 @@ impl Schema {
             schema: self,
             out: Vec::new(),
         };
-        c.select(ty, &q.select, "");
+        c.unknown_keys(&q.unknown_keys, "");
+        if !c.top_level_aggregate(ty, &q.select) {
+            c.select(ty, &q.select, "");
+        }
         if let Some(f) = &q.filter {
             c.filter(ty, f, "");
         }

@@ -156,6 +156,7 @@ fn sub_query_with(select: impl Strategy<Value = Select>) -> impl Strategy<Value 
             order_by,
             limit,
             offset,
+            ..SubQuery::new()
         })
 }
 
@@ -175,14 +176,7 @@ fn query() -> impl Strategy<Value = Query> {
         3 => prop::collection::vec(select_item(), 0..5).prop_map(Select::Fields),
         1 => aliased_select(),
     ];
-    (name(), sub_query_with(select)).prop_map(|(from, s)| Query {
-        from,
-        select: s.select,
-        filter: s.filter,
-        order_by: s.order_by,
-        limit: s.limit,
-        offset: s.offset,
-    })
+    (name(), sub_query_with(select)).prop_map(|(from, s)| s.into_query(from))
 }
 
 fn entity_map() -> impl Strategy<Value = Map<String, Value>> {

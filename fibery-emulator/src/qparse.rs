@@ -54,6 +54,7 @@ pub(crate) fn parse_args(args: &Value) -> Result<Query, FErr> {
         order_by,
         limit,
         offset,
+        unknown_keys: Vec::new(),
     })
 }
 
@@ -130,6 +131,7 @@ fn parse_sub(v: &Map<String, Value>, params: &Map<String, Value>) -> Result<SubQ
         order_by,
         limit,
         offset,
+        unknown_keys: Vec::new(),
     })
 }
 
