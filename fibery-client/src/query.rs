@@ -6,7 +6,7 @@
 //! `fibery/id > last seen id`. `q/no-limit` is never sent.
 
 use fibery_core::query::{
-    CompareOp, Filter, Limit, Operand, Order, OrderBy, Query, Select, SelectItem,
+    COUNT_ALIAS, CompareOp, Filter, Limit, Operand, Order, OrderBy, Query, Select, SelectItem,
 };
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -211,26 +211,10 @@ impl Client {
     }
 
     async fn count_aggregate(&self, query: &Query) -> Result<u64> {
-        let mut args = query.to_args();
-        let q = args
-            .get_mut("query")
-            .and_then(Value::as_object_mut)
-            .ok_or_else(|| Error::InvalidInput("query args without `query`".into()))?;
-        q.insert(
-            "q/select".into(),
-            json!({"count": ["q/count", "fibery/id"]}),
-        );
-        q.insert("q/limit".into(), json!(1));
-        q.remove("q/order-by");
-        q.remove("q/offset");
-        let cmd = Command::Raw {
-            command: names::QUERY.to_owned(),
-            args: Some(args),
-        };
-        let rows = rows_of(self.submit(cmd).await?, "count")?;
+        let rows = self.query_rows(query.to_count()).await?;
         let n = rows
             .first()
-            .and_then(|r| r.get("count"))
+            .and_then(|r| r.get(COUNT_ALIAS))
             .cloned()
             .unwrap_or(json!(0));
         n.as_u64()
