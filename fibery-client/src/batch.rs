@@ -107,9 +107,11 @@ impl Client {
     /// Sends any number of commands (`fibery_core::command::Command`s or
     /// `{"command", "args"}` JSON values) in `ceil(N / max_commands_per_request)` requests,
     /// one after another, in input order. Returns one result per command, in input order.
+    /// Every command is read into core's typed [`Command`] first (a value core does not
+    /// parse is sent as given, as [`Command::Raw`]).
     ///
-    /// The outer `Err` is only for commands that cannot be serialized (nothing is sent
-    /// then). If a whole request fails (after retries), each of its commands gets an
+    /// The outer `Err` ([`Error::InvalidInput`]) is only for values that are not
+    /// `{"command", ...}` objects (nothing is sent then). If a whole request fails (after retries), each of its commands gets an
     /// [`Error::Batch`] sharing that failure, and later requests are still sent.
     pub async fn execute<C, I>(&self, commands: I) -> Result<Vec<Result<Value>>>
     where
