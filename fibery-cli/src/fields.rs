@@ -82,6 +82,8 @@ impl FieldKind {
                 target: t,
                 collection: field.meta.collection,
             },
+            // Kinds added to fibery-core later: passed through as JSON.
+            _ => FieldKind::OtherPrimitive(field.type_name.clone()),
         }
     }
 

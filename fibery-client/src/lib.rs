@@ -32,10 +32,11 @@
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! # use fibery_client::core::fixtures;
+//! # let fixture = |f: &str| std::fs::read_to_string(format!(
+//! #     "{}/../fibery-core/tests/fixtures/{f}", env!("CARGO_MANIFEST_DIR")));
 //! # let emu = fibery_emulator::Emulator::builder()
-//! #     .schema(fixtures::project_management())
-//! #     .seed_json(serde_json::from_str(fixtures::PROJECT_MANAGEMENT_OPTIONS)?)
+//! #     .schema(fibery_client::core::schema::Schema::parse(&fixture("project-management.json")?)?)
+//! #     .seed_json(serde_json::from_str(&fixture("project-management.options.json")?)?)
 //! #     .token("secret-token")
 //! #     .start()
 //! #     .await?;

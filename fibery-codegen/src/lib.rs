@@ -269,32 +269,7 @@ fn plan_field(schema: &Schema, f: &FieldDef, o: &Options) -> Option<Plan> {
     let ui_type = f.meta.extra.get("ui/type").and_then(|v| v.as_str());
     let (attr, ty, validate, what) = match &ft {
         FieldType::Primitive(p) => {
-            let (t, v): (String, Vec<&'static str>) = match p {
-                PrimitiveType::Int => ("i64".into(), vec![]),
-                PrimitiveType::Decimal | PrimitiveType::Rank => ("f64".into(), vec![]),
-                PrimitiveType::Bool => ("bool".into(), vec![]),
-                PrimitiveType::Uuid => (format!("{krate}::__private::uuid::Uuid"), vec![]),
-                PrimitiveType::DateRange
-                | PrimitiveType::DateTimeRange
-                | PrimitiveType::JsonValue
-                | PrimitiveType::Location => {
-                    (format!("{krate}::__private::serde_json::Value"), vec![])
-                }
-                PrimitiveType::Email => ("String".into(), vec!["email"]),
-                PrimitiveType::Url => ("String".into(), vec!["url"]),
-                PrimitiveType::Text => {
-                    let mut v = match ui_type {
-                        Some("email") => vec!["email"],
-                        Some("url") => vec!["url"],
-                        _ => vec![],
-                    };
-                    if required {
-                        v.push("length(min = 1)");
-                    }
-                    ("String".into(), v)
-                }
-                _ => ("String".into(), vec![]),
-            };
+            let (t, v) = primitive_rust_type(p, ui_type, required, krate);
             let what = match ui_type {
                 Some(u) if *p == PrimitiveType::Text => format!("`{p}` ({u})"),
                 _ => format!("`{p}`"),
@@ -350,7 +325,8 @@ fn plan_field(schema: &Schema, f: &FieldDef, o: &Options) -> Option<Plan> {
             vec![],
             format!("option names of `{enum_type}`"),
         ),
-        FieldType::Unknown(_) => return None,
+        // Unknown and future kinds get no field.
+        _ => return None,
     };
     let mut flags = Vec::new();
     if required {
@@ -379,6 +355,39 @@ fn plan_field(schema: &Schema, f: &FieldDef, o: &Options) -> Option<Plan> {
 }
 
 /// A Rust string literal.
+/// The Rust type of a primitive and its `validator` rules (`email`, `url`, `length`).
+fn primitive_rust_type(
+    p: &PrimitiveType,
+    ui_type: Option<&str>,
+    required: bool,
+    krate: &str,
+) -> (String, Vec<&'static str>) {
+    match p {
+        PrimitiveType::Int => ("i64".into(), vec![]),
+        PrimitiveType::Decimal | PrimitiveType::Rank => ("f64".into(), vec![]),
+        PrimitiveType::Bool => ("bool".into(), vec![]),
+        PrimitiveType::Uuid => (format!("{krate}::__private::uuid::Uuid"), vec![]),
+        PrimitiveType::DateRange
+        | PrimitiveType::DateTimeRange
+        | PrimitiveType::JsonValue
+        | PrimitiveType::Location => (format!("{krate}::__private::serde_json::Value"), vec![]),
+        PrimitiveType::Email => ("String".into(), vec!["email"]),
+        PrimitiveType::Url => ("String".into(), vec!["url"]),
+        PrimitiveType::Text => {
+            let mut v = match ui_type {
+                Some("email") => vec!["email"],
+                Some("url") => vec!["url"],
+                _ => vec![],
+            };
+            if required {
+                v.push("length(min = 1)");
+            }
+            ("String".into(), v)
+        }
+        _ => ("String".into(), vec![]),
+    }
+}
+
 fn lit(s: &str) -> String {
     format!("{s:?}")
 }

@@ -1,5 +1,4 @@
-//! Errors: Fibery's server-side error payload ([`FiberyError`]) and this crate's own
-//! build/parse errors ([`CoreError`]).
+//! Fibery's server-side error payload ([`FiberyError`]) and the error names it uses.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -111,35 +110,4 @@ impl FiberyError {
     pub fn is_not_found(&self) -> bool {
         self.name == names::NOT_FOUND
     }
-}
-
-/// Errors produced by this crate (never by the network).
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[non_exhaustive]
-pub enum CoreError {
-    /// A query could not be parsed.
-    #[error(transparent)]
-    Query(#[from] crate::query::QueryParseError),
-    /// A command could not be parsed.
-    #[error(transparent)]
-    Command(#[from] crate::command::CommandParseError),
-    /// A schema could not be parsed.
-    #[error(transparent)]
-    Schema(#[from] crate::schema::SchemaError),
-    /// A value did not fit its field type.
-    #[error(transparent)]
-    Value(#[from] crate::value::ValueError),
-    /// Fields did not pass schema validation.
-    #[error("{} validation problem(s): {}", .0.len(), join(.0))]
-    Invalid(Vec<crate::validate::Violation>),
-    /// Fibery reported an error.
-    #[error(transparent)]
-    Fibery(#[from] FiberyError),
-}
-
-fn join(v: &[crate::validate::Violation]) -> String {
-    v.iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("; ")
 }

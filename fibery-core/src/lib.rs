@@ -5,13 +5,12 @@
 //! | Module | What |
 //! |---|---|
 //! | [`query`] | [`Query`] builder, [`Filter`] helpers, `to_args()` / `from_args()` with automatic `$pN` params |
-//! | [`command`] | [`Command`] (one variant per Fibery command), [`CommandBatch`], [`CommandResult`] |
+//! | [`command`] | [`Command`] (serde: one variant per Fibery command), [`CommandBatch`], [`CommandResult`], the idempotency rule |
 //! | [`schema`] | [`Schema`] parsed from `fibery.schema/query`, [`FieldType`] classification, relation ends, did-you-mean |
 //! | [`value`] | [`FieldValue`] with Fibery's exact wire formats (dates, decimals, refs) |
 //! | [`validate`] | `Schema::validate` rules and [`Violation`]s |
 //! | [`entity`] | the [`FiberyEntity`] contract used by `#[derive(FiberyEntity)]` |
-//! | [`fixtures`] | the shared schema fixtures, embedded |
-//! | [`error`] | Fibery's error payload [`FiberyError`] and [`CoreError`] |
+//! | [`error`] | Fibery's error payload [`FiberyError`] and the error names |
 //!
 //! # Example
 //!
@@ -66,7 +65,6 @@
 pub mod command;
 pub mod entity;
 pub mod error;
-pub mod fixtures;
 pub mod query;
 pub mod schema;
 pub mod validate;
@@ -78,7 +76,7 @@ pub mod __derive;
 
 pub use command::{Command, CommandBatch, CommandResult};
 pub use entity::{EntityRef, FiberyEntity};
-pub use error::{CoreError, FiberyError};
+pub use error::FiberyError;
 pub use query::{Filter, Order, Query};
 pub use schema::{FieldType, PrimitiveType, Schema};
 pub use validate::{Mode, Violation};

@@ -167,6 +167,7 @@ fn is_false(b: &bool) -> bool {
 
 /// Error from parsing a schema document.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SchemaError {
     /// The JSON does not have the shape of a `fibery.schema/query` result.
     #[error("invalid schema JSON: {0}")]
@@ -183,6 +184,7 @@ pub enum SchemaError {
 
 /// A Fibery primitive (scalar) type, by its `fibery/type` name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum PrimitiveType {
     /// `fibery/text` (also phone/email/url styled text via `ui/type`).
     Text,
@@ -306,6 +308,7 @@ impl std::fmt::Display for PrimitiveType {
 
 /// What kind of field a [`FieldDef`] is, derived from its `fibery/type` and the schema.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum FieldType {
     /// A scalar value.
     Primitive(PrimitiveType),

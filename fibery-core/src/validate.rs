@@ -186,149 +186,166 @@ impl Schema {
             }
             return Err(vec![v(type_name, Rule::UnknownType, reason)]);
         };
-        let mut out = Vec::new();
-        for (name, value) in fields {
-            let Some(def) = ty.field(name) else {
-                let mut reason = format!("`{type_name}` has no field `{name}`");
-                if let Some(s) = ty.suggest_field(name) {
-                    reason.push_str(&format!("; did you mean `{s}`?"));
-                }
-                out.push(v(name, Rule::UnknownField, reason));
-                continue;
-            };
-            if name == "fibery/id" {
-                let ok = value
-                    .as_str()
-                    .is_some_and(|s| uuid::Uuid::parse_str(s).is_ok());
-                if !ok {
-                    out.push(v(
-                        name,
-                        Rule::WrongType,
-                        format!(
-                            "`fibery/id` must be a UUID string, got {}",
-                            crate::value::short(value)
-                        ),
-                    ));
-                }
-                continue;
+        let mut out: Vec<Violation> = fields
+            .iter()
+            .filter_map(|(name, value)| self.check_field(ty, name, value, options))
+            .collect();
+        out.extend(missing_fields(ty, fields, mode));
+        if out.is_empty() { Ok(()) } else { Err(out) }
+    }
+
+    /// The first rule `value` breaks as field `name` of `ty` (see [`Schema::validate_with`]).
+    fn check_field(
+        &self,
+        ty: &TypeDef,
+        name: &str,
+        value: &Value,
+        options: &EnumOptions,
+    ) -> Option<Violation> {
+        let Some(def) = ty.field(name) else {
+            let mut reason = format!("`{}` has no field `{name}`", ty.name);
+            if let Some(s) = ty.suggest_field(name) {
+                reason.push_str(&format!("; did you mean `{s}`?"));
             }
-            if def.is_readonly() {
-                let why = if def.meta.formula {
-                    "a formula"
-                } else if def.meta.lookup {
-                    "a lookup"
-                } else {
-                    "read-only"
-                };
-                out.push(v(
-                    name,
-                    Rule::ReadOnly,
-                    format!("`{name}` is {why} and cannot be written"),
-                ));
-                continue;
-            }
-            let ft = def.field_type(self);
-            if ft == FieldType::RichText {
-                out.push(v(
-                    name,
-                    Rule::NotSettable,
-                    "rich text is written through the documents API after the entity exists",
-                ));
-                continue;
-            }
-            if ft.is_collection() {
-                out.push(v(
-                    name,
-                    Rule::NotSettable,
-                    format!(
-                        "`{name}` is {}; set it with add-collection-items after the entity exists",
-                        describe(&ft)
-                    ),
-                ));
-                continue;
-            }
-            if value.is_null() {
-                if def.meta.required {
-                    out.push(v(
-                        name,
-                        Rule::Required,
-                        format!("required field `{name}` cannot be null"),
-                    ));
-                }
-                continue;
-            }
-            if ft.is_reference() {
-                match crate::value::parse_ref(value) {
-                    Err(e) => {
-                        let mut reason = e.0;
-                        if let (Some(et), Some(s)) = (ft.enum_type(), value.as_str())
-                            && let Some(opt) = options.resolve(et, s)
-                        {
-                            reason = format!(
-                                "`{s}` is an option name; send its id {{\"fibery/id\": \"{}\"}}",
-                                opt.id
-                            );
-                        }
-                        out.push(v(name, Rule::BadReference, reason));
-                    }
-                    Ok(id) => {
-                        if let Some(et) = ft.enum_type()
-                            && let Some(opts) = options.get(et)
-                            && !opts
-                                .iter()
-                                .any(|o| o.id.eq_ignore_ascii_case(&id.to_string()))
-                        {
-                            let names: Vec<&str> = opts.iter().map(|o| o.name.as_str()).collect();
-                            out.push(v(
-                                name,
-                                Rule::UnknownOption,
-                                format!(
-                                    "{id} is not an option of `{et}` (options: {})",
-                                    names.join(", ")
-                                ),
-                            ));
-                        }
-                    }
-                }
-                continue;
-            }
-            if let Err(e) = FieldValue::parse(&ft, value) {
-                out.push(v(
+            return Some(v(name, Rule::UnknownField, reason));
+        };
+        if name == "fibery/id" {
+            let ok = value
+                .as_str()
+                .is_some_and(|s| uuid::Uuid::parse_str(s).is_ok());
+            return (!ok).then(|| {
+                v(
                     name,
                     Rule::WrongType,
-                    format!("{} for {}", e.0, describe(&ft)),
-                ));
-            }
+                    format!(
+                        "`fibery/id` must be a UUID string, got {}",
+                        crate::value::short(value)
+                    ),
+                )
+            });
         }
-        match mode {
-            Mode::Create => {
-                for def in ty.live_fields() {
-                    if def.meta.required
-                        && !def.is_readonly()
-                        && def.meta.default_value.is_none()
-                        && !def.meta.entity_component
-                        && !def.meta.collection
-                        && !fields.contains_key(&def.name)
-                    {
-                        out.push(v(
-                            &def.name,
-                            Rule::Required,
-                            format!("required field `{}` is missing", def.name),
-                        ));
-                    }
-                }
-            }
-            Mode::Update => {
-                if !fields.contains_key("fibery/id") {
-                    out.push(v(
-                        "fibery/id",
-                        Rule::Required,
-                        "an update needs the entity's `fibery/id`",
-                    ));
-                }
-            }
+        if def.is_readonly() {
+            let why = if def.meta.formula {
+                "a formula"
+            } else if def.meta.lookup {
+                "a lookup"
+            } else {
+                "read-only"
+            };
+            return Some(v(
+                name,
+                Rule::ReadOnly,
+                format!("`{name}` is {why} and cannot be written"),
+            ));
         }
-        if out.is_empty() { Ok(()) } else { Err(out) }
+        let ft = def.field_type(self);
+        if ft == FieldType::RichText {
+            return Some(v(
+                name,
+                Rule::NotSettable,
+                "rich text is written through the documents API after the entity exists",
+            ));
+        }
+        if ft.is_collection() {
+            return Some(v(
+                name,
+                Rule::NotSettable,
+                format!(
+                    "`{name}` is {}; set it with add-collection-items after the entity exists",
+                    describe(&ft)
+                ),
+            ));
+        }
+        if value.is_null() {
+            return def.meta.required.then(|| {
+                v(
+                    name,
+                    Rule::Required,
+                    format!("required field `{name}` cannot be null"),
+                )
+            });
+        }
+        if ft.is_reference() {
+            return check_reference(&ft, name, value, options);
+        }
+        FieldValue::parse(&ft, value).err().map(|e| {
+            v(
+                name,
+                Rule::WrongType,
+                format!("{} for {}", e.0, describe(&ft)),
+            )
+        })
+    }
+}
+
+/// A reference must be an id or `{"fibery/id": ..}`; an option id must be a known option.
+fn check_reference(
+    ft: &FieldType,
+    name: &str,
+    value: &Value,
+    options: &EnumOptions,
+) -> Option<Violation> {
+    let id = match crate::value::parse_ref(value) {
+        Ok(id) => id,
+        Err(e) => {
+            let mut reason = e.0;
+            if let (Some(et), Some(s)) = (ft.enum_type(), value.as_str())
+                && let Some(opt) = options.resolve(et, s)
+            {
+                reason = format!(
+                    "`{s}` is an option name; send its id {{\"fibery/id\": \"{}\"}}",
+                    opt.id
+                );
+            }
+            return Some(v(name, Rule::BadReference, reason));
+        }
+    };
+    let et = ft.enum_type()?;
+    let opts = options.get(et)?;
+    if opts
+        .iter()
+        .any(|o| o.id.eq_ignore_ascii_case(&id.to_string()))
+    {
+        return None;
+    }
+    let names: Vec<&str> = opts.iter().map(|o| o.name.as_str()).collect();
+    Some(v(
+        name,
+        Rule::UnknownOption,
+        format!(
+            "{id} is not an option of `{et}` (options: {})",
+            names.join(", ")
+        ),
+    ))
+}
+
+/// On create, required fields without a default that `fields` lacks; on update, `fibery/id`.
+fn missing_fields(ty: &TypeDef, fields: &Map<String, Value>, mode: Mode) -> Vec<Violation> {
+    match mode {
+        Mode::Create => ty
+            .live_fields()
+            .filter(|def| {
+                def.meta.required
+                    && !def.is_readonly()
+                    && def.meta.default_value.is_none()
+                    && !def.meta.entity_component
+                    && !def.meta.collection
+                    && !fields.contains_key(&def.name)
+            })
+            .map(|def| {
+                v(
+                    &def.name,
+                    Rule::Required,
+                    format!("required field `{}` is missing", def.name),
+                )
+            })
+            .collect(),
+        Mode::Update if !fields.contains_key("fibery/id") => vec![v(
+            "fibery/id",
+            Rule::Required,
+            "an update needs the entity's `fibery/id`",
+        )],
+        Mode::Update => Vec::new(),
     }
 }
 

@@ -33,15 +33,19 @@ fn verr(msg: impl Into<String>) -> ValueError {
     ValueError(msg.into())
 }
 
-const DATE_TIME_OUT: &[BorrowedFormatItem<'static>] =
+/// Fibery's date-time wire form, `2020-01-22T01:02:23.977Z`: UTC, exactly three fractional
+/// digits, `Z`. Only for a date-time already in UTC: [`format_date_time`] converts first.
+pub const DATE_TIME_FORMAT: &[BorrowedFormatItem<'static>] =
     format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
-const DATE_FMT: &[BorrowedFormatItem<'static>] = format_description!("[year]-[month]-[day]");
 
-/// Formats a date-time exactly as Fibery does: UTC, milliseconds, `Z`
-/// (`2020-01-22T01:02:23.977Z`); sub-millisecond digits are truncated.
+/// Fibery's date wire form, `2020-01-22`.
+pub const DATE_FORMAT: &[BorrowedFormatItem<'static>] = format_description!("[year]-[month]-[day]");
+
+/// Formats a date-time exactly as Fibery does ([`DATE_TIME_FORMAT`] in UTC,
+/// `2020-01-22T01:02:23.977Z`); sub-millisecond digits are truncated.
 pub fn format_date_time(dt: OffsetDateTime) -> String {
     dt.to_offset(UtcOffset::UTC)
-        .format(DATE_TIME_OUT)
+        .format(DATE_TIME_FORMAT)
         .unwrap_or_else(|_| dt.to_string())
 }
 
@@ -54,12 +58,12 @@ pub fn parse_date_time(s: &str) -> Result<OffsetDateTime, ValueError> {
 
 /// Formats a date as `YYYY-MM-DD`.
 pub fn format_date(d: Date) -> String {
-    d.format(DATE_FMT).unwrap_or_else(|_| d.to_string())
+    d.format(DATE_FORMAT).unwrap_or_else(|_| d.to_string())
 }
 
 /// Parses `YYYY-MM-DD`.
 pub fn parse_date(s: &str) -> Result<Date, ValueError> {
-    Date::parse(s, DATE_FMT).map_err(|e| verr(format!("`{s}` is not a YYYY-MM-DD date ({e})")))
+    Date::parse(s, DATE_FORMAT).map_err(|e| verr(format!("`{s}` is not a YYYY-MM-DD date ({e})")))
 }
 
 /// A decimal kept as its text (Fibery returns decimals as strings such as `"1.79"`).
@@ -129,6 +133,7 @@ pub struct Location {
 
 /// A typed field value.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum FieldValue {
     /// `null` (clears the field).
     Null,
@@ -246,6 +251,39 @@ fn is_color(s: &str) -> bool {
     matches!(hex.len(), 3 | 6 | 8) && hex.chars().all(|c| c.is_ascii_hexdigit())
 }
 
+/// `{"longitude", "latitude", "fullAddress"?, "addressParts"?}` with coordinates in range.
+fn parse_location(v: &Value) -> Result<Location, ValueError> {
+    let m = v
+        .as_object()
+        .ok_or_else(|| verr(format!("expected a location object, got {}", short(v))))?;
+    let coord = |k: &str, max: f64| -> Result<f64, ValueError> {
+        let x = m
+            .get(k)
+            .and_then(Value::as_f64)
+            .ok_or_else(|| verr(format!("location `{k}` must be a number")))?;
+        if x.abs() > max {
+            return Err(verr(format!("location `{k}` {x} is out of range")));
+        }
+        Ok(x)
+    };
+    let full_address = match m.get("fullAddress") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => return Err(verr("location `fullAddress` must be a string")),
+    };
+    let address_parts = match m.get("addressParts") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(p)) => Some(p.clone()),
+        Some(_) => return Err(verr("location `addressParts` must be an object")),
+    };
+    Ok(Location {
+        longitude: coord("longitude", 180.0)?,
+        latitude: coord("latitude", 90.0)?,
+        full_address,
+        address_parts,
+    })
+}
+
 impl FieldValue {
     /// Reads a JSON value for a primitive type (the write shapes Fibery accepts).
     pub fn parse_primitive(p: &PrimitiveType, v: &Value) -> Result<FieldValue, ValueError> {
@@ -322,37 +360,7 @@ impl FieldValue {
                 Value::Number(n) => FieldValue::Rank(n.clone()),
                 other => return Err(verr(format!("expected a number, got {}", short(other)))),
             },
-            PrimitiveType::Location => {
-                let m = v
-                    .as_object()
-                    .ok_or_else(|| verr(format!("expected a location object, got {}", short(v))))?;
-                let coord = |k: &str, max: f64| -> Result<f64, ValueError> {
-                    let x = m
-                        .get(k)
-                        .and_then(Value::as_f64)
-                        .ok_or_else(|| verr(format!("location `{k}` must be a number")))?;
-                    if x.abs() > max {
-                        return Err(verr(format!("location `{k}` {x} is out of range")));
-                    }
-                    Ok(x)
-                };
-                let full_address = match m.get("fullAddress") {
-                    None | Some(Value::Null) => None,
-                    Some(Value::String(s)) => Some(s.clone()),
-                    Some(_) => return Err(verr("location `fullAddress` must be a string")),
-                };
-                let address_parts = match m.get("addressParts") {
-                    None | Some(Value::Null) => None,
-                    Some(Value::Object(p)) => Some(p.clone()),
-                    Some(_) => return Err(verr("location `addressParts` must be an object")),
-                };
-                FieldValue::Location(Location {
-                    longitude: coord("longitude", 180.0)?,
-                    latitude: coord("latitude", 90.0)?,
-                    full_address,
-                    address_parts,
-                })
-            }
+            PrimitiveType::Location => FieldValue::Location(parse_location(v)?),
             PrimitiveType::Emoji => {
                 let s = expect_str(v, "an emoji")?;
                 if s.is_empty() {

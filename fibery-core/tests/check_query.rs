@@ -1,13 +1,14 @@
 //! Schema::check_query against the project-management fixture.
 
+mod common;
+
 use fibery_core::error::names;
-use fibery_core::fixtures;
 use fibery_core::query::*;
 use fibery_core::validate::Rule;
 
 #[test]
 fn a_realistic_query_passes() {
-    let s = fixtures::project_management();
+    let s = common::project_management();
     let q = Query::from("Projects/Task")
         .select([
             "fibery/id",
@@ -69,7 +70,7 @@ fn a_realistic_query_passes() {
 
 #[test]
 fn misuse_is_reported_like_fibery() {
-    let s = fixtures::project_management();
+    let s = common::project_management();
     let e = s
         .check_query_named(&Query::from("Projects/Tsk").select(["fibery/id"]))
         .unwrap_err();

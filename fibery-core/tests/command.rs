@@ -2,7 +2,7 @@
 
 use fibery_core::command::*;
 use fibery_core::error::FiberyError;
-use fibery_core::query::{Filter, Query};
+use fibery_core::query::{Filter, ParseErrorKind, Query};
 use serde_json::{Map, Value, json};
 
 fn obj(v: Value) -> Map<String, Value> {
@@ -177,13 +177,91 @@ fn parse_errors_name_the_location() {
     assert!(Command::from_json(&json!("x")).is_err());
 }
 
+/// The one idempotency rule (see `Command::is_idempotent`): safe to repeat after an unknown
+/// outcome when the repeat leaves the same state and its answer still tells what happened.
 #[test]
-fn idempotency_classification() {
-    assert!(Command::create("A/B", json!({"fibery/id": "x"})).is_idempotent());
-    assert!(!Command::create("A/B", json!({"A/n": 1})).is_idempotent());
-    assert!(Command::batch([Command::schema_query(), Command::delete("A/B", "x")]).is_idempotent());
-    assert!(!Command::batch([Command::create("A/B", json!({}))]).is_idempotent());
-    assert!(!Command::schema_batch([]).is_idempotent());
+fn idempotency_rule_table() {
+    let raw = Command::Raw {
+        command: "fibery.entity/set-collection-items".into(),
+        args: None,
+    };
+    let cases: Vec<(&str, Command, bool)> = vec![
+        (
+            "query",
+            Command::query(Query::from("A/B").select(["fibery/id"])),
+            true,
+        ),
+        ("schema query", Command::schema_query(), true),
+        (
+            "update",
+            Command::update("A/B", "x", json!({"A/n": 1})),
+            true,
+        ),
+        (
+            "add items",
+            Command::add_collection_items("A/B", "A/c", "x", ["i"]),
+            true,
+        ),
+        (
+            "remove items",
+            Command::remove_collection_items("A/B", "A/c", "x", ["i"]),
+            true,
+        ),
+        (
+            "create-or-update",
+            Command::create_or_update("A/B", "A/k", ConflictAction::UpdateLatest, []),
+            true,
+        ),
+        (
+            "create with id",
+            Command::create("A/B", json!({"fibery/id": "x"})),
+            true,
+        ),
+        (
+            "create without id",
+            Command::create("A/B", json!({"A/n": 1})),
+            false,
+        ),
+        (
+            "create with a non-string id",
+            Command::create("A/B", json!({"fibery/id": 7})),
+            false,
+        ),
+        ("delete", Command::delete("A/B", "x"), false),
+        ("schema batch", Command::schema_batch([]), false),
+        ("raw", raw, false),
+        (
+            "batch of repeatable commands",
+            Command::batch([
+                Command::schema_query(),
+                Command::update("A/B", "x", json!({})),
+            ]),
+            true,
+        ),
+        (
+            "batch with a delete",
+            Command::batch([Command::schema_query(), Command::delete("A/B", "x")]),
+            false,
+        ),
+        (
+            "batch with a create without id",
+            Command::batch([Command::create("A/B", json!({}))]),
+            false,
+        ),
+        (
+            "correlated update",
+            Command::update("A/B", "x", json!({})).with_correlation_id("c"),
+            true,
+        ),
+        (
+            "correlated delete",
+            Command::delete("A/B", "x").with_correlation_id("c"),
+            false,
+        ),
+    ];
+    for (what, command, repeatable) in cases {
+        assert_eq!(command.is_idempotent(), repeatable, "{what}");
+    }
 }
 
 #[test]
@@ -288,4 +366,188 @@ fn upsert_results_are_typed() {
             .upsert_results()
             .is_none()
     );
+}
+
+#[test]
+fn every_name_is_the_wire_name() {
+    for c in all_commands() {
+        assert_eq!(c.to_json()["command"], json!(c.name()), "{c:?}");
+        if let Command::SchemaBatch(inner) = &c {
+            for s in inner {
+                assert_eq!(s.to_json()["command"], json!(s.name()));
+            }
+        }
+    }
+}
+
+/// What the emulator maps to Fibery's error names: each failure has a kind and a location.
+#[test]
+fn parse_errors_are_typed() {
+    let cases = [
+        (json!(5), CommandErrorKind::NotACommand, ""),
+        (
+            json!({"args": {}}),
+            CommandErrorKind::NotACommand,
+            "/command",
+        ),
+        (
+            json!({"command": "fibery.entity/delete", "correlationId": 5,
+                   "args": {"type": "A", "entity": {"fibery/id": "x"}}}),
+            CommandErrorKind::NotACommand,
+            "/correlationId",
+        ),
+        (
+            json!({"command": "fibery.entity/create", "args": {"type": 5, "entity": {}}}),
+            CommandErrorKind::InvalidArgs,
+            "/args/type",
+        ),
+        (
+            json!({"command": "fibery.entity/update", "args": {"type": "A", "entity": []}}),
+            CommandErrorKind::InvalidArgs,
+            "/args/entity",
+        ),
+        // An array never fills args by position.
+        (
+            json!({"command": "fibery.entity/create", "args": ["A", {}]}),
+            CommandErrorKind::InvalidArgs,
+            "/args",
+        ),
+        (
+            json!({"command": "fibery.schema/query", "args": []}),
+            CommandErrorKind::InvalidArgs,
+            "/args",
+        ),
+        (
+            json!({"command": "fibery.entity.batch/create-or-update", "args": {"type": "A",
+                   "conflict-field": "A/k", "conflict-action": "skip-create", "entities": [{}, 3]}}),
+            CommandErrorKind::InvalidArgs,
+            "/args/entities/1",
+        ),
+        (
+            json!({"command": "fibery.entity/add-collection-items", "args": {"type": "A",
+                   "field": "A/c", "entity": {"fibery/id": "p"}}}),
+            CommandErrorKind::InvalidArgs,
+            "/args/items",
+        ),
+        (
+            json!({"command": "fibery.entity/add-collection-items", "args": {"type": "A",
+                   "field": "A/c", "entity": {"fibery/id": "p"}, "items": ["a", 5]}}),
+            CommandErrorKind::InvalidArgs,
+            "/args/items/1",
+        ),
+        (
+            json!({"command": "fibery.command/batch", "args": {}}),
+            CommandErrorKind::InvalidArgs,
+            "/args/commands",
+        ),
+        (
+            json!({"command": "fibery.schema/batch", "args": {"commands": [
+                {"command": "schema.type/rename", "args": {"from-name": "A/B"}}]}}),
+            CommandErrorKind::InvalidArgs,
+            "/args/commands/0/args/to-name",
+        ),
+        (
+            json!({"command": "fibery.schema/batch", "args": {"commands": [
+                {"command": "schema.field/create", "args": {"fibery/holder-type": "A/B",
+                 "fibery/name": "A/c", "fibery/type": "fibery/text", "fibery/meta": 1}}]}}),
+            CommandErrorKind::InvalidArgs,
+            "/args/commands/0/args",
+        ),
+        (
+            json!({"command": "fibery.schema/batch", "args": {"commands": [
+                {"command": "fibery.app/install-mixins", "args": {"types": {"A/B": "x"}}}]}}),
+            CommandErrorKind::InvalidArgs,
+            "/args/commands/0/args/types/A~1B",
+        ),
+        (
+            json!({"command": "fibery.entity/query", "args": {"query": {"q/from": "A/B", "q/select": ["x"],
+                   "q/limit": 1, "q/where": ["q/bogus", ["x"], "$v"]}}}),
+            CommandErrorKind::Query(ParseErrorKind::UnknownOperator),
+            "/args/query/q/where/0",
+        ),
+        (
+            json!({"command": "fibery.entity/query", "args": {"query": {"q/from": "A/B", "q/select": ["x"],
+                   "q/limit": 1}, "params": []}}),
+            CommandErrorKind::Query(ParseErrorKind::BadArgs),
+            "/args/params",
+        ),
+    ];
+    for (json, kind, pointer) in cases {
+        let e = Command::from_json(&json).unwrap_err();
+        assert_eq!((e.kind, e.pointer.as_str()), (kind, pointer), "{json}: {e}");
+    }
+    let e = Command::from_json(&json!({"command": "fibery.entity/query",
+        "args": {"query": {"q/from": "A/B", "q/select": ["x"]}}}))
+    .unwrap_err();
+    assert_eq!(
+        e.kind.fibery_name(),
+        fibery_core::error::names::QUERY_LIMIT_EXPR_NOT_FOUND
+    );
+    assert_eq!(
+        CommandErrorKind::InvalidArgs.fibery_name(),
+        fibery_core::error::names::INVALID_ARGS
+    );
+    let e = Command::from_json(&json!({"command": "fibery.entity/create",
+        "args": {"type": "A", "entity": "x"}}))
+    .unwrap_err();
+    assert_eq!(*e.expr, json!("x"));
+}
+
+#[test]
+fn lenient_shapes_other_clients_send() {
+    // Omitted or null args are `{}`: fine where nothing is required.
+    for args in [None, Some(Value::Null)] {
+        let mut c = json!({"command": "fibery.schema/query"});
+        if let Some(a) = args {
+            c["args"] = a;
+        }
+        assert_eq!(Command::from_json(&c).unwrap(), Command::schema_query());
+    }
+    // Collection items as bare ids or refs, parent as a ref.
+    let c = Command::from_json(&json!({"command": "fibery.entity/add-collection-items",
+        "args": {"type": "A", "field": "A/c", "entity": {"fibery/id": "p"},
+                 "items": ["a", {"fibery/id": "b"}]}}))
+    .unwrap();
+    assert_eq!(
+        c,
+        Command::add_collection_items("A", "A/c", "p", ["a", "b"])
+    );
+    // Unmodelled commands keep whatever args they had; a null correlationId is none.
+    let c = Command::from_json(&json!({"command": "x.y/z", "args": [1], "correlationId": null}))
+        .unwrap();
+    assert_eq!(
+        c,
+        Command::Raw {
+            command: "x.y/z".into(),
+            args: Some(json!([1]))
+        }
+    );
+    let s = SchemaCommand::from_json(&json!({"command": "schema.type/set-meta"})).unwrap();
+    assert_eq!(
+        s,
+        SchemaCommand::Raw {
+            command: "schema.type/set-meta".into(),
+            args: None
+        }
+    );
+}
+
+#[test]
+fn mandatory_fields_are_one_definition() {
+    let fields = FieldSpec::mandatory("Ops/Name");
+    assert_eq!(fields[0], FieldSpec::title("Ops/Name"));
+    assert_eq!(fields[1..], FieldSpec::system_fields()[..]);
+    assert_eq!(
+        fields.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(),
+        [
+            "Ops/Name",
+            "fibery/id",
+            "fibery/public-id",
+            "fibery/creation-date",
+            "fibery/modification-date"
+        ]
+    );
+    let spec: FieldSpec =
+        serde_json::from_value(json!({"fibery/name": "A/x", "fibery/type": "fibery/int"})).unwrap();
+    assert_eq!(spec, FieldSpec::new("A/x", "fibery/int"));
 }

@@ -187,10 +187,11 @@ fn simple_command() -> impl Strategy<Value = Command> {
     prop_oneof![
         query().prop_map(Command::Query),
         (name(), entity_map())
-            .prop_map(|(type_name, entity)| Command::Create { type_name, entity }),
+            .prop_map(|(type_name, entity)| Command::Create(EntityArgs { type_name, entity })),
         (name(), entity_map())
-            .prop_map(|(type_name, entity)| Command::Update { type_name, entity }),
-        (name(), ".{0,12}").prop_map(|(type_name, id)| Command::Delete { type_name, id }),
+            .prop_map(|(type_name, entity)| Command::Update(EntityArgs { type_name, entity })),
+        (name(), ".{0,12}")
+            .prop_map(|(type_name, id)| Command::Delete(DeleteArgs { type_name, id })),
         (
             name(),
             name(),

@@ -2,8 +2,9 @@
 //! emulator's former parser had), its typed error kinds and their Fibery names, and the
 //! top-level count.
 
+mod common;
+
 use fibery_core::error::names;
-use fibery_core::fixtures;
 use fibery_core::query::*;
 use fibery_core::validate::Rule;
 use serde_json::{Map, Value, json};
@@ -107,7 +108,7 @@ fn unknown_keys_are_kept_for_check_query_not_rejected() {
     assert!(Query::from("A/T").unknown_keys.is_empty() && SubQuery::new().unknown_keys.is_empty());
     assert!(q.to_args()["query"].get("q/wher").is_none());
 
-    let got: Vec<(String, Rule, &str)> = fixtures::project_management()
+    let got: Vec<(String, Rule, &str)> = common::project_management()
         .check_query_named(&q)
         .unwrap_err()
         .into_iter()
@@ -430,7 +431,7 @@ fn top_level_count_is_a_typed_query() {
     );
     assert_eq!(bracketed, count);
 
-    let schema = fixtures::project_management();
+    let schema = common::project_management();
     assert_eq!(schema.check_query(&count), Ok(()));
     let typo = Query::from("Projects/Task").select_as(
         "n",

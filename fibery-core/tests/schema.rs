@@ -5,18 +5,14 @@ use fibery_core::schema::{Cardinality, FieldType, PrimitiveType, Schema, SchemaE
 use fibery_core::validate::Rule;
 use serde_json::json;
 
-fn load(name: &str) -> Schema {
-    let path = format!("{}/tests/fixtures/{name}.json", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(path).expect("fixture");
-    Schema::parse(&text).expect("fixture parses")
-}
+mod common;
+
+use common::{options, schema as load};
 
 #[test]
 fn fixtures_parse_and_roundtrip() {
     for name in ["project-management", "all-primitives", "relations-enums"] {
-        let path = format!("{}/tests/fixtures/{name}.json", env!("CARGO_MANIFEST_DIR"));
-        let raw: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let raw = common::schema_json(name);
         let schema = Schema::from_json(&raw).unwrap();
         // Serializing drops `false` flags Fibery also sends; the parsed model is unchanged.
         let again = Schema::from_json(&schema.to_json()).unwrap();
@@ -301,20 +297,10 @@ fn check_mapping_accepts_fitting_and_rejects_misfits() {
 }
 
 #[test]
-fn embedded_fixtures_match_files_and_options_fit() {
-    use fibery_core::fixtures;
-    assert_eq!(fixtures::project_management(), load("project-management"));
-    assert_eq!(fixtures::all_primitives(), load("all-primitives"));
-    assert_eq!(fixtures::relations_enums(), load("relations-enums"));
+fn fixture_options_fit_their_schemas() {
     for (schema, opts) in [
-        (
-            fixtures::project_management(),
-            fixtures::project_management_options(),
-        ),
-        (
-            fixtures::relations_enums(),
-            fixtures::relations_enums_options(),
-        ),
+        (load("project-management"), options("project-management")),
+        (load("relations-enums"), options("relations-enums")),
     ] {
         // every enum type has options, and every default-value option id exists
         for t in schema.enum_types() {

@@ -1,22 +1,11 @@
 //! Schema::validate: every rule, against the shared fixtures.
 
-use fibery_core::schema::Schema;
 use fibery_core::validate::{EnumOptions, Mode, Rule, Violation};
 use serde_json::{Map, Value, json};
 
-fn load(name: &str) -> Schema {
-    let path = format!("{}/tests/fixtures/{name}.json", env!("CARGO_MANIFEST_DIR"));
-    Schema::parse(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
+mod common;
 
-fn options(name: &str) -> EnumOptions {
-    let path = format!(
-        "{}/tests/fixtures/{name}.options.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    EnumOptions::from_seed_json(&v).unwrap()
-}
+use common::{options, schema as load};
 
 fn map(v: Value) -> Map<String, Value> {
     v.as_object().unwrap().clone()

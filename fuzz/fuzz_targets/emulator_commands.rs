@@ -24,9 +24,9 @@ fn server() -> SocketAddr {
                 .expect("runtime");
             rt.block_on(async {
                 let emu = fibery_emulator::Emulator::builder()
-                    .schema(fibery_core::fixtures::project_management())
+                    .schema(project_management())
                     .seed_json(
-                        serde_json::from_str(fibery_core::fixtures::PROJECT_MANAGEMENT_OPTIONS)
+                        serde_json::from_str(include_str!("../../fibery-core/tests/fixtures/project-management.options.json"))
                             .expect("seed"),
                     )
                     .token(TOKEN)
@@ -59,3 +59,11 @@ fuzz_target!(|data: &[u8]| {
         String::from_utf8_lossy(data)
     );
 });
+
+/// fibery-core's shared project-management fixture.
+fn project_management() -> fibery_core::schema::Schema {
+    fibery_core::schema::Schema::parse(include_str!(
+        "../../fibery-core/tests/fixtures/project-management.json"
+    ))
+    .expect("fixture schema")
+}

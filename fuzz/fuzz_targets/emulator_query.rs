@@ -12,7 +12,7 @@ fn store() -> &'static Prepared {
     static STORE: OnceLock<Prepared> = OnceLock::new();
     STORE.get_or_init(|| {
         prepare(
-            fibery_core::fixtures::project_management(),
+            project_management(),
             "Projects/Task",
             50,
             |i| {
@@ -32,3 +32,11 @@ fuzz_target!(|data: &[u8]| {
     };
     let _ = query(store(), &args);
 });
+
+/// fibery-core's shared project-management fixture.
+fn project_management() -> fibery_core::schema::Schema {
+    fibery_core::schema::Schema::parse(include_str!(
+        "../../fibery-core/tests/fixtures/project-management.json"
+    ))
+    .expect("fixture schema")
+}

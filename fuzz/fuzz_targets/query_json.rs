@@ -14,7 +14,7 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(q) = Query::from_args(&v) {
         let args = q.to_args();
         assert!(Query::from_args(&args).is_ok(), "re-parse failed: {args}");
-        let _ = fibery_core::fixtures::project_management().check_query(&q);
+        let _ = project_management().check_query(&q);
     }
     if let Some(q) = v.get("query") {
         let params = v
@@ -30,3 +30,11 @@ fuzz_target!(|data: &[u8]| {
     let _ = CommandBatch::from_json(&v);
     let _ = CommandResult::parse_response(&v);
 });
+
+/// fibery-core's shared project-management fixture.
+fn project_management() -> fibery_core::schema::Schema {
+    fibery_core::schema::Schema::parse(include_str!(
+        "../../fibery-core/tests/fixtures/project-management.json"
+    ))
+    .expect("fixture schema")
+}

@@ -5,8 +5,13 @@
 #![allow(dead_code)]
 
 use fibery_client::Client;
-use fibery_client::core::fixtures;
+use fibery_client::core::schema::Schema;
 use fibery_emulator::{Emulator, RateLimits};
+
+/// The shared project-management fixture of fibery-core, and its enum options.
+const SCHEMA: &str = include_str!("../../../fibery-core/tests/fixtures/project-management.json");
+const OPTIONS: &str =
+    include_str!("../../../fibery-core/tests/fixtures/project-management.options.json");
 
 /// Keeps the emulator alive for as long as the example runs.
 pub struct Session {
@@ -28,9 +33,9 @@ pub async fn connect() -> Result<Session, Box<dyn std::error::Error>> {
         });
     }
     let token = "example-token";
-    let options: serde_json::Value = serde_json::from_str(fixtures::PROJECT_MANAGEMENT_OPTIONS)?;
+    let options: serde_json::Value = serde_json::from_str(OPTIONS)?;
     let emulator = Emulator::builder()
-        .schema(fixtures::project_management())
+        .schema(Schema::parse(SCHEMA)?)
         .seed_json(options)
         .token(token)
         .rate_limits(RateLimits::default()) // Fibery's real limits: 3 req/s per token
