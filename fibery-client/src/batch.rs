@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Weak};
 
-use fibery_core::command::Command;
+use fibery_core::command::{Command, CommandResult, ResponseError};
 use fibery_core::query::{Filter, Query};
 use futures::StreamExt;
 use serde::Serialize;
@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::client::{Client, Inner};
 use crate::error::{Error, FiberyError, Result};
-use crate::retry::{Safety, command_is_idempotent};
+use crate::retry::Safety;
 
 /// How many chunks of independent commands may be in flight at once (the pacer still
 /// spaces their start times).
@@ -57,9 +57,8 @@ async fn run_batcher(weak: Weak<Inner>, mut rx: mpsc::UnboundedReceiver<Pending>
         tokio::spawn(async move {
             // Idempotent and other commands travel separately so that a 5xx can still be
             // retried for the idempotent ones.
-            let (idem, other): (Vec<_>, Vec<_>) = batch
-                .into_iter()
-                .partition(|p| command_is_idempotent(&p.cmd));
+            let (idem, other): (Vec<_>, Vec<_>) =
+                batch.into_iter().partition(|p| p.cmd.is_idempotent());
             for group in [idem, other] {
                 if group.is_empty() {
                     continue;
@@ -230,7 +229,7 @@ impl Client {
         cmds: &[Command],
         offset: usize,
     ) -> Result<Vec<Result<Value>>> {
-        let safety = if cmds.iter().all(command_is_idempotent) {
+        let safety = if cmds.iter().all(Command::is_idempotent) {
             Safety::Idempotent
         } else {
             Safety::Unsafe
@@ -290,26 +289,22 @@ impl Client {
 /// The type and client id of a create that carries one.
 fn created_id(cmd: &Command) -> Option<(&str, &str)> {
     match cmd {
-        Command::Create { type_name, entity } => entity
+        Command::Create(args) => args
+            .entity
             .get("fibery/id")
             .and_then(Value::as_str)
-            .map(|id| (type_name.as_str(), id)),
+            .map(|id| (args.type_name.as_str(), id)),
         Command::Correlated { command, .. } => created_id(command),
         _ => None,
     }
 }
 
-/// The results of one request: one envelope per command, in order.
+/// The results of one request: one envelope per command, in order, each read by core's
+/// envelope parser ([`CommandResult::from_json`]).
 fn results(body: Value, cmds: &[Command], offset: usize) -> Result<Vec<Result<Value>>> {
     let envelopes = match body {
         Value::Array(a) => a,
-        single @ Value::Object(_) if cmds.len() == 1 => vec![single],
-        other => {
-            return Err(Error::decode(
-                "command results",
-                format!("expected an array, got {}", kind(&other)),
-            ));
-        }
+        single => vec![single],
     };
     if envelopes.len() != cmds.len() {
         return Err(Error::decode(
@@ -322,52 +317,24 @@ fn results(body: Value, cmds: &[Command], offset: usize) -> Result<Vec<Result<Va
         ));
     }
     Ok(envelopes
-        .into_iter()
+        .iter()
         .zip(cmds)
         .enumerate()
-        .map(|(i, (env, cmd))| envelope(env, cmd.name(), offset + i))
+        .map(|(i, (env, cmd))| outcome(env, cmd.name(), offset + i))
         .collect())
 }
 
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
-fn envelope(env: Value, command: &str, index: usize) -> Result<Value> {
-    let command = command.to_owned();
-    let Value::Object(mut m) = env else {
-        return Err(Error::decode(
-            "command result",
-            format!("expected an envelope object, got {}", kind(&env)),
-        ));
+/// One command's outcome. An error payload in place of the envelope is that command's
+/// failure; any other shape is undecodable.
+fn outcome(envelope: &Value, command: &str, index: usize) -> Result<Value> {
+    let failed = |error: FiberyError| Error::Command {
+        index,
+        command: command.to_owned(),
+        error: Box::new(error),
     };
-    let success = m.get("success").and_then(Value::as_bool);
-    let result = m.remove("result").unwrap_or(Value::Null);
-    match success {
-        Some(true) => Ok(result),
-        Some(false) => {
-            let error =
-                serde_json::from_value::<FiberyError>(result.clone()).unwrap_or(FiberyError {
-                    name: "unknown".into(),
-                    message: result.to_string(),
-                    data: Value::Null,
-                });
-            Err(Error::Command {
-                index,
-                command,
-                error: Box::new(error),
-            })
-        }
-        None => Err(Error::decode(
-            "command result",
-            "envelope without a boolean `success`",
-        )),
+    match CommandResult::from_json(envelope) {
+        Ok(CommandResult::Success(v)) => Ok(v),
+        Ok(CommandResult::Failure(e)) | Err(ResponseError::Fibery(e)) => Err(failed(e)),
+        Err(e) => Err(Error::decode("command result", e)),
     }
 }

@@ -12,15 +12,16 @@
 //! | 5xx, timeout, connection reset, truncated body | retry | **no** |
 //! | 401/403, 4xx, validation, command errors, undecodable answers | no | no |
 //!
-//! Idempotent requests: queries, schema reads, creates whose entities all carry a
-//! client-generated `fibery/id` (a repeated create cannot duplicate; the client reconciles
-//! "already exists" answers), `fibery.entity.batch/create-or-update`, collection
-//! add/remove, document reads and writes.
+//! A `/api/commands` request is idempotent when each of its commands is, by core's one rule
+//! [`Command::is_idempotent`](fibery_core::command::Command::is_idempotent): queries, schema
+//! reads, updates, upserts, collection add/remove, creates that carry a client-generated
+//! `fibery/id` (a repeated create cannot duplicate; the client reconciles "already exists"
+//! answers) and batches of those. Deletes (a repeat fails as "not found"), schema mutations
+//! and [`Command::Raw`](fibery_core::command::Command::Raw) commands are not. Other
+//! endpoints: document reads and writes, schema reads, file downloads and webhook listing
+//! and deletion are idempotent; uploads and webhook creation are not.
 
 use std::time::Duration;
-
-use fibery_core::command::{Command, names};
-use serde_json::Value;
 
 use crate::error::Error;
 
@@ -124,28 +125,11 @@ pub(crate) fn should_retry(e: &Error, safety: Safety) -> bool {
     }
 }
 
-/// Whether one command is safe to repeat.
-pub(crate) fn command_is_idempotent(cmd: &Command) -> bool {
-    match cmd {
-        Command::Query(_)
-        | Command::SchemaQuery { .. }
-        | Command::CreateOrUpdate(_)
-        | Command::AddCollectionItems(_)
-        | Command::RemoveCollectionItems(_) => true,
-        Command::Create { entity, .. } => entity.get("fibery/id").is_some_and(Value::is_string),
-        Command::Batch(cs) => cs.iter().all(command_is_idempotent),
-        Command::Correlated { command, .. } => command_is_idempotent(command),
-        // Queries core does not parse are still queries.
-        Command::Raw { command, .. } => command == names::QUERY || command == names::SCHEMA_QUERY,
-        _ => false,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::error::FiberyError;
-    use serde_json::json;
+    use serde_json::Value;
 
     fn server(status: u16) -> Error {
         Error::Server {
@@ -233,33 +217,5 @@ mod tests {
         assert!(t <= Duration::from_secs(2), "{t:?}");
         // No retries at all.
         assert_eq!(run(RetryPolicy::none()).await.0, 1);
-    }
-
-    fn command_is_idempotent(v: &Value) -> bool {
-        super::command_is_idempotent(&Command::from_json(v).unwrap())
-    }
-
-    #[test]
-    fn idempotency_of_commands() {
-        let create_with_id = json!({"command": "fibery.entity/create", "args": {"type": "A/B", "entity": {"fibery/id": "x"}}});
-        let create_without =
-            json!({"command": "fibery.entity/create", "args": {"type": "A/B", "entity": {}}});
-        assert!(command_is_idempotent(&create_with_id));
-        assert!(!command_is_idempotent(&create_without));
-        assert!(command_is_idempotent(
-            &json!({"command": "fibery.entity/query", "args": {"query": {"q/from": "A/B", "q/select": ["fibery/id"], "q/limit": 1}}})
-        ));
-        assert!(!command_is_idempotent(
-            &json!({"command": "fibery.entity/update", "args": {"type": "A/B", "entity": {"fibery/id": "x"}}})
-        ));
-        assert!(!command_is_idempotent(
-            &json!({"command": "fibery.entity/delete", "args": {"type": "A/B", "entity": {"fibery/id": "x"}}})
-        ));
-        assert!(command_is_idempotent(
-            &json!({"command": "fibery.command/batch", "args": {"commands": [create_with_id]}})
-        ));
-        assert!(!command_is_idempotent(
-            &json!({"command": "fibery.command/batch", "args": {"commands": [create_without]}})
-        ));
     }
 }

@@ -202,7 +202,7 @@ async fn server_errors_retried_only_when_idempotent() {
         "{e:?}"
     );
     assert_eq!(server.received_requests().await.unwrap().len(), 4);
-    // An update is not: exactly one attempt.
+    // An update is safe too (it sets the same values again): 1 + 3 retries.
     server.reset().await;
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(503))
@@ -210,6 +210,16 @@ async fn server_errors_retried_only_when_idempotent() {
         .await;
     let upd = json!({"command": "fibery.entity/update", "args": {"type": "A/B", "entity": {"fibery/id": "x", "A/Name": "n"}}});
     let e = c.command(upd).await.unwrap_err();
+    assert!(e.may_have_been_sent());
+    assert_eq!(server.received_requests().await.unwrap().len(), 4);
+    // A delete is not (a repeat would fail as "not found"): exactly one attempt.
+    server.reset().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&server)
+        .await;
+    let del = json!({"command": "fibery.entity/delete", "args": {"type": "A/B", "entity": {"fibery/id": "x"}}});
+    let e = c.command(del).await.unwrap_err();
     assert!(e.may_have_been_sent());
     assert_eq!(server.received_requests().await.unwrap().len(), 1);
 }
@@ -501,8 +511,18 @@ async fn timeouts_are_typed_and_retried_only_when_safe() {
     ));
     assert_eq!(
         c.stats().requests,
-        3,
-        "an update is not retried after a timeout"
+        4,
+        "an update is retried after a timeout"
+    );
+    let del = json!({"command": "fibery.entity/delete", "args": {"type": "A/B", "entity": {"fibery/id": "x"}}});
+    assert!(matches!(
+        c.command(del).await.unwrap_err(),
+        Error::Timeout { .. }
+    ));
+    assert_eq!(
+        c.stats().requests,
+        5,
+        "a delete is not retried after a timeout"
     );
 }
 
@@ -632,4 +652,33 @@ fn a_stopped_batcher_is_its_own_error_not_a_configuration_error() {
     // The server is fine: a client that does not merge commands still gets through.
     let direct = client(&server).build().unwrap();
     assert_eq!(rt.block_on(direct.command(query_cmd())).unwrap(), json!(0));
+}
+
+#[tokio::test]
+async fn odd_envelopes_are_read_by_cores_parser() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([
+            {"success": false, "result": 42},
+            {"name": "entity.error/not-found", "message": "gone"},
+            "not an envelope",
+        ])))
+        .mount(&server)
+        .await;
+    let c = client(&server).build().unwrap();
+    let r = c
+        .execute(vec![query_cmd(), query_cmd(), query_cmd()])
+        .await
+        .unwrap();
+    // A failure without an error payload keeps the payload whole, with no name.
+    let e = r[0].as_ref().unwrap_err();
+    assert!(matches!(e, Error::Command { index: 0, .. }), "{e:?}");
+    let fe = e.fibery_error().unwrap();
+    assert_eq!((fe.name.as_str(), &fe.data), ("", &json!(42)));
+    // An error payload in place of the envelope is that command's failure.
+    let e = r[1].as_ref().unwrap_err();
+    assert!(matches!(e, Error::Command { index: 1, .. }), "{e:?}");
+    assert!(e.fibery_error().unwrap().is_not_found());
+    // Anything else is undecodable.
+    assert!(matches!(&r[2], Err(Error::Decode { .. })), "{:?}", r[2]);
 }
