@@ -110,8 +110,9 @@ impl Client {
     /// parse is sent as given, as [`Command::Raw`]).
     ///
     /// The outer `Err` ([`Error::InvalidInput`]) is only for values that are not
-    /// `{"command", ...}` objects (nothing is sent then). If a whole request fails (after retries), each of its commands gets an
-    /// [`Error::Batch`] sharing that failure, and later requests are still sent.
+    /// `{"command", ...}` objects (nothing is sent then). If a whole request fails (after
+    /// retries), each of its commands gets an [`Error::Batch`] sharing that failure, and
+    /// later requests are still sent.
     pub async fn execute<C, I>(&self, commands: I) -> Result<Vec<Result<Value>>>
     where
         C: Serialize,
