@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use fibery_core::command::{Command, ConflictAction};
 use fibery_core::entity::{DocFormat, EncodedEntity, FiberyEntity, MappingKind};
-use fibery_core::query::{Filter, Limit, Order, Query, Select, SelectItem, SubQuery};
+use fibery_core::query::{Filter, Order, Query, SubQuery};
 use fibery_core::validate::{Mode, Rule, Violation};
 use futures::{Stream, StreamExt, TryStreamExt};
 use serde_json::{Map, Value, json};
@@ -110,11 +110,7 @@ where
     pub fn filter(mut self, f: Filter) -> Self {
         self.filter = Some(match self.filter.take() {
             None => f,
-            Some(Filter::And(mut fs)) => {
-                fs.push(f);
-                Filter::And(fs)
-            }
-            Some(prev) => Filter::And(vec![prev, f]),
+            Some(prev) => prev.and(f),
         });
         self
     }
@@ -126,18 +122,13 @@ where
             .filter(Filter::lt(field, to.into()))
     }
 
+    /// Every mapped field of the matching entities (the derive's typed select).
     fn query(&self) -> Query {
-        let select = Select::from_json(&T::select())
-            .unwrap_or_else(|_| Select::Fields(vec![SelectItem::Field("fibery/id".into())]));
-        Query {
-            from: T::TYPE_NAME.to_owned(),
-            select,
-            filter: self.filter.clone(),
-            order_by: Vec::new(),
-            limit: Limit::Count(1000),
-            offset: None,
-            unknown_keys: Vec::new(),
-        }
+        let mut q = Query::from(T::TYPE_NAME)
+            .with_select(T::select())
+            .limit(1000);
+        q.filter = self.filter.clone();
+        q
     }
 
     /// Every matching entity as a stream (pages of the client's page size; documents of
@@ -170,13 +161,10 @@ where
 
     /// The entity with this id, if it exists.
     pub async fn get(&self, id: Uuid) -> Result<Option<T>> {
-        let mut q = self.query();
-        let by_id = Filter::eq("fibery/id", id.to_string());
-        q.filter = Some(match q.filter.take() {
-            Some(f) => Filter::And(vec![f, by_id]),
-            None => by_id,
-        });
-        q.limit = Limit::Count(1);
+        let q = self
+            .query()
+            .and_filter(Filter::eq("fibery/id", id.to_string()))
+            .limit(1);
         let rows = self.client.query(&q).await?;
         Ok(decode_rows::<T>(&self.client, rows)
             .await?

@@ -5,9 +5,7 @@
 //! `page_size + 1` rows (the extra row only says "there is more"), and continue with
 //! `fibery/id > last seen id`. `q/no-limit` is never sent.
 
-use fibery_core::query::{
-    COUNT_ALIAS, CompareOp, Filter, Limit, Operand, Order, OrderBy, Query, Select, SelectItem,
-};
+use fibery_core::query::{COUNT_ALIAS, Filter, Limit, Order, Query, Select, SelectItem};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -272,19 +270,11 @@ impl Client {
                 } else {
                     Filter::eq(vec![back.clone(), "fibery/id".to_owned()], parent.clone())
                 };
-                let filter = match &sub.filter {
-                    Some(f) => Filter::And(vec![f.clone(), by_parent]),
-                    None => by_parent,
-                };
-                let child = Query {
-                    from: target.clone(),
-                    select: sub.select.clone(),
-                    filter: Some(filter),
-                    order_by: Vec::new(),
-                    limit: Limit::Count(1000),
-                    offset: None,
-                    unknown_keys: Vec::new(),
-                };
+                let mut child = Query::from(target.clone())
+                    .with_select(sub.select.clone())
+                    .limit(1000);
+                child.filter = sub.filter.clone();
+                let child = child.and_filter(by_parent);
                 tracing::debug!(field = %field, parent = %parent, "paging a truncated collection");
                 let fut: std::pin::Pin<
                     Box<dyn std::future::Future<Output = Result<Vec<Value>>> + Send + '_>,
@@ -331,26 +321,13 @@ fn with_id_selected(mut q: Query) -> (Query, bool) {
 
 pub(crate) fn page_query(base: &Query, cursor: Option<&str>, page_size: usize) -> Query {
     let mut q = base.clone();
-    q.order_by = vec![OrderBy {
-        expr: Operand::Path(vec!["fibery/id".into()]),
-        order: Order::Asc,
-    }];
-    q.limit = Limit::Count(page_size as u64 + 1);
+    q.order_by.clear();
     q.offset = None;
+    let mut q = q
+        .order_by("fibery/id", Order::Asc)
+        .limit(page_size as u64 + 1);
     if let Some(c) = cursor {
-        let after = Filter::Compare {
-            op: CompareOp::Gt,
-            left: Operand::Path(vec!["fibery/id".into()]),
-            right: Operand::Value(Value::String(c.to_owned())),
-        };
-        q.filter = Some(match q.filter.take() {
-            Some(Filter::And(mut fs)) => {
-                fs.push(after);
-                Filter::And(fs)
-            }
-            Some(f) => Filter::And(vec![f, after]),
-            None => after,
-        });
+        q = q.and_filter(Filter::gt("fibery/id", c));
     }
     q
 }

@@ -547,3 +547,18 @@ async fn execute_and_command() {
     insta::assert_snapshot!(rig.sent_since(mark).await);
     assert!(rig.emu.entities(TASK).is_empty());
 }
+
+#[tokio::test]
+async fn typed_get_and_count() {
+    let rig = Rig::start().await;
+    let id = rig.seeded_task("Typed").await;
+    let mark = rig.mark().await;
+    let tasks = rig
+        .client
+        .entities::<Task>()
+        .filter(Filter::ge("Projects/Effort", 1));
+    let back = tasks.get(id).await.unwrap().unwrap();
+    assert_eq!(back.name, "Typed");
+    assert_eq!(tasks.count().await.unwrap(), 1);
+    insta::assert_snapshot!(rig.sent_since(mark).await);
+}

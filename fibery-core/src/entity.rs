@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use crate::query::{DEFAULT_LIMIT, Select, SelectItem, SubQuery};
 use crate::schema::Schema;
 use crate::validate::Violation;
 
@@ -153,9 +154,9 @@ pub trait FiberyEntity: Sized {
     /// Builds the entity from one query row (see the trait docs for the row shape).
     fn decode(row: &Value) -> Result<Self, DecodeError>;
 
-    /// The `q/select` vector that reads every mapped field.
-    fn select() -> Value {
-        crate::entity::select_for(Self::FIELDS)
+    /// The `q/select` (vector form) that reads every mapped field; see [`select_for`].
+    fn select() -> Select {
+        select_for(Self::FIELDS)
     }
 
     /// Checks that every mapped field exists in `schema` with a compatible type.
@@ -164,33 +165,28 @@ pub trait FiberyEntity: Sized {
     }
 }
 
-/// The select vector for a list of field mappings (relations and enums are dereferenced,
-/// collections become sub-queries capped at 100, rich text selects its document secret).
-pub fn select_for(fields: &[FieldMapping]) -> Value {
-    let mut items = Vec::with_capacity(fields.len());
-    for f in fields {
-        let item = match f.kind {
-            MappingKind::Id | MappingKind::Primitive => Value::String(f.fibery_name.to_owned()),
-            MappingKind::RichText(_) => {
-                serde_json::json!({ f.fibery_name: ["Collaboration~Documents/secret"] })
-            }
-            MappingKind::Relation { collection: false } => {
-                serde_json::json!({ f.fibery_name: ["fibery/id"] })
-            }
-            MappingKind::Enum { multi: false } => {
-                serde_json::json!({ f.fibery_name: ["enum/name"] })
-            }
-            MappingKind::Relation { collection: true } | MappingKind::Files => serde_json::json!({
-                f.fibery_name: {"q/select": ["fibery/id"], "q/limit": 100}
-            }),
-            MappingKind::Enum { multi: true } => serde_json::json!({
-                f.fibery_name: {"q/select": ["enum/name"], "q/limit": 100}
-            }),
-        };
-        items.push(item);
-    }
+/// The select for a list of field mappings: `fibery/id` first (added when unmapped),
+/// primitives by name, single relations and single-selects dereferenced (`fibery/id`,
+/// `enum/name`), rich text by its document secret, collections, files and multi-selects as
+/// sub-queries capped at [`DEFAULT_LIMIT`] (the client pages past the cap).
+pub fn select_for(fields: &[FieldMapping]) -> Select {
+    let sub = |inner: &str| SubQuery::new().select([inner]).limit(DEFAULT_LIMIT);
+    let mut items = Vec::with_capacity(fields.len() + 1);
     if !fields.iter().any(|f| f.fibery_name == "fibery/id") {
-        items.insert(0, Value::String("fibery/id".to_owned()));
+        items.push(SelectItem::field("fibery/id"));
     }
-    Value::Array(items)
+    items.extend(fields.iter().map(|f| {
+        let name = f.fibery_name;
+        match f.kind {
+            MappingKind::Id | MappingKind::Primitive => SelectItem::field(name),
+            MappingKind::RichText(_) => SelectItem::deref(name, ["Collaboration~Documents/secret"]),
+            MappingKind::Relation { collection: false } => SelectItem::deref(name, ["fibery/id"]),
+            MappingKind::Enum { multi: false } => SelectItem::deref(name, ["enum/name"]),
+            MappingKind::Relation { collection: true } | MappingKind::Files => {
+                SelectItem::sub_query(name, sub("fibery/id"))
+            }
+            MappingKind::Enum { multi: true } => SelectItem::sub_query(name, sub("enum/name")),
+        }
+    }));
+    Select::Fields(items)
 }

@@ -1,6 +1,7 @@
 //! Encode / decode / check_schema of derived entities, against the core schema fixtures.
 
 use fibery_core::entity::{DocFormat, EncodedEntity, FieldMapping, MappingKind};
+use fibery_core::query::{Select, SelectItem, SubQuery};
 use fibery_core::schema::Schema;
 use fibery_core::validate::Rule;
 use fibery_derive_tests::{EntityRef, FiberyEntity, FiberyEnum};
@@ -146,8 +147,17 @@ fn type_name_and_field_mappings() {
 
 #[test]
 fn select_reads_every_mapped_field() {
-    let select = Task::select();
-    let items = select.as_array().unwrap();
+    let Select::Fields(typed) = Task::select() else {
+        panic!("a vector-form select");
+    };
+    assert!(typed.contains(&SelectItem::deref("Projects/Project", ["fibery/id"])));
+    assert!(typed.contains(&SelectItem::sub_query(
+        "Projects/Tags",
+        SubQuery::new().select(["enum/name"]).limit(100)
+    )));
+    // On the wire, as Fibery documents each shape.
+    let wire = Task::select().to_json();
+    let items = wire.as_array().unwrap();
     assert!(items.contains(&json!("fibery/id")));
     assert!(items.contains(&json!("Projects/Name")));
     assert!(items.contains(&json!({"Projects/Project": ["fibery/id"]})));

@@ -375,6 +375,41 @@ fn against(op: CompareOp, left: Operand, value: impl Into<Value>) -> Filter {
     }
 }
 
+/// `q/and` (`and`) or `q/or` of `items`.
+fn connective(items: Vec<Filter>, and: bool) -> Filter {
+    if and {
+        Filter::And(items)
+    } else {
+        Filter::Or(items)
+    }
+}
+
+/// `first` and `other` under one connective, adding to `first` when it already is one.
+fn join(first: Filter, other: Filter, and: bool) -> Filter {
+    let mut items = match first {
+        Filter::And(v) if and => v,
+        Filter::Or(v) if !and => v,
+        f => vec![f],
+    };
+    items.push(other);
+    connective(items, and)
+}
+
+/// `filters` under one connective; one filter stands alone, none is `None`.
+fn fold(filters: impl IntoIterator<Item = Filter>, and: bool) -> Option<Filter> {
+    let mut v: Vec<Filter> = filters.into_iter().collect();
+    match v.len() {
+        0 => None,
+        1 => v.pop(),
+        _ => Some(connective(v, and)),
+    }
+}
+
+/// `["=", [test, path], $is]` for the tests `q/null?` and `q/null-or-empty?`.
+fn test_is(test: fn(Box<Operand>) -> Operand, path: impl IntoPath, is: bool) -> Filter {
+    against(CompareOp::Eq, test(Box::new(Operand::path(path))), is)
+}
+
 fn cmp(op: CompareOp, path: impl IntoPath, value: impl Into<Value>) -> Filter {
     against(op, Operand::path(path), value)
 }
@@ -399,31 +434,55 @@ where
     }
 }
 
-impl Filter {
+/// `Filter::<name>(path, value)` constructors, one per operator, from a table.
+macro_rules! operator_constructors {
+    ($make:ident, $op:ident, $value:ty: $($(#[$doc:meta])* $name:ident => $variant:ident),+ $(,)?) => {
+        impl Filter {
+            $(
+                $(#[$doc])*
+                pub fn $name(path: impl IntoPath, value: impl Into<$value>) -> Filter {
+                    $make($op::$variant, path, value)
+                }
+            )+
+        }
+    };
+}
+
+operator_constructors!(cmp, CompareOp, Value:
     /// `["=", path, $p]`. Paths: `"Ops/Name"` or `["Ops/Team", "Ops/Name"]`.
-    pub fn eq(path: impl IntoPath, value: impl Into<Value>) -> Filter {
-        cmp(CompareOp::Eq, path, value)
-    }
+    eq => Eq,
     /// `["!=", path, $p]`
-    pub fn ne(path: impl IntoPath, value: impl Into<Value>) -> Filter {
-        cmp(CompareOp::Ne, path, value)
-    }
+    ne => Ne,
     /// `["<", path, $p]`
-    pub fn lt(path: impl IntoPath, value: impl Into<Value>) -> Filter {
-        cmp(CompareOp::Lt, path, value)
-    }
+    lt => Lt,
     /// `["<=", path, $p]`
-    pub fn le(path: impl IntoPath, value: impl Into<Value>) -> Filter {
-        cmp(CompareOp::Le, path, value)
-    }
+    le => Le,
     /// `[">", path, $p]`
-    pub fn gt(path: impl IntoPath, value: impl Into<Value>) -> Filter {
-        cmp(CompareOp::Gt, path, value)
-    }
+    gt => Gt,
     /// `[">=", path, $p]`
-    pub fn ge(path: impl IntoPath, value: impl Into<Value>) -> Filter {
-        cmp(CompareOp::Ge, path, value)
-    }
+    ge => Ge,
+);
+
+operator_constructors!(text, TextOp, String:
+    /// `["q/contains", path, $s]` (substring).
+    contains => Contains,
+    /// `["q/not-contains", path, $s]`
+    not_contains => NotContains,
+    /// `["q/equals-ignoring-case?", path, $s]`
+    equals_ignoring_case => EqualsIgnoringCase,
+    /// `["q/not-equals-ignoring-case?", path, $s]`
+    not_equals_ignoring_case => NotEqualsIgnoringCase,
+    /// `["q/starts-with-ignoring-case?", path, $s]`
+    starts_with_ignoring_case => StartsWithIgnoringCase,
+    /// `["q/ends-with-ignoring-case?", path, $s]`
+    ends_with_ignoring_case => EndsWithIgnoringCase,
+    /// `["q/contains-ignoring-case?", path, $s]` (documented only in a skill doc).
+    contains_ignoring_case => ContainsIgnoringCase,
+    /// `["q/not-contains-ignoring-case?", path, $s]` (documented only in a skill doc).
+    not_contains_ignoring_case => NotContainsIgnoringCase,
+);
+
+impl Filter {
     /// Any comparison between two operands.
     pub fn compare(op: CompareOp, left: Operand, right: Operand) -> Filter {
         Filter::Compare { op, left, right }
@@ -452,69 +511,21 @@ impl Filter {
     {
         list(true, path, values)
     }
-    /// `["q/contains", path, $s]` (substring).
-    pub fn contains(path: impl IntoPath, value: impl Into<String>) -> Filter {
-        text(TextOp::Contains, path, value)
-    }
-    /// `["q/not-contains", path, $s]`
-    pub fn not_contains(path: impl IntoPath, value: impl Into<String>) -> Filter {
-        text(TextOp::NotContains, path, value)
-    }
-    /// `["q/equals-ignoring-case?", path, $s]`
-    pub fn equals_ignoring_case(path: impl IntoPath, value: impl Into<String>) -> Filter {
-        text(TextOp::EqualsIgnoringCase, path, value)
-    }
-    /// `["q/not-equals-ignoring-case?", path, $s]`
-    pub fn not_equals_ignoring_case(path: impl IntoPath, value: impl Into<String>) -> Filter {
-        text(TextOp::NotEqualsIgnoringCase, path, value)
-    }
-    /// `["q/starts-with-ignoring-case?", path, $s]`
-    pub fn starts_with_ignoring_case(path: impl IntoPath, value: impl Into<String>) -> Filter {
-        text(TextOp::StartsWithIgnoringCase, path, value)
-    }
-    /// `["q/ends-with-ignoring-case?", path, $s]`
-    pub fn ends_with_ignoring_case(path: impl IntoPath, value: impl Into<String>) -> Filter {
-        text(TextOp::EndsWithIgnoringCase, path, value)
-    }
-    /// `["q/contains-ignoring-case?", path, $s]` (documented only in a skill doc).
-    pub fn contains_ignoring_case(path: impl IntoPath, value: impl Into<String>) -> Filter {
-        text(TextOp::ContainsIgnoringCase, path, value)
-    }
-    /// `["q/not-contains-ignoring-case?", path, $s]` (documented only in a skill doc).
-    pub fn not_contains_ignoring_case(path: impl IntoPath, value: impl Into<String>) -> Filter {
-        text(TextOp::NotContainsIgnoringCase, path, value)
-    }
     /// `["=", ["q/null?", path], $true]`
     pub fn is_null(path: impl IntoPath) -> Filter {
-        against(
-            CompareOp::Eq,
-            Operand::IsNull(Box::new(Operand::path(path))),
-            true,
-        )
+        test_is(Operand::IsNull, path, true)
     }
     /// `["=", ["q/null?", path], $false]`
     pub fn not_null(path: impl IntoPath) -> Filter {
-        against(
-            CompareOp::Eq,
-            Operand::IsNull(Box::new(Operand::path(path))),
-            false,
-        )
+        test_is(Operand::IsNull, path, false)
     }
     /// `["=", ["q/null-or-empty?", path], $true]` (text/number emptiness; not for collections).
     pub fn null_or_empty(path: impl IntoPath) -> Filter {
-        against(
-            CompareOp::Eq,
-            Operand::NullOrEmpty(Box::new(Operand::path(path))),
-            true,
-        )
+        test_is(Operand::NullOrEmpty, path, true)
     }
     /// `["=", ["q/null-or-empty?", path], $false]`
     pub fn not_null_or_empty(path: impl IntoPath) -> Filter {
-        against(
-            CompareOp::Eq,
-            Operand::NullOrEmpty(Box::new(Operand::path(path))),
-            false,
-        )
+        test_is(Operand::NullOrEmpty, path, false)
     }
     /// `[op, ["q/count", [collection, "fibery/id"]], $n]`
     pub fn count(collection: impl Into<String>, op: CompareOp, n: u64) -> Filter {
@@ -550,40 +561,18 @@ impl Filter {
     }
     /// `["q/and", self, other]` (flattens when `self` is already an `and`).
     pub fn and(self, other: Filter) -> Filter {
-        match self {
-            Filter::And(mut v) => {
-                v.push(other);
-                Filter::And(v)
-            }
-            f => Filter::And(vec![f, other]),
-        }
+        join(self, other, true)
     }
     /// `["q/or", self, other]` (flattens when `self` is already an `or`).
     pub fn or(self, other: Filter) -> Filter {
-        match self {
-            Filter::Or(mut v) => {
-                v.push(other);
-                Filter::Or(v)
-            }
-            f => Filter::Or(vec![f, other]),
-        }
+        join(self, other, false)
     }
     /// `q/and` of all filters (a single filter is returned as is; `None` when empty).
     pub fn all(filters: impl IntoIterator<Item = Filter>) -> Option<Filter> {
-        let mut v: Vec<Filter> = filters.into_iter().collect();
-        match v.len() {
-            0 => None,
-            1 => v.pop(),
-            _ => Some(Filter::And(v)),
-        }
+        fold(filters, true)
     }
     /// `q/or` of all filters (a single filter is returned as is; `None` when empty).
     pub fn any(filters: impl IntoIterator<Item = Filter>) -> Option<Filter> {
-        let mut v: Vec<Filter> = filters.into_iter().collect();
-        match v.len() {
-            0 => None,
-            1 => v.pop(),
-            _ => Some(Filter::Or(v)),
-        }
+        fold(filters, false)
     }
 }

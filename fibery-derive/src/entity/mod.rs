@@ -225,31 +225,7 @@ fn check_field(
         return None;
     };
 
-    let kinds = present_kinds(&f);
-    if kinds.len() > 1 {
-        let names: Vec<String> = kinds.iter().map(|(k, _)| format!("`{k}`")).collect();
-        acc.push(err(
-            kinds[1].1,
-            format!(
-                "conflicting mapping attributes on `{ident}`: {} (use exactly one)",
-                names.join(", ")
-            ),
-        ));
-    }
-    if let Some(fmt) = &f.format
-        && f.rich_text.is_none()
-    {
-        acc.push(err(
-            fmt.span(),
-            "`format` only applies to `rich_text` fields",
-        ));
-    }
-    if f.readonly.is_present() && (f.id.is_present() || f.skip.is_present()) {
-        acc.push(err(
-            f.readonly.span(),
-            "`readonly` makes no sense on `id` or `skip` fields",
-        ));
-    }
+    check_combinations(&f, &ident, acc);
 
     // The name given (or derived) for the chosen kind.
     let name_from =
@@ -287,23 +263,7 @@ fn check_field(
         }
         (Kind::Id, "fibery/id".to_owned())
     } else if let Some(o) = &f.rich_text {
-        let format = match &f.format {
-            None => DocFormat::Md,
-            Some(v) => {
-                match v.as_str() {
-                    "md" | "markdown" => DocFormat::Md,
-                    "html" => DocFormat::Html,
-                    "json" => DocFormat::Json,
-                    other => {
-                        acc.push(err(
-                        v.span(),
-                        format!("unknown rich-text format `{other}`; expected `md`, `html` or `json`"),
-                    ));
-                        DocFormat::Md
-                    }
-                }
-            }
-        };
+        let format = rich_text_format(f.format.as_ref(), acc);
         if !(type_is(inner, "String") && matches!(wrapper, Wrapper::Plain | Wrapper::Option)) {
             bad_type(
                 "a `rich_text` field must be `String` or `Option<String>` (the document content)",
@@ -344,29 +304,10 @@ fn check_field(
         // Primitive: explicit `field`, or unannotated under `rename_all`.
         let name = match &f.field {
             Some(o) => name_from(o, acc),
-            None => match ctx.rename {
-                Some(rule) => derive_name(ctx, &ident, rule),
-                None => {
-                    acc.push(err(
-                        ident.span(),
-                        format!(
-                            "field `{ident}` is not mapped: add `#[fibery(field = \"Space/Name\")]` (or another kind), `#[fibery(skip)]`, or `rename_all` on the struct"
-                        ),
-                    ));
-                    String::new()
-                }
-            },
+            None => unannotated_name(ctx, &ident, acc),
         };
-        if matches!(f.ty, syn::Type::Reference(_)) || is_unmappable(&f.ty) {
-            bad_type(
-                "this type cannot be read back from Fibery; use an owned type that implements serde's `Serialize` and `DeserializeOwned`",
-                acc,
-            );
-        } else if type_is(inner, "EntityRef") {
-            bad_type(
-                "`EntityRef` fields are relations: use `#[fibery(relation = \"Space/Field\")]`",
-                acc,
-            );
+        if let Some(why) = primitive_type_problem(&f.ty, inner) {
+            bad_type(why, acc);
         }
         (Kind::Primitive, name)
     };
@@ -386,6 +327,91 @@ fn check_field(
         wrapper,
         readonly: f.readonly.is_present(),
     })
+}
+
+/// Why `ty` (`inner` without its `Option`/`Vec`) cannot be a primitive field, if it cannot.
+fn primitive_type_problem(ty: &syn::Type, inner: &syn::Type) -> Option<&'static str> {
+    if matches!(ty, syn::Type::Reference(_)) || is_unmappable(ty) {
+        Some(
+            "this type cannot be read back from Fibery; use an owned type that implements serde's `Serialize` and `DeserializeOwned`",
+        )
+    } else if type_is(inner, "EntityRef") {
+        Some("`EntityRef` fields are relations: use `#[fibery(relation = \"Space/Field\")]`")
+    } else {
+        None
+    }
+}
+
+/// Attribute combinations that make no sense on one field.
+fn check_combinations(f: &FieldAttrs, ident: &syn::Ident, acc: &mut darling::error::Accumulator) {
+    let kinds = present_kinds(f);
+    if kinds.len() > 1 {
+        let names: Vec<String> = kinds.iter().map(|(k, _)| format!("`{k}`")).collect();
+        acc.push(err(
+            kinds[1].1,
+            format!(
+                "conflicting mapping attributes on `{ident}`: {} (use exactly one)",
+                names.join(", ")
+            ),
+        ));
+    }
+    if let Some(fmt) = &f.format
+        && f.rich_text.is_none()
+    {
+        acc.push(err(
+            fmt.span(),
+            "`format` only applies to `rich_text` fields",
+        ));
+    }
+    if f.readonly.is_present() && (f.id.is_present() || f.skip.is_present()) {
+        acc.push(err(
+            f.readonly.span(),
+            "`readonly` makes no sense on `id` or `skip` fields",
+        ));
+    }
+}
+
+/// The `format` of a `rich_text` field (Markdown when absent).
+fn rich_text_format(
+    format: Option<&SpannedValue<String>>,
+    acc: &mut darling::error::Accumulator,
+) -> DocFormat {
+    let Some(v) = format else {
+        return DocFormat::Md;
+    };
+    match v.as_str() {
+        "md" | "markdown" => DocFormat::Md,
+        "html" => DocFormat::Html,
+        "json" => DocFormat::Json,
+        other => {
+            acc.push(err(
+                v.span(),
+                format!("unknown rich-text format `{other}`; expected `md`, `html` or `json`"),
+            ));
+            DocFormat::Md
+        }
+    }
+}
+
+/// The Fibery name of a field without a mapping attribute: derived under `rename_all`,
+/// otherwise an error.
+fn unannotated_name(
+    ctx: &FieldCtx<'_>,
+    ident: &syn::Ident,
+    acc: &mut darling::error::Accumulator,
+) -> String {
+    match ctx.rename {
+        Some(rule) => derive_name(ctx, ident, rule),
+        None => {
+            acc.push(err(
+                ident.span(),
+                format!(
+                    "field `{ident}` is not mapped: add `#[fibery(field = \"Space/Name\")]` (or another kind), `#[fibery(skip)]`, or `rename_all` on the struct"
+                ),
+            ));
+            String::new()
+        }
+    }
 }
 
 /// Types that cannot be decoded from a JSON row at all.
