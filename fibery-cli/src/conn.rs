@@ -248,7 +248,9 @@ fn with_hint(context: &str, e: &ClientError, text: String) -> CliError {
         ClientError::Timeout { .. } | ClientError::Transport { .. } => base.hint(
             "check the network and --account/--base-url; an import can continue with --resume",
         ),
-        ClientError::Config(_) => CliError::usage(format!("{context}: {text}")),
+        ClientError::Config(_) | ClientError::InvalidInput(_) => {
+            CliError::usage(format!("{context}: {text}"))
+        }
         _ => base,
     }
 }

@@ -227,19 +227,6 @@ struct Writer<'a> {
     remapped: std::collections::HashMap<Uuid, Uuid>,
 }
 
-/// Fibery's names for a write refused because the entity already exists.
-const DUPLICATE_ERROR_NAMES: [&str; 2] = [
-    "entity.error/entity-already-exists",
-    "entity.error/unique-constraint-violation",
-];
-
-/// Whether the server refused a create because the entity is already there (by the
-/// error's name, never its text).
-fn is_duplicate_error(e: &ClientError) -> bool {
-    e.fibery_error()
-        .is_some_and(|f| DUPLICATE_ERROR_NAMES.contains(&f.name.as_str()))
-}
-
 /// A query of `type_name`'s entities with the given ids, selecting `select`.
 fn by_ids(type_name: &str, ids: &[Uuid], select: Select) -> Query {
     Query::from(type_name)
@@ -372,7 +359,7 @@ impl Writer<'_> {
                     written += 1;
                     self.tally.created += 1;
                 }
-                Err(e) if is_duplicate_error(e) => {
+                Err(e) if e.is_duplicate() => {
                     self.tally.already += 1;
                 }
                 Err(e) if e.status() == Some(413) => {

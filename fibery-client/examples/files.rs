@@ -2,6 +2,7 @@
 
 mod common;
 
+use fibery_client::core::command::Command;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -25,10 +26,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     let task = client
-        .command(
-            json!({"command": "fibery.entity/create", "args": {"type": "Projects/Task",
-            "entity": {"fibery/id": Uuid::new_v4(), "Projects/Name": "Task with files"}}}),
-        )
+        .command(Command::create(
+            "Projects/Task",
+            json!({"fibery/id": Uuid::new_v4(), "Projects/Name": "Task with files"}),
+        ))
         .await?;
     let task_id = Uuid::parse_str(task["fibery/id"].as_str().unwrap_or_default())?;
     client

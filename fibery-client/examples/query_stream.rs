@@ -2,6 +2,7 @@
 
 mod common;
 
+use fibery_client::core::command::Command;
 use fibery_client::{Filter, Query};
 use futures::TryStreamExt;
 use serde_json::json;
@@ -12,10 +13,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let session = common::connect().await?;
     let client = &session.client;
     if session.emulator.is_some() {
-        // Seed 2,500 rows with raw commands: 25 requests of 100 commands.
+        // Seed 2,500 rows with core commands: 25 requests of 100 commands.
         let cmds = (0..2500).map(|i| {
-            json!({"command": "fibery.entity/create", "args": {"type": "Projects/Task",
-                "entity": {"fibery/id": Uuid::new_v4(), "Projects/Name": format!("row {i}"), "Projects/Effort": i % 10}}})
+            let entity = json!({"fibery/id": Uuid::new_v4(), "Projects/Name": format!("row {i}"),
+                "Projects/Effort": i % 10});
+            Command::create("Projects/Task", entity)
         });
         let results = client.execute(cmds).await?;
         println!(

@@ -4,12 +4,47 @@
 use std::collections::HashMap;
 
 use fibery_core::entity::DocFormat;
-use serde_json::{Value, json};
+use fibery_core::query::{Filter, Query};
+use serde::Serialize;
+use serde_json::Value;
 use uuid::Uuid;
 
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::retry::Safety;
+use crate::transport::HttpResponse;
+
+/// The secret field of a document, as selected through a rich-text field.
+const SECRET: &str = "Collaboration~Documents/secret";
+
+/// A body of `POST /api/documents/commands`: `{"command": "<name>", "args": [...]}`.
+#[derive(Serialize)]
+#[serde(tag = "command", content = "args")]
+enum DocumentsCommand<'a> {
+    /// Reads documents by secret.
+    #[serde(rename = "get-documents")]
+    Get(Vec<SecretRef<'a>>),
+    /// Writes documents (unknown secrets are created).
+    #[serde(rename = "create-or-update-documents")]
+    Set(Vec<DocumentWrite<'a>>),
+}
+
+#[derive(Serialize)]
+struct SecretRef<'a> {
+    secret: &'a str,
+}
+
+#[derive(Serialize)]
+struct DocumentWrite<'a> {
+    secret: &'a str,
+    content: Value,
+}
+
+/// The body of `PUT /api/documents/{secret}`.
+#[derive(Serialize)]
+struct DocumentContent {
+    content: Value,
+}
 
 pub(crate) fn check_secret(secret: &str) -> Result<()> {
     if !secret.is_empty()
@@ -20,7 +55,7 @@ pub(crate) fn check_secret(secret: &str) -> Result<()> {
     {
         Ok(())
     } else {
-        Err(Error::Config(format!(
+        Err(Error::InvalidInput(format!(
             "invalid document or file secret {secret:?}"
         )))
     }
@@ -37,9 +72,10 @@ pub(crate) fn content_text(v: Value) -> Option<String> {
 
 fn content_value(format: DocFormat, content: &str) -> Result<Value> {
     match format {
-        DocFormat::Json => serde_json::from_str(content)
-            .map_err(|e| Error::Config(format!("json document content is not valid JSON: {e}"))),
-        DocFormat::PlainText => Err(Error::Config(
+        DocFormat::Json => serde_json::from_str(content).map_err(|e| {
+            Error::InvalidInput(format!("json document content is not valid JSON: {e}"))
+        }),
+        DocFormat::PlainText => Err(Error::InvalidInput(
             "plain-text is a read-only document format".into(),
         )),
         _ => Ok(Value::String(content.to_owned())),
@@ -52,10 +88,10 @@ impl Client {
     pub async fn document(&self, secret: &str, format: DocFormat) -> Result<String> {
         check_secret(secret)?;
         let path = format!("/api/documents/{secret}");
-        let url = self.url(&path);
         let resp = self
-            .send(&path, Safety::Idempotent, |http| {
-                Ok(http.get(&url).query(&[("format", format.as_str())]))
+            .transport()
+            .send(&path, Safety::Idempotent, |http, url| {
+                Ok(http.get(url).query(&[("format", format.as_str())]))
             })
             .await?;
         let v: Value = resp.json("document")?;
@@ -66,16 +102,18 @@ impl Client {
     /// [`DocFormat::Json`] `content` must be the JSON text of a document.
     pub async fn set_document(&self, secret: &str, format: DocFormat, content: &str) -> Result<()> {
         check_secret(secret)?;
-        let body = json!({"content": content_value(format, content)?});
+        let body = DocumentContent {
+            content: content_value(format, content)?,
+        };
         let path = format!("/api/documents/{secret}");
-        let url = self.url(&path);
-        self.send(&path, Safety::Idempotent, |http| {
-            Ok(http
-                .put(&url)
-                .query(&[("format", format.as_str())])
-                .json(&body))
-        })
-        .await?;
+        self.transport()
+            .send(&path, Safety::Idempotent, |http, url| {
+                Ok(http
+                    .put(url)
+                    .query(&[("format", format.as_str())])
+                    .json(&body))
+            })
+            .await?;
         Ok(())
     }
 
@@ -88,12 +126,13 @@ impl Client {
         format: DocFormat,
     ) -> Result<HashMap<String, String>> {
         let mut out = HashMap::with_capacity(secrets.len());
-        for chunk in secrets.chunks(self.inner.document_chunk) {
-            for s in chunk {
-                check_secret(s)?;
+        for chunk in secrets.chunks(self.limits().document_chunk) {
+            let mut args = Vec::with_capacity(chunk.len());
+            for secret in chunk {
+                check_secret(secret)?;
+                args.push(SecretRef { secret });
             }
-            let args: Vec<Value> = chunk.iter().map(|s| json!({"secret": s})).collect();
-            let body = json!({"command": "get-documents", "args": args});
+            let body = DocumentsCommand::Get(args);
             let resp = self.documents_command(format, &body).await?;
             let v: Value = resp.json("documents")?;
             for d in v.as_array().into_iter().flatten() {
@@ -110,14 +149,15 @@ impl Client {
     /// Writes many documents in chunks (`create-or-update-documents`); unknown secrets are
     /// created.
     pub async fn set_documents(&self, docs: &[(String, String)], format: DocFormat) -> Result<()> {
-        for chunk in docs.chunks(self.inner.document_chunk) {
+        for chunk in docs.chunks(self.limits().document_chunk) {
             let mut args = Vec::with_capacity(chunk.len());
             for (secret, content) in chunk {
                 check_secret(secret)?;
-                args.push(json!({"secret": secret, "content": content_value(format, content)?}));
+                let content = content_value(format, content)?;
+                args.push(DocumentWrite { secret, content });
             }
-            let body = json!({"command": "create-or-update-documents", "args": args});
-            self.documents_command(format, &body).await?;
+            self.documents_command(format, &DocumentsCommand::Set(args))
+                .await?;
         }
         Ok(())
     }
@@ -125,16 +165,20 @@ impl Client {
     async fn documents_command(
         &self,
         format: DocFormat,
-        body: &Value,
-    ) -> Result<crate::client::HttpResponse> {
-        let url = self.url("/api/documents/commands");
-        self.send("/api/documents/commands", Safety::Idempotent, |http| {
-            Ok(http
-                .post(&url)
-                .query(&[("format", format.as_str())])
-                .json(body))
-        })
-        .await
+        body: &DocumentsCommand<'_>,
+    ) -> Result<HttpResponse> {
+        self.transport()
+            .send(
+                "/api/documents/commands",
+                Safety::Idempotent,
+                |http, url| {
+                    Ok(http
+                        .post(url)
+                        .query(&[("format", format.as_str())])
+                        .json(body))
+                },
+            )
+            .await
     }
 
     /// The document secrets of a rich-text `field` for many entities: entity id -> secret.
@@ -146,22 +190,32 @@ impl Client {
     ) -> Result<HashMap<Uuid, String>> {
         let mut out = HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(1000) {
-            let id_strs: Vec<String> = chunk.iter().map(Uuid::to_string).collect();
-            let args = json!({"query": {"q/from": type_name,
-                "q/select": ["fibery/id", {field: ["Collaboration~Documents/secret"]}],
-                "q/where": ["q/in", ["fibery/id"], "$ids"], "q/limit": chunk.len()},
-                "params": {"$ids": id_strs}});
-            for row in self.query_args(args).await? {
+            let q = Query::from(type_name)
+                .select(["fibery/id"])
+                .select_relation(field, [SECRET])
+                .filter(Filter::in_list(
+                    "fibery/id",
+                    chunk.iter().map(Uuid::to_string),
+                ))
+                .limit(chunk.len() as u64);
+            for row in self.query_rows(q).await? {
                 let id = row["fibery/id"]
                     .as_str()
                     .and_then(|s| Uuid::parse_str(s).ok());
-                let secret = row[field]["Collaboration~Documents/secret"].as_str();
+                let secret = row[field][SECRET].as_str();
                 if let (Some(id), Some(secret)) = (id, secret) {
                     out.insert(id, secret.to_owned());
                 }
             }
         }
         Ok(out)
+    }
+
+    async fn document_secret(&self, type_name: &str, field: &str, id: Uuid) -> Result<String> {
+        self.document_secrets(type_name, field, &[id])
+            .await?
+            .remove(&id)
+            .ok_or_else(|| Error::NotFound(format!("{type_name} {id} ({field})")))
     }
 
     /// Reads the rich-text `field` of one entity.
@@ -172,11 +226,8 @@ impl Client {
         id: Uuid,
         format: DocFormat,
     ) -> Result<String> {
-        let secrets = self.document_secrets(type_name, field, &[id]).await?;
-        let secret = secrets
-            .get(&id)
-            .ok_or_else(|| Error::NotFound(format!("{type_name} {id} ({field})")))?;
-        self.document(secret, format).await
+        let secret = self.document_secret(type_name, field, id).await?;
+        self.document(&secret, format).await
     }
 
     /// Writes the rich-text `field` of one entity.
@@ -188,10 +239,7 @@ impl Client {
         format: DocFormat,
         content: &str,
     ) -> Result<()> {
-        let secrets = self.document_secrets(type_name, field, &[id]).await?;
-        let secret = secrets
-            .get(&id)
-            .ok_or_else(|| Error::NotFound(format!("{type_name} {id} ({field})")))?;
-        self.set_document(secret, format, content).await
+        let secret = self.document_secret(type_name, field, id).await?;
+        self.set_document(&secret, format, content).await
     }
 }

@@ -9,9 +9,9 @@ use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+use fibery_core::command::{Command, ConflictAction};
 use fibery_core::entity::{DocFormat, EncodedEntity, FiberyEntity, MappingKind};
-use fibery_core::query::{Filter, Limit, Query};
-use fibery_core::schema::Schema;
+use fibery_core::query::{Filter, Order, Query, SubQuery};
 use fibery_core::validate::{Mode, Rule, Violation};
 use futures::{Stream, StreamExt, TryStreamExt};
 use serde_json::{Map, Value, json};
@@ -20,6 +20,10 @@ use validator::Validate;
 
 use crate::client::Client;
 use crate::error::{Error, Result};
+use crate::schema::{field_type, invalid, resolve, type_def, unknown_field};
+
+/// The secret field of a document, as selected through a rich-text field.
+const SECRET: &str = "Collaboration~Documents/secret";
 
 /// Per-item outcome of a bulk write, in input order. A failed item never hides the others.
 #[derive(Debug)]
@@ -106,11 +110,7 @@ where
     pub fn filter(mut self, f: Filter) -> Self {
         self.filter = Some(match self.filter.take() {
             None => f,
-            Some(Filter::And(mut fs)) => {
-                fs.push(f);
-                Filter::And(fs)
-            }
-            Some(prev) => Filter::And(vec![prev, f]),
+            Some(prev) => prev.and(f),
         });
         self
     }
@@ -122,23 +122,20 @@ where
             .filter(Filter::lt(field, to.into()))
     }
 
+    /// Every mapped field of the matching entities (the derive's typed select).
     fn query(&self) -> Query {
-        Query {
-            from: T::TYPE_NAME.to_owned(),
-            select: T::select(),
-            filter: self.filter.clone(),
-            order_by: Vec::new(),
-            limit: Limit::Count(1000),
-            offset: None,
-            unknown_keys: Vec::new(),
-        }
+        let mut q = Query::from(T::TYPE_NAME)
+            .with_select(T::select())
+            .limit(1000);
+        q.filter = self.filter.clone();
+        q
     }
 
     /// Every matching entity as a stream (pages of the client's page size; documents of
     /// each page fetched in one batch).
     pub fn stream(&self) -> impl Stream<Item = Result<T>> + Send + 'static + use<T> {
         let client = self.client.clone();
-        let page = client.inner.page_size;
+        let page = client.limits().page_size;
         let q = self.query();
         client
             .query_stream(&q)
@@ -164,13 +161,10 @@ where
 
     /// The entity with this id, if it exists.
     pub async fn get(&self, id: Uuid) -> Result<Option<T>> {
-        let mut q = self.query();
-        let by_id = Filter::eq("fibery/id", id.to_string());
-        q.filter = Some(match q.filter.take() {
-            Some(f) => Filter::And(vec![f, by_id]),
-            None => by_id,
-        });
-        q.limit = Limit::Count(1);
+        let q = self
+            .query()
+            .and_filter(Filter::eq("fibery/id", id.to_string()))
+            .limit(1);
         let rows = self.client.query(&q).await?;
         Ok(decode_rows::<T>(&self.client, rows)
             .await?
@@ -200,23 +194,34 @@ where
                 it.set_id(Uuid::new_v4());
             }
         }
-        let (encoded, schema) = self.encode_checked(items, true).await?;
-        let mut followups = Vec::with_capacity(encoded.len());
-        let mut cmds = Vec::with_capacity(encoded.len());
-        for (enc, f) in encoded {
-            cmds.push(json!({"command": "fibery.entity/create", "args": {"type": T::TYPE_NAME, "entity": enc}}));
-            followups.push(f);
-        }
+        let encoded = self.encode_checked(items, true).await?;
         let ids: Vec<Uuid> = items.iter().map(|i| i.id().expect("id set")).collect();
-        let results = self.client.execute_values(cmds, true).await;
-        let mut results: Vec<Result<Uuid>> = results
+        let (cmds, followups): (Vec<_>, Vec<_>) = encoded
             .into_iter()
-            .zip(&ids)
+            .map(|(enc, f)| (Command::create(T::TYPE_NAME, Value::Object(enc)), f))
+            .unzip();
+        Ok(self.write_and_follow_up(cmds, &ids, followups, false).await)
+    }
+
+    /// Sends one write per item (chunked, several requests in flight), then the items'
+    /// follow-ups. `set`: collections are set to exactly the given items.
+    async fn write_and_follow_up(
+        &self,
+        cmds: Vec<Command>,
+        ids: &[Uuid],
+        followups: Vec<Followup>,
+        set: bool,
+    ) -> BatchReport {
+        let mut results: Vec<Result<Uuid>> = self
+            .client
+            .run(cmds, true)
+            .await
+            .into_iter()
+            .zip(ids)
             .map(|(r, id)| r.map(|_| *id))
             .collect();
-        self.run_followups(&schema, &ids, followups, &mut results, false)
-            .await;
-        Ok(BatchReport { results })
+        self.run_followups(ids, followups, &mut results, set).await;
+        BatchReport { results }
     }
 
     /// Updates one entity (it must have an id). Collections and multi-selects are set to
@@ -243,22 +248,13 @@ where
                 }],
             })?);
         }
-        let (encoded, schema) = self.encode_checked(items, false).await?;
-        let mut followups = Vec::with_capacity(encoded.len());
-        let mut cmds = Vec::with_capacity(encoded.len());
-        for (enc, f) in encoded {
-            cmds.push(json!({"command": "fibery.entity/update", "args": {"type": T::TYPE_NAME, "entity": enc}}));
-            followups.push(f);
-        }
-        let results = self.client.execute_values(cmds, true).await;
-        let mut results: Vec<Result<Uuid>> = results
+        let encoded = self.encode_checked(items, false).await?;
+        let (cmds, followups): (Vec<_>, Vec<_>) = encoded
             .into_iter()
             .zip(&ids)
-            .map(|(r, id)| r.map(|_| *id))
-            .collect();
-        self.run_followups(&schema, &ids, followups, &mut results, true)
-            .await;
-        Ok(BatchReport { results })
+            .map(|((enc, f), id)| (Command::update(T::TYPE_NAME, id, Value::Object(enc)), f))
+            .unzip();
+        Ok(self.write_and_follow_up(cmds, &ids, followups, true).await)
     }
 
     /// Creates or updates by `conflict_field` (`fibery.entity.batch/create-or-update`,
@@ -275,63 +271,33 @@ where
                 it.set_id(Uuid::new_v4());
             }
         }
-        let (encoded, schema) = self.encode_checked(&items, true).await?;
-        let ty = crate::schema::type_def(&schema, T::TYPE_NAME)?;
-        let def = ty
-            .field(conflict_field)
-            .ok_or_else(|| crate::schema::unknown_field(ty, conflict_field))?;
-        let mut keys = Vec::with_capacity(encoded.len());
-        for (i, (enc, _)) in encoded.iter().enumerate() {
-            match enc.get(conflict_field) {
-                Some(v) if !v.is_null() => keys.push(v.clone()),
-                _ => {
-                    return Err(Error::Validation {
-                        type_name: T::TYPE_NAME.to_owned(),
-                        index: Some(i),
-                        violations: vec![Violation {
-                            field: def.name.clone(),
-                            rule: Rule::Required,
-                            reason: "the conflict field must be set on every upserted item".into(),
-                        }],
-                    });
-                }
-            }
-        }
-        let max = self.client.inner.max_commands;
-        let entities: Vec<Value> = encoded
-            .iter()
-            .map(|(e, _)| Value::Object(e.clone()))
-            .collect();
-        let cmds: Vec<Value> = entities
-            .chunks(max)
-            .map(|c| json!({"command": "fibery.entity.batch/create-or-update", "args": {
-                "type": T::TYPE_NAME, "conflict-field": conflict_field, "conflict-action": "update-latest", "entities": c}}))
-            .collect();
-        let chunk_results = futures::stream::iter(cmds.into_iter().map(|c| {
+        let encoded = self.encode_checked(&items, true).await?;
+        let keys = self.conflict_keys(&encoded, conflict_field).await?;
+        let max = self.client.limits().max_commands;
+        let cmds = encoded.chunks(max).map(|c| {
+            let entities = c.iter().map(|(e, _)| e.clone());
+            let action = ConflictAction::UpdateLatest;
+            Command::create_or_update(T::TYPE_NAME, conflict_field, action, entities)
+        });
+        let chunk_results = futures::stream::iter(cmds.map(|c| {
             let client = self.client.clone();
-            async move {
-                client
-                    .send_chunk(std::slice::from_ref(&c), 0)
-                    .await
-                    .pop()
-                    .expect("one result")
-                    .map_err(|e| Arc::new(e.unshare()))
-            }
+            async move { client.send_one(c).await.map_err(Arc::new) }
         }))
         .buffered(4)
         .collect::<Vec<_>>()
         .await;
         // Map each item to the id it ended up with: query by the conflict values.
-        let key_to_id = self.ids_by_key(conflict_field, &keys).await;
+        let key_to_id = self
+            .ids_by_key(conflict_field, &keys)
+            .await
+            .map_err(Arc::new);
         let mut results = Vec::with_capacity(items.len());
         for (i, key) in keys.iter().enumerate() {
-            let chunk = &chunk_results[i / max];
-            let r = match (chunk, &key_to_id) {
-                (Err(e), _) => Err(Error::Batch { source: e.clone() }),
+            let r = match (&chunk_results[i / max], &key_to_id) {
+                (Err(e), _) | (Ok(_), Err(e)) => Err(Error::Batch { source: e.clone() }),
                 (Ok(_), Ok(map)) => map.get(&key.to_string()).copied().ok_or_else(|| {
                     Error::NotFound(format!("{} with {conflict_field} = {key}", T::TYPE_NAME))
                 }),
-                (Ok(_), Err(e)) => Err(Error::decode("upsert ids", e)),
             };
             results.push(r);
         }
@@ -340,31 +306,22 @@ where
             .map(|r| r.as_ref().copied().unwrap_or_default())
             .collect();
         let followups = encoded.into_iter().map(|(_, f)| f).collect();
-        self.run_followups(&schema, &ids, followups, &mut results, true)
+        self.run_followups(&ids, followups, &mut results, true)
             .await;
         Ok(BatchReport { results })
     }
 
-    async fn ids_by_key(
-        &self,
-        field: &str,
-        keys: &[Value],
-    ) -> std::result::Result<HashMap<String, Uuid>, String> {
+    /// Id of each entity with one of the `keys` in `field` (the newest wins on duplicates).
+    async fn ids_by_key(&self, field: &str, keys: &[Value]) -> Result<HashMap<String, Uuid>> {
         let mut out = HashMap::new();
         for chunk in keys.chunks(1000) {
-            let args = json!({"query": {"q/from": T::TYPE_NAME, "q/select": ["fibery/id", field],
-                "q/where": ["q/in", [field], "$keys"], "q/order-by": [[["fibery/creation-date"], "q/asc"]],
-                "q/limit": chunk.len() * 2 + 10}, "params": {"$keys": chunk}});
-            let rows = self
-                .client
-                .query_args(args)
-                .await
-                .map_err(|e| e.to_string())?;
-            for r in rows {
-                if let Some(id) = r["fibery/id"]
-                    .as_str()
-                    .and_then(|s| Uuid::parse_str(s).ok())
-                {
+            let q = Query::from(T::TYPE_NAME)
+                .select(["fibery/id", field])
+                .filter(Filter::in_list(field, chunk.iter().cloned()))
+                .order_by("fibery/creation-date", Order::Asc)
+                .limit(chunk.len() as u64 * 2 + 10);
+            for r in self.client.query_rows(q).await? {
+                if let Some(id) = row_id(&r) {
                     // Later rows (newer) win, matching `update-latest`.
                     out.insert(r[field].to_string(), id);
                 }
@@ -373,11 +330,36 @@ where
         Ok(out)
     }
 
+    /// The conflict value of every item; an unknown field or an item without a value is a
+    /// validation error (nothing sent).
+    async fn conflict_keys(&self, encoded: &[Encoded], field: &str) -> Result<Vec<Value>> {
+        let schema = self.client.schema().await?;
+        let ty = type_def(&schema, T::TYPE_NAME)?;
+        let def = ty.field(field).ok_or_else(|| unknown_field(ty, field))?;
+        let missing = |i| Error::Validation {
+            type_name: T::TYPE_NAME.to_owned(),
+            index: Some(i),
+            violations: vec![Violation {
+                field: def.name.clone(),
+                rule: Rule::Required,
+                reason: "the conflict field must be set on every upserted item".into(),
+            }],
+        };
+        encoded
+            .iter()
+            .enumerate()
+            .map(|(i, (enc, _))| match enc.get(field) {
+                Some(v) if !v.is_null() => Ok(v.clone()),
+                _ => Err(missing(i)),
+            })
+            .collect()
+    }
+
     /// Adds items to a collection field of one entity (relations, multi-select option ids,
     /// files, assignees). Items already present are ignored by Fibery.
     pub async fn add_to_collection(&self, id: Uuid, field: &str, items: &[Uuid]) -> Result<()> {
-        self.collection_command("fibery.entity/add-collection-items", id, field, items)
-            .await
+        let cmd = Command::add_collection_items(T::TYPE_NAME, field, id, items);
+        self.collection_command(field, cmd).await
     }
 
     /// Removes items from a collection field of one entity.
@@ -387,36 +369,20 @@ where
         field: &str,
         items: &[Uuid],
     ) -> Result<()> {
-        self.collection_command("fibery.entity/remove-collection-items", id, field, items)
-            .await
+        let cmd = Command::remove_collection_items(T::TYPE_NAME, field, id, items);
+        self.collection_command(field, cmd).await
     }
 
-    async fn collection_command(
-        &self,
-        cmd: &str,
-        id: Uuid,
-        field: &str,
-        items: &[Uuid],
-    ) -> Result<()> {
+    /// Sends `cmd` (an add/remove on `field`) once `field` is known to be a collection.
+    async fn collection_command(&self, field: &str, cmd: Command) -> Result<()> {
         let schema = self.client.schema().await?;
-        let ft = crate::schema::field_type(&schema, T::TYPE_NAME, field)?;
+        let ft = field_type(&schema, T::TYPE_NAME, field)?;
         if !ft.is_collection() {
-            return Err(Error::Validation {
-                type_name: T::TYPE_NAME.to_owned(),
-                index: None,
-                violations: vec![Violation {
-                    field: field.to_owned(),
-                    rule: Rule::WrongType,
-                    reason: format!(
-                        "`{field}` is {}, not a collection",
-                        fibery_core::schema::describe(&ft)
-                    ),
-                }],
-            });
+            let kind = fibery_core::schema::describe(&ft);
+            let reason = format!("`{field}` is {kind}, not a collection");
+            return Err(invalid(T::TYPE_NAME, field, Rule::WrongType, reason));
         }
-        let cmd = json!({"command": cmd, "args": {"type": T::TYPE_NAME, "field": field, "entity": {"fibery/id": id},
-            "items": items.iter().map(|i| json!({"fibery/id": i})).collect::<Vec<_>>()}});
-        self.client.command(cmd).await.map(|_| ())
+        self.client.submit(cmd).await.map(|_| ())
     }
 
     /// Deletes entities by id (batched). One result per id.
@@ -424,9 +390,9 @@ where
         let ids: Vec<Uuid> = ids.into_iter().collect();
         let cmds = ids
             .iter()
-            .map(|id| json!({"command": "fibery.entity/delete", "args": {"type": T::TYPE_NAME, "entity": {"fibery/id": id}}}))
+            .map(|id| Command::delete(T::TYPE_NAME, id))
             .collect();
-        let results = self.client.execute_values(cmds, true).await;
+        let results = self.client.run(cmds, true).await;
         Ok(BatchReport {
             results: results
                 .into_iter()
@@ -454,11 +420,7 @@ where
 
     /// Validates against the schema and resolves enum names. Returns the create/update
     /// field maps and the follow-up work, or a validation error (nothing sent).
-    async fn encode_checked(
-        &self,
-        items: &[T],
-        create: bool,
-    ) -> Result<(Vec<(Map<String, Value>, Followup)>, Arc<Schema>)> {
+    async fn encode_checked(&self, items: &[T], create: bool) -> Result<Vec<Encoded>> {
         let mut encoded = Vec::with_capacity(items.len());
         for (i, it) in items.iter().enumerate() {
             let e = it.encode().map_err(|e| Error::Validation {
@@ -478,21 +440,25 @@ where
             index: None,
             violations,
         })?;
-        let ty = crate::schema::type_def(&schema, T::TYPE_NAME)?;
-        // Resolve enum option names: one options query per enum type.
-        let mut enum_opts = HashMap::new();
-        for e in &encoded {
-            for (field, _, _) in &e.enums {
-                if !enum_opts.contains_key(field) {
-                    let ft = crate::schema::field_type(&schema, T::TYPE_NAME, field)?;
-                    let et = ft
-                        .enum_type()
-                        .ok_or_else(|| crate::schema::unknown_field(ty, field))?
-                        .to_owned();
-                    enum_opts.insert(field.clone(), self.client.enum_options(&et).await?);
-                }
+        // Each enum field's enum type; its options come with one query per type.
+        let ty = type_def(&schema, T::TYPE_NAME)?;
+        let mut enum_types: Vec<(&str, String)> = Vec::new();
+        for (field, _, _) in encoded.iter().flat_map(|e| &e.enums) {
+            if !enum_types.iter().any(|(f, _)| f == field) {
+                let ft = field_type(&schema, T::TYPE_NAME, field)?;
+                let et = ft.enum_type().ok_or_else(|| unknown_field(ty, field))?;
+                enum_types.push((field, et.to_owned()));
             }
         }
+        let options = self
+            .client
+            .enum_set(enum_types.iter().map(|(_, et)| et.as_str()))
+            .await?;
+        let enum_types: HashMap<String, String> = enum_types
+            .into_iter()
+            .map(|(f, et)| (f.to_owned(), et))
+            .collect();
+        let mode = if create { Mode::Create } else { Mode::Update };
         let mut out = Vec::with_capacity(encoded.len());
         for (i, e) in encoded.into_iter().enumerate() {
             let EncodedEntity {
@@ -501,37 +467,22 @@ where
                 enums,
                 rich_text,
             } = e;
-            let mode = if create { Mode::Create } else { Mode::Update };
             let mut violations = Vec::new();
             for (field, names, multi) in enums {
-                let opts = &enum_opts[&field];
-                let mut ids = Vec::new();
-                for n in &names {
-                    match opts.id(n) {
-                        Some(id) => ids.push(id),
-                        None => violations.push(Violation {
-                            field: field.clone(),
-                            rule: Rule::UnknownOption,
-                            reason: format!(
-                                "no option {n:?}; valid options: {}",
-                                opts.options
-                                    .iter()
-                                    .map(|(n, _)| format!("{n:?}"))
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
-                            ),
-                        }),
-                    }
-                }
+                let et = &enum_types[&field];
+                let ids: Vec<Uuid> = names
+                    .iter()
+                    .filter_map(|n| {
+                        resolve(&options, et, &field, n)
+                            .map_err(|v| violations.push(v))
+                            .ok()
+                    })
+                    .collect();
                 if multi {
                     collections.push((field, ids));
                 } else {
-                    fields.insert(
-                        field,
-                        ids.first()
-                            .map(|id| json!({"fibery/id": id}))
-                            .unwrap_or(Value::Null),
-                    );
+                    let one = ids.first().map(|id| json!({"fibery/id": id}));
+                    fields.insert(field, one.unwrap_or(Value::Null));
                 }
             }
             if let Err(vs) = schema.validate(T::TYPE_NAME, &fields, mode) {
@@ -544,39 +495,47 @@ where
                     violations,
                 });
             }
-            out.push((
-                fields,
-                Followup {
-                    collections,
-                    rich_text,
-                },
-            ));
+            let followup = Followup {
+                collections,
+                rich_text,
+            };
+            out.push((fields, followup));
         }
-        Ok((out, schema))
+        Ok(out)
     }
 
-    /// Collections (one batch of add/remove commands) and rich text (one secrets query
-    /// per field, then chunked document writes). `set`: remove collection items not listed.
+    /// Collections (one batch of add/remove commands), then rich text (one secrets query
+    /// per field, then chunked document writes), for the items that succeeded so far.
+    /// `set`: remove collection items not listed.
     async fn run_followups(
         &self,
-        schema: &Schema,
         ids: &[Uuid],
         followups: Vec<Followup>,
         results: &mut [Result<Uuid>],
         set: bool,
     ) {
-        // Collections.
+        if self.follow_collections(ids, &followups, results, set).await {
+            self.follow_rich_text(ids, followups, results).await;
+        }
+    }
+
+    /// The collection follow-ups. Returns `false` when the current collections could not be
+    /// read (every pending item has failed then).
+    async fn follow_collections(
+        &self,
+        ids: &[Uuid],
+        followups: &[Followup],
+        results: &mut [Result<Uuid>],
+        set: bool,
+    ) -> bool {
         let mut current: HashMap<(Uuid, String), Vec<Uuid>> = HashMap::new();
         if set {
-            let fields: Vec<String> = {
-                let mut f: Vec<String> = followups
-                    .iter()
-                    .flat_map(|f| f.collections.iter().map(|(n, _)| n.clone()))
-                    .collect();
-                f.sort();
-                f.dedup();
-                f
-            };
+            let mut fields: Vec<String> = followups
+                .iter()
+                .flat_map(|f| f.collections.iter().map(|(n, _)| n.clone()))
+                .collect();
+            fields.sort();
+            fields.dedup();
             let live: Vec<Uuid> = ids
                 .iter()
                 .zip(results.iter())
@@ -587,13 +546,9 @@ where
                 match self.current_collections(&fields, &live).await {
                     Ok(c) => current = c,
                     Err(e) => {
-                        let shared = Arc::new(e);
-                        for r in results.iter_mut().filter(|r| r.is_ok()) {
-                            *r = Err(Error::Batch {
-                                source: shared.clone(),
-                            });
-                        }
-                        return;
+                        let pending: Vec<usize> = (0..results.len()).collect();
+                        fail_all(results, &pending, e);
+                        return false;
                     }
                 }
             }
@@ -610,48 +565,58 @@ where
                     .cloned()
                     .unwrap_or_default();
                 let add: Vec<&Uuid> = items.iter().filter(|x| !have.contains(x)).collect();
-                let remove: Vec<&Uuid> = if set {
-                    have.iter().filter(|x| !items.contains(x)).collect()
-                } else {
-                    Vec::new()
-                };
-                for (cmd, list) in [
-                    ("fibery.entity/add-collection-items", add),
-                    ("fibery.entity/remove-collection-items", remove),
-                ] {
-                    if list.is_empty() {
-                        continue;
-                    }
-                    cmds.push(json!({"command": cmd, "args": {"type": T::TYPE_NAME, "field": field,
-                        "entity": {"fibery/id": ids[i]},
-                        "items": list.iter().map(|id| json!({"fibery/id": id})).collect::<Vec<_>>()}}));
+                if !add.is_empty() {
+                    cmds.push(Command::add_collection_items(
+                        T::TYPE_NAME,
+                        field,
+                        ids[i],
+                        add,
+                    ));
+                    owners.push(i);
+                }
+                let remove: Vec<&Uuid> = have.iter().filter(|x| !items.contains(x)).collect();
+                if set && !remove.is_empty() {
+                    let cmd = Command::remove_collection_items(T::TYPE_NAME, field, ids[i], remove);
+                    cmds.push(cmd);
                     owners.push(i);
                 }
             }
         }
-        if !cmds.is_empty() {
-            let rs = self.client.execute_values(cmds, true).await;
-            for (owner, r) in owners.into_iter().zip(rs) {
-                if let Err(e) = r
-                    && results[owner].is_ok()
-                {
-                    results[owner] = Err(e);
-                }
+        for (owner, r) in owners.into_iter().zip(self.client.run(cmds, true).await) {
+            if let Err(e) = r
+                && results[owner].is_ok()
+            {
+                results[owner] = Err(e);
             }
         }
-        // Rich text, grouped by (field, format).
-        let mut docs: HashMap<(String, DocFormat), Vec<(usize, String)>> = HashMap::new();
+        true
+    }
+
+    /// The rich-text follow-ups, grouped by (field, format) in order of first appearance.
+    async fn follow_rich_text(
+        &self,
+        ids: &[Uuid],
+        followups: Vec<Followup>,
+        results: &mut [Result<Uuid>],
+    ) {
+        // (field, format) -> (item index, content)
+        type Group = ((String, DocFormat), Vec<(usize, String)>);
+        let mut docs: Vec<Group> = Vec::new();
         for (i, f) in followups.into_iter().enumerate() {
             if results[i].is_err() {
                 continue;
             }
             for (field, fmt, content) in f.rich_text {
-                docs.entry((field, fmt)).or_default().push((i, content));
+                let key = (field, fmt);
+                match docs.iter_mut().find(|(k, _)| *k == key) {
+                    Some((_, entries)) => entries.push((i, content)),
+                    None => docs.push((key, vec![(i, content)])),
+                }
             }
         }
-        let _ = schema;
         for ((field, fmt), entries) in docs {
             let want: Vec<Uuid> = entries.iter().map(|(i, _)| ids[*i]).collect();
+            let owners: Vec<usize> = entries.iter().map(|(i, _)| *i).collect();
             let secrets = match self
                 .client
                 .document_secrets(T::TYPE_NAME, &field, &want)
@@ -659,42 +624,31 @@ where
             {
                 Ok(s) => s,
                 Err(e) => {
-                    let shared = Arc::new(e);
-                    for (i, _) in &entries {
-                        results[*i] = Err(Error::Batch {
-                            source: shared.clone(),
-                        });
-                    }
+                    fail_all(results, &owners, e);
                     continue;
                 }
             };
             let mut writes = Vec::new();
-            let mut owners = Vec::new();
+            let mut written = Vec::new();
             for (i, content) in entries {
                 match secrets.get(&ids[i]) {
                     Some(s) => {
                         writes.push((s.clone(), content));
-                        owners.push(i);
+                        written.push(i);
                     }
                     None => {
-                        results[i] = Err(Error::NotFound(format!(
-                            "document secret of {field} for {}",
-                            ids[i]
-                        )))
+                        let what = format!("document secret of {field} for {}", ids[i]);
+                        results[i] = Err(Error::NotFound(what));
                     }
                 }
             }
             if let Err(e) = self.client.set_documents(&writes, fmt).await {
-                let shared = Arc::new(e);
-                for i in owners {
-                    results[i] = Err(Error::Batch {
-                        source: shared.clone(),
-                    });
-                }
+                fail_all(results, &written, e);
             }
         }
     }
 
+    /// The current items of collection `fields` of the entities `ids`.
     async fn current_collections(
         &self,
         fields: &[String],
@@ -702,41 +656,48 @@ where
     ) -> Result<HashMap<(Uuid, String), Vec<Uuid>>> {
         let mut out = HashMap::new();
         for chunk in ids.chunks(500) {
-            let mut select = vec![json!("fibery/id")];
-            let mut sub = Map::new();
+            let mut q = Query::from(T::TYPE_NAME).select(["fibery/id"]);
             for f in fields {
-                sub.insert(
-                    f.clone(),
-                    json!({"q/select": ["fibery/id"], "q/limit": 100}),
-                );
+                let items = SubQuery::new().select(["fibery/id"]).limit(100);
+                q = q.select_collection(f.as_str(), items);
             }
-            select.push(Value::Object(sub));
-            let args = json!({"query": {"q/from": T::TYPE_NAME, "q/select": select,
-                "q/where": ["q/in", ["fibery/id"], "$ids"], "q/limit": chunk.len()},
-                "params": {"$ids": chunk.iter().map(Uuid::to_string).collect::<Vec<_>>()}});
-            for row in self.client.query_args(args).await? {
-                let Some(id) = row["fibery/id"]
-                    .as_str()
-                    .and_then(|s| Uuid::parse_str(s).ok())
-                else {
-                    continue;
-                };
+            let q = q
+                .filter(Filter::in_list(
+                    "fibery/id",
+                    chunk.iter().map(Uuid::to_string),
+                ))
+                .limit(chunk.len() as u64);
+            for row in self.client.query_rows(q).await? {
+                let Some(id) = row_id(&row) else { continue };
                 for f in fields {
-                    let items = row[f]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .filter_map(|x| {
-                            x["fibery/id"]
-                                .as_str()
-                                .and_then(|s| Uuid::parse_str(s).ok())
-                        })
-                        .collect();
-                    out.insert((id, f.clone()), items);
+                    let items = row[f].as_array().into_iter().flatten();
+                    out.insert((id, f.clone()), items.filter_map(row_id).collect());
                 }
             }
         }
         Ok(out)
+    }
+}
+
+/// One item encoded for a write: its create/update fields and its follow-up work.
+type Encoded = (Map<String, Value>, Followup);
+
+/// The `fibery/id` of a row, if it is a UUID.
+fn row_id(row: &Value) -> Option<Uuid> {
+    row["fibery/id"]
+        .as_str()
+        .and_then(|s| Uuid::parse_str(s).ok())
+}
+
+/// Marks the items at `indices` that are still pending as failed by the shared `error`.
+fn fail_all(results: &mut [Result<Uuid>], indices: &[usize], error: Error) {
+    let shared = Arc::new(error);
+    for &i in indices {
+        if results[i].is_ok() {
+            results[i] = Err(Error::Batch {
+                source: shared.clone(),
+            });
+        }
     }
 }
 
@@ -785,11 +746,7 @@ async fn decode_rows<T: FiberyEntity>(client: &Client, mut rows: Vec<Value>) -> 
         };
         let secrets: Vec<String> = rows
             .iter()
-            .filter_map(|r| {
-                r[m.fibery_name]["Collaboration~Documents/secret"]
-                    .as_str()
-                    .map(str::to_owned)
-            })
+            .filter_map(|r| r[m.fibery_name][SECRET].as_str().map(str::to_owned))
             .collect();
         let contents = if secrets.is_empty() {
             HashMap::new()
@@ -797,9 +754,7 @@ async fn decode_rows<T: FiberyEntity>(client: &Client, mut rows: Vec<Value>) -> 
             client.documents(&secrets, fmt).await?
         };
         for r in rows.iter_mut() {
-            let secret = r[m.fibery_name]["Collaboration~Documents/secret"]
-                .as_str()
-                .map(str::to_owned);
+            let secret = r[m.fibery_name][SECRET].as_str().map(str::to_owned);
             if let Value::Object(o) = r {
                 let v = secret
                     .and_then(|s| contents.get(&s).cloned())

@@ -20,9 +20,26 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[non_exhaustive]
 pub enum Error {
     /// The client was configured wrongly (bad account name, non-loopback `http://`
-    /// base URL, missing token, ...). Nothing was sent.
+    /// base URL, missing token, ...), found by [`ClientBuilder::build`](crate::ClientBuilder::build).
+    /// Nothing was sent.
     #[error("configuration error: {0}")]
     Config(String),
+
+    /// An argument of a call was rejected before anything was sent: a value that is not a
+    /// `{"command", "args"}` object, a malformed document or file secret, a webhook or file
+    /// URL that is not http(s), document content that does not fit its format.
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+
+    /// The automatic batcher behind [`Client::command`](crate::Client::command) is gone:
+    /// its task ended with the Tokio runtime that first used it, so commands can no longer
+    /// be merged. `sent` says whether the command may already have gone out (it was handed
+    /// to the batcher, which was stopped before answering).
+    #[error("the automatic batcher stopped{}", if *sent { " (the command may have been applied)" } else { "" })]
+    BatcherStopped {
+        /// Whether the command may have been applied.
+        sent: bool,
+    },
 
     /// A write was rejected locally (validator rules or the workspace schema) before any
     /// request left. `index` is the position of the rejected item in the input, if any.
@@ -93,7 +110,8 @@ pub enum Error {
         sent: bool,
     },
 
-    /// Network failure (connection refused or reset, TLS, redirect loop, ...).
+    /// Network failure (connection refused or reset, TLS, redirect loop, a response body
+    /// cut off mid-way, ...).
     #[error("transport error{}: {source}", if *sent { " (request may have been applied)" } else { "" })]
     Transport {
         /// Whether the request may have been applied.
@@ -103,8 +121,9 @@ pub enum Error {
         source: reqwest::Error,
     },
 
-    /// The response could not be decoded (truncated body, unexpected shape, a row that
-    /// does not fit the target struct). The request was applied.
+    /// The response was read in full but could not be decoded (malformed JSON, unexpected
+    /// shape, a row that does not fit the target struct). The request was applied; it is
+    /// never retried.
     #[error("cannot decode {context}: {message}")]
     Decode {
         /// What was being decoded.
@@ -131,6 +150,13 @@ pub enum Error {
     Io(#[from] std::io::Error),
 }
 
+/// Fibery error names that mean "this entity (or unique value) already exists". Fibery does
+/// not document them; these are the names the emulator answers with (see its FIDELITY.md).
+const DUPLICATE_ERROR_NAMES: &[&str] = &[
+    "entity.error/entity-already-exists",
+    "entity.error/unique-constraint-violation",
+];
+
 fn join(v: &[Violation]) -> String {
     v.iter()
         .map(|v| v.to_string())
@@ -144,10 +170,13 @@ impl Error {
     pub fn may_have_been_sent(&self) -> bool {
         match self {
             Error::Config(_)
+            | Error::InvalidInput(_)
             | Error::Validation { .. }
             | Error::Auth { .. }
             | Error::RateLimited { .. } => false,
-            Error::Timeout { sent } | Error::Transport { sent, .. } => *sent,
+            Error::Timeout { sent }
+            | Error::Transport { sent, .. }
+            | Error::BatcherStopped { sent } => *sent,
             Error::Server { status, .. } => *status >= 500,
             // A definite answer: the command (or request) was refused.
             Error::Command { .. } | Error::Http { .. } | Error::NotFound(_) | Error::Io(_) => false,
@@ -187,6 +216,15 @@ impl Error {
         }
     }
 
+    /// Whether Fibery refused a write because the entity already exists: a create with a
+    /// `fibery/id` that is taken (`entity.error/entity-already-exists`) or a value that
+    /// breaks a `fibery/unique?` constraint (`entity.error/unique-constraint-violation`).
+    /// Decided on the error name only, never on message text.
+    pub fn is_duplicate(&self) -> bool {
+        self.fibery_error()
+            .is_some_and(|e| DUPLICATE_ERROR_NAMES.contains(&e.name.as_str()))
+    }
+
     /// The validation violations, for validation errors.
     pub fn violations(&self) -> Option<&[Violation]> {
         match self {
@@ -213,13 +251,12 @@ impl Error {
         }
     }
 
+    /// A reqwest failure: a timeout, or a transport error (a body cut off mid-way is one
+    /// too, with `sent: true`). Only a connect error means nothing reached the server.
     pub(crate) fn from_reqwest(e: reqwest::Error) -> Self {
-        // A connect error means nothing reached the server.
         let sent = !e.is_connect();
         if e.is_timeout() {
             Error::Timeout { sent }
-        } else if e.is_decode() {
-            Error::decode("response body", e)
         } else {
             Error::Transport { sent, source: e }
         }

@@ -9,9 +9,10 @@
 use std::path::Path;
 
 use bytes::Bytes;
+use fibery_core::command::Command;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use uuid::Uuid;
 
@@ -19,6 +20,15 @@ use crate::client::Client;
 use crate::documents::check_secret;
 use crate::error::{Error, Result};
 use crate::retry::Safety;
+use crate::transport::HttpResponse;
+
+/// The body of `POST /api/files/from-url`.
+#[derive(Serialize)]
+struct FromUrl<'a> {
+    url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+}
 
 /// A stored file, as `POST /api/files` returns it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -44,7 +54,7 @@ pub struct FileInfo {
     pub content_length: Option<Value>,
 }
 
-fn decode_file(resp: &crate::client::HttpResponse) -> Result<FileInfo> {
+fn decode_file(resp: &HttpResponse) -> Result<FileInfo> {
     let v: Value = resp.json("file")?;
     // Some servers answer with a one-element array.
     let v = match v {
@@ -52,6 +62,17 @@ fn decode_file(resp: &crate::client::HttpResponse) -> Result<FileInfo> {
         v => v,
     };
     serde_json::from_value(v).map_err(|e| resp.scrub.error(Error::decode("file", e)))
+}
+
+/// `url`, normalized, if it is an http(s) URL; `what` names it in the error.
+pub(crate) fn http_url(url: &str, what: &str) -> Result<String> {
+    let parsed = url::Url::parse(url)
+        .map_err(|e| Error::InvalidInput(format!("invalid {what} URL: {e}")))?;
+    if matches!(parsed.scheme(), "http" | "https") {
+        Ok(parsed.into())
+    } else {
+        Err(Error::InvalidInput(format!("{what} URLs must be http(s)")))
+    }
 }
 
 /// A MIME type from the file extension (a few common ones; octet-stream otherwise).
@@ -101,25 +122,14 @@ impl Client {
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
-            .ok_or_else(|| Error::Config(format!("{} has no file name", path.display())))?;
+            .ok_or_else(|| Error::InvalidInput(format!("{} has no file name", path.display())))?;
         let len = tokio::fs::metadata(&path).await?.len();
-        let url = self.url("/api/files");
         // Opened per attempt so that a retry streams from the start.
-        let resp = self
-            .send("/api/files", Safety::Unsafe, |http| {
-                let file = tokio::fs::File::from_std(std::fs::File::open(&path)?);
-                let body = reqwest::Body::wrap_stream(file_stream(file));
-                let part = reqwest::multipart::Part::stream_with_length(body, len)
-                    .file_name(name.clone())
-                    .mime_str(guess_mime(&name))
-                    .map_err(|e| Error::Config(e.to_string()))?;
-                Ok(http
-                    .post(&url)
-                    .timeout(self.inner.transfer_timeout)
-                    .multipart(reqwest::multipart::Form::new().part("file", part)))
-            })
-            .await?;
-        decode_file(&resp)
+        self.upload(&name, guess_mime(&name), len, || {
+            let file = tokio::fs::File::from_std(std::fs::File::open(&path)?);
+            Ok(reqwest::Body::wrap_stream(file_stream(file)))
+        })
+        .await
     }
 
     /// Uploads bytes as a file called `name`.
@@ -130,19 +140,28 @@ impl Client {
         data: impl Into<Bytes>,
     ) -> Result<FileInfo> {
         let data: Bytes = data.into();
-        let url = self.url("/api/files");
-        let resp = self
-            .send("/api/files", Safety::Unsafe, |http| {
-                let part = reqwest::multipart::Part::stream_with_length(
-                    reqwest::Body::from(data.clone()),
-                    data.len() as u64,
-                )
-                .file_name(name.to_owned())
-                .mime_str(content_type)
-                .map_err(|e| Error::Config(format!("invalid content type: {e}")))?;
+        self.upload(name, content_type, data.len() as u64, || {
+            Ok(reqwest::Body::from(data.clone()))
+        })
+        .await
+    }
+
+    /// `POST /api/files` with one multipart part `file` whose body `body` makes afresh
+    /// for each attempt.
+    async fn upload<B>(&self, name: &str, mime: &str, len: u64, body: B) -> Result<FileInfo>
+    where
+        B: Fn() -> Result<reqwest::Body>,
+    {
+        let transport = self.transport();
+        let resp = transport
+            .send("/api/files", Safety::Unsafe, |http, url| {
+                let part = reqwest::multipart::Part::stream_with_length(body()?, len)
+                    .file_name(name.to_owned())
+                    .mime_str(mime)
+                    .map_err(|e| Error::InvalidInput(format!("invalid content type: {e}")))?;
                 Ok(http
-                    .post(&url)
-                    .timeout(self.inner.transfer_timeout)
+                    .post(url)
+                    .timeout(transport.transfer_timeout)
                     .multipart(reqwest::multipart::Form::new().part("file", part)))
             })
             .await?;
@@ -152,19 +171,17 @@ impl Client {
     /// Asks Fibery to fetch `url` and store it as a file (`POST /api/files/from-url`). Only
     /// the URL (and optional name) is sent; no credentials of ours go to that host.
     pub async fn upload_from_url(&self, url: &str, name: Option<&str>) -> Result<FileInfo> {
-        let parsed =
-            url::Url::parse(url).map_err(|e| Error::Config(format!("invalid file URL: {e}")))?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(Error::Config("file URLs must be http(s)".into()));
-        }
-        let mut body = json!({"url": parsed.as_str()});
-        if let Some(n) = name {
-            body["name"] = json!(n);
-        }
-        let resp = self
-            .post_json("/api/files/from-url", Safety::Unsafe, &body)
-            .await?;
-        decode_file(&resp)
+        let body = FromUrl {
+            url: http_url(url, "file")?,
+            name,
+        };
+        let path = "/api/files/from-url";
+        decode_file(
+            &self
+                .transport()
+                .post_json(path, Safety::Unsafe, &body)
+                .await?,
+        )
     }
 
     /// Downloads a file by secret into `writer`, streaming. Returns the byte count.
@@ -175,10 +192,10 @@ impl Client {
     ) -> Result<u64> {
         check_secret(secret)?;
         let path = format!("/api/files/{secret}");
-        let url = self.url(&path);
-        let resp = self
-            .send_streaming(&path, |http| {
-                Ok(http.get(&url).timeout(self.inner.transfer_timeout))
+        let transport = self.transport();
+        let resp = transport
+            .send_streaming(&path, |http, url| {
+                Ok(http.get(url).timeout(transport.transfer_timeout))
             })
             .await?;
         let mut n = 0u64;
@@ -200,9 +217,7 @@ impl Client {
         field: &str,
         files: &[Uuid],
     ) -> Result<()> {
-        let cmd = json!({"command": "fibery.entity/add-collection-items", "args": {
-            "type": type_name, "field": field, "entity": {"fibery/id": entity},
-            "items": files.iter().map(|f| json!({"fibery/id": f})).collect::<Vec<_>>()}});
-        self.command(cmd).await.map(|_| ())
+        let cmd = Command::add_collection_items(type_name, field, entity, files);
+        self.submit(cmd).await.map(|_| ())
     }
 }

@@ -94,6 +94,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod batch;
+mod builder;
 pub mod client;
 pub mod documents;
 pub mod entities;
@@ -104,15 +105,18 @@ pub mod query;
 pub mod retry;
 pub mod schema;
 mod scrub;
+mod transport;
 pub mod webhooks;
 
-pub use client::{AuthScheme, Client, ClientBuilder, Stats};
+pub use builder::ClientBuilder;
+pub use client::Client;
 pub use entities::{BatchReport, Entities};
 pub use error::{Error, FiberyError, Result};
 pub use files::FileInfo;
 pub use query::QueryStream;
 pub use retry::RetryPolicy;
-pub use schema::{EnumOptions, RelationKind, SchemaBatch};
+pub use schema::{RelationKind, SchemaBatch};
+pub use transport::{AuthScheme, Stats};
 pub use webhooks::Webhook;
 
 pub use fibery_core as core;

@@ -17,7 +17,7 @@ use tokio::time::Instant;
 
 /// A governor clock that reads tokio's clock (so `tokio::time::pause` applies to it).
 #[derive(Clone, Copy, Debug, Default)]
-pub struct TokioClock;
+pub(crate) struct TokioClock;
 
 impl Clock for TokioClock {
     type Instant = std::time::Instant;

@@ -5,18 +5,28 @@
 //! `page_size + 1` rows (the extra row only says "there is more"), and continue with
 //! `fibery/id > last seen id`. `q/no-limit` is never sent.
 
-use fibery_core::query::{
-    CompareOp, Filter, Limit, Operand, Order, OrderBy, Query, Select, SelectItem,
-};
+use fibery_core::query::{COUNT_ALIAS, Filter, Limit, Order, Query, Select, SelectItem};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use fibery_core::command::{Command, names};
 use futures::{Stream, TryStreamExt};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::client::Client;
 use crate::error::{Error, Result};
+
+/// The rows of a query result.
+fn rows_of(result: Value, context: &str) -> Result<Vec<Value>> {
+    match result {
+        Value::Array(rows) => Ok(rows),
+        other => Err(Error::decode(
+            context,
+            format!("expected an array of rows, got {other}"),
+        )),
+    }
+}
 
 impl Client {
     /// Runs one `fibery.entity/query` and returns its rows.
@@ -27,18 +37,19 @@ impl Client {
     /// valid query.
     pub async fn query(&self, query: &Query) -> Result<Vec<Value>> {
         self.preflight(query).await?;
-        self.query_args(query.to_args()).await
+        self.query_rows(query.clone()).await
+    }
+
+    /// Runs a query without the schema check (queries the client builds itself).
+    pub(crate) async fn query_rows(&self, query: Query) -> Result<Vec<Value>> {
+        rows_of(self.submit(Command::query(query)).await?, "query result")
+            .map_err(|e| self.scrub(e))
     }
 
     async fn preflight(&self, q: &Query) -> Result<()> {
-        let cached = self
-            .inner
-            .schema
-            .lock()
-            .expect("schema lock")
-            .as_ref()
-            .map(|c| c.schema.clone());
-        let Some(schema) = cached else { return Ok(()) };
+        let Some(schema) = self.inner.cache.schema() else {
+            return Ok(());
+        };
         if schema.check_query(q).is_ok() {
             return Ok(());
         }
@@ -65,16 +76,21 @@ impl Client {
             .collect()
     }
 
-    /// Runs a query given as raw `fibery.entity/query` args (`{"query": .., "params": ..}`).
+    /// Runs a query given as raw `fibery.entity/query` args (`{"query": .., "params": ..}`),
+    /// without the schema check. Args that core's parser reads are sent as a typed
+    /// [`Query`]; others are sent as given (as [`Command::Raw`], so Fibery judges them).
     pub async fn query_args(&self, args: Value) -> Result<Vec<Value>> {
-        let cmd = json!({"command": "fibery.entity/query", "args": args});
-        match self.command(cmd).await? {
-            Value::Array(rows) => Ok(rows),
-            other => Err(self.scrub(Error::decode(
-                "query result",
-                format!("expected an array of rows, got {other}"),
-            ))),
-        }
+        let cmd = match Query::from_args(&args) {
+            Ok(q) => Command::query(q),
+            Err(e) => {
+                tracing::debug!(error = %e, "sending query args as given");
+                Command::Raw {
+                    command: names::QUERY.to_owned(),
+                    args: Some(args),
+                }
+            }
+        };
+        rows_of(self.submit(cmd).await?, "query result").map_err(|e| self.scrub(e))
     }
 
     /// Every row matching `query`, as a stream over pages of
@@ -89,8 +105,8 @@ impl Client {
         QueryStream {
             client: self.clone(),
             query: query.clone(),
-            page_size: self.inner.page_size,
-            pages_per_request: self.inner.pages_per_request,
+            page_size: self.limits().page_size,
+            pages_per_request: self.limits().pages_per_request,
             inner: None,
         }
     }
@@ -119,17 +135,17 @@ impl Client {
             return Ok((rows, more));
         }
         self.preflight(&first).await?;
-        let cmds: Vec<Value> = (0..k)
+        let cmds: Vec<Command> = (0..k)
             .map(|i| {
                 let mut q = first.clone();
                 q.offset = (i > 0).then_some((i * n) as u64);
                 q.limit = Limit::Count(n as u64 + u64::from(i + 1 == k));
-                json!({"command": "fibery.entity/query", "args": q.to_args()})
+                Command::query(q)
             })
             .collect();
         // One request per `max_commands_per_request` commands (one request unless k is
         // larger), sent in order; a short page ends the round early.
-        let max = self.inner.max_commands.max(1);
+        let max = self.limits().max_commands.max(1);
         let mut rows = Vec::with_capacity(k * n);
         let mut seen = std::collections::HashSet::new();
         let mut more = false;
@@ -142,12 +158,7 @@ impl Client {
                 return Err(e.unshare());
             }
             for (j, page) in results.into_iter().flatten().enumerate() {
-                let Value::Array(mut page) = page else {
-                    return Err(self.scrub(Error::decode(
-                        "query page",
-                        format!("expected an array of rows, got {page}"),
-                    )));
-                };
+                let mut page = rows_of(page, "query page").map_err(|e| self.scrub(e))?;
                 let short = page.len() < n;
                 if c * max + j + 1 == k {
                     more = page.len() > n;
@@ -200,22 +211,10 @@ impl Client {
     }
 
     async fn count_aggregate(&self, query: &Query) -> Result<u64> {
-        let mut args = query.to_args();
-        let q = args
-            .get_mut("query")
-            .and_then(Value::as_object_mut)
-            .ok_or_else(|| Error::Config("query args without `query`".into()))?;
-        q.insert(
-            "q/select".into(),
-            json!({"count": ["q/count", "fibery/id"]}),
-        );
-        q.insert("q/limit".into(), json!(1));
-        q.remove("q/order-by");
-        q.remove("q/offset");
-        let rows = self.query_args(args).await?;
+        let rows = self.query_rows(query.to_count()).await?;
         let n = rows
             .first()
-            .and_then(|r| r.get("count"))
+            .and_then(|r| r.get(COUNT_ALIAS))
             .cloned()
             .unwrap_or(json!(0));
         n.as_u64()
@@ -273,19 +272,11 @@ impl Client {
                 } else {
                     Filter::eq(vec![back.clone(), "fibery/id".to_owned()], parent.clone())
                 };
-                let filter = match &sub.filter {
-                    Some(f) => Filter::And(vec![f.clone(), by_parent]),
-                    None => by_parent,
-                };
-                let child = Query {
-                    from: target.clone(),
-                    select: sub.select.clone(),
-                    filter: Some(filter),
-                    order_by: Vec::new(),
-                    limit: Limit::Count(1000),
-                    offset: None,
-                    unknown_keys: Vec::new(),
-                };
+                let mut child = Query::from(target.clone())
+                    .with_select(sub.select.clone())
+                    .limit(1000);
+                child.filter = sub.filter.clone();
+                let child = child.and_filter(by_parent);
                 tracing::debug!(field = %field, parent = %parent, "paging a truncated collection");
                 let fut: std::pin::Pin<
                     Box<dyn std::future::Future<Output = Result<Vec<Value>>> + Send + '_>,
@@ -332,26 +323,13 @@ fn with_id_selected(mut q: Query) -> (Query, bool) {
 
 pub(crate) fn page_query(base: &Query, cursor: Option<&str>, page_size: usize) -> Query {
     let mut q = base.clone();
-    q.order_by = vec![OrderBy {
-        expr: Operand::Path(vec!["fibery/id".into()]),
-        order: Order::Asc,
-    }];
-    q.limit = Limit::Count(page_size as u64 + 1);
+    q.order_by.clear();
     q.offset = None;
+    let mut q = q
+        .order_by("fibery/id", Order::Asc)
+        .limit(page_size as u64 + 1);
     if let Some(c) = cursor {
-        let after = Filter::Compare {
-            op: CompareOp::Gt,
-            left: Operand::Path(vec!["fibery/id".into()]),
-            right: Operand::Value(Value::String(c.to_owned())),
-        };
-        q.filter = Some(match q.filter.take() {
-            Some(Filter::And(mut fs)) => {
-                fs.push(after);
-                Filter::And(fs)
-            }
-            Some(f) => Filter::And(vec![f, after]),
-            None => after,
-        });
+        q = q.and_filter(Filter::gt("fibery/id", c));
     }
     q
 }

@@ -1,24 +1,27 @@
 //! Which failures are retried, and how long to wait.
 //!
 //! Retries run with exponential backoff and full jitter ([`backon`]); a `Retry-After` from
-//! the server replaces the computed delay (clamped to [`RetryPolicy::max_retry_after`]).
-//! Every retry is logged with `tracing::warn!` (target `fibery_client::client`).
+//! the server replaces the computed delay, capped at [`RetryPolicy::max_retry_after`]. The
+//! same loop and the same cap serve every request, streaming file downloads included.
+//! Every retry is logged with `tracing::warn!` (target `fibery_client::transport`).
 //!
 //! | failure | idempotent request | other request |
 //! |---|---|---|
 //! | 429 (not processed) | retry | retry |
 //! | connection refused (nothing sent) | retry | retry |
 //! | 5xx, timeout, connection reset, truncated body | retry | **no** |
-//! | 401/403, 4xx, validation, command errors | no | no |
+//! | 401/403, 4xx, validation, command errors, undecodable answers | no | no |
 //!
-//! Idempotent requests: queries, schema reads, creates whose entities all carry a
-//! client-generated `fibery/id` (a repeated create cannot duplicate; the client reconciles
-//! "already exists" answers), `fibery.entity.batch/create-or-update`, collection
-//! add/remove, document reads and writes.
+//! A `/api/commands` request is idempotent when each of its commands is, by core's one rule
+//! [`Command::is_idempotent`](fibery_core::command::Command::is_idempotent): queries, schema
+//! reads, updates, upserts, collection add/remove, creates that carry a client-generated
+//! `fibery/id` (a repeated create cannot duplicate; the client reconciles "already exists"
+//! answers) and batches of those. Deletes (a repeat fails as "not found"), schema mutations
+//! and [`Command::Raw`](fibery_core::command::Command::Raw) commands are not. Other
+//! endpoints: document reads and writes, schema reads, file downloads and webhook listing
+//! and deletion are idempotent; uploads and webhook creation are not.
 
 use std::time::Duration;
-
-use serde_json::Value;
 
 use crate::error::Error;
 
@@ -34,7 +37,8 @@ pub struct RetryPolicy {
     pub max_backoff: Duration,
     /// Cap on the total time spent sleeping between attempts (default 5 min).
     pub max_elapsed: Option<Duration>,
-    /// Cap applied to a server's `Retry-After` (default 60 s).
+    /// Cap applied to a server's `Retry-After`, both to the wait before the retry and to
+    /// the pause of the pacer (default 60 s).
     pub max_retry_after: Duration,
 }
 
@@ -116,30 +120,7 @@ pub(crate) fn should_retry(e: &Error, safety: Safety) -> bool {
         Error::RateLimited { .. } => true,
         Error::Transport { sent: false, .. } | Error::Timeout { sent: false } => true,
         Error::Transport { .. } | Error::Timeout { .. } => safety == Safety::Idempotent,
-        Error::Decode { context, .. } if context == "response body" => safety == Safety::Idempotent,
         Error::Server { status, .. } => *status >= 500 && safety == Safety::Idempotent,
-        _ => false,
-    }
-}
-
-/// Whether one command (`{"command", "args"}`) is safe to repeat.
-pub(crate) fn command_is_idempotent(cmd: &Value) -> bool {
-    let name = cmd.get("command").and_then(Value::as_str).unwrap_or("");
-    let args = cmd.get("args");
-    match name {
-        "fibery.entity/query"
-        | "fibery.schema/query"
-        | "fibery.entity.batch/create-or-update"
-        | "fibery.entity/add-collection-items"
-        | "fibery.entity/remove-collection-items" => true,
-        "fibery.entity/create" => args
-            .and_then(|a| a.get("entity"))
-            .and_then(|e| e.get("fibery/id"))
-            .is_some_and(|id| id.is_string()),
-        "fibery.command/batch" => args
-            .and_then(|a| a.get("commands"))
-            .and_then(Value::as_array)
-            .is_some_and(|cs| cs.iter().all(command_is_idempotent)),
         _ => false,
     }
 }
@@ -148,7 +129,7 @@ pub(crate) fn command_is_idempotent(cmd: &Value) -> bool {
 mod tests {
     use super::*;
     use crate::error::FiberyError;
-    use serde_json::json;
+    use serde_json::Value;
 
     fn server(status: u16) -> Error {
         Error::Server {
@@ -180,7 +161,11 @@ mod tests {
                 false,
             ),
             (Error::Config("x".into()), false, false),
-            (Error::decode("response body", "truncated"), true, false),
+            (Error::InvalidInput("x".into()), false, false),
+            (Error::BatcherStopped { sent: false }, false, false),
+            (Error::BatcherStopped { sent: true }, false, false),
+            // Undecodable answers are never retried, whatever was being decoded.
+            (Error::decode("response body", "truncated"), false, false),
             (Error::decode("query row", "bad"), false, false),
         ];
         for (e, idem, unsafe_) in cases {
@@ -232,29 +217,5 @@ mod tests {
         assert!(t <= Duration::from_secs(2), "{t:?}");
         // No retries at all.
         assert_eq!(run(RetryPolicy::none()).await.0, 1);
-    }
-
-    #[test]
-    fn idempotency_of_commands() {
-        let create_with_id = json!({"command": "fibery.entity/create", "args": {"type": "A/B", "entity": {"fibery/id": "x"}}});
-        let create_without =
-            json!({"command": "fibery.entity/create", "args": {"type": "A/B", "entity": {}}});
-        assert!(command_is_idempotent(&create_with_id));
-        assert!(!command_is_idempotent(&create_without));
-        assert!(command_is_idempotent(
-            &json!({"command": "fibery.entity/query", "args": {}})
-        ));
-        assert!(!command_is_idempotent(
-            &json!({"command": "fibery.entity/update", "args": {}})
-        ));
-        assert!(!command_is_idempotent(
-            &json!({"command": "fibery.entity/delete", "args": {}})
-        ));
-        assert!(command_is_idempotent(
-            &json!({"command": "fibery.command/batch", "args": {"commands": [create_with_id]}})
-        ));
-        assert!(!command_is_idempotent(
-            &json!({"command": "fibery.command/batch", "args": {"commands": [create_without]}})
-        ));
     }
 }

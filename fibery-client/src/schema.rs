@@ -3,8 +3,10 @@
 
 use std::sync::Arc;
 
+use fibery_core::command::{Command, FieldSpec, SchemaCommand};
+use fibery_core::query::{Order, Query};
 use fibery_core::schema::{FieldType, Schema, TypeDef};
-use fibery_core::validate::{Rule, Violation};
+use fibery_core::validate::{EnumOption, EnumOptions, Rule, Violation};
 use reqwest::StatusCode;
 use reqwest::header::{ETAG, IF_NONE_MATCH};
 use serde_json::{Map, Value, json};
@@ -14,48 +16,11 @@ use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::retry::Safety;
 
-/// A cached schema and the ETag it came with.
-#[derive(Debug, Clone)]
-pub(crate) struct Cached {
-    pub(crate) schema: Arc<Schema>,
-    pub(crate) etag: Option<String>,
-}
-
-/// The options of one enum type (single/multi-select or workflow states), by name.
-#[derive(Debug, Clone, Default)]
-pub struct EnumOptions {
-    /// Option name -> id, in rank order.
-    pub options: Vec<(String, Uuid)>,
-}
-
-impl EnumOptions {
-    /// The id of the option called `name` (exact match first, then case-insensitive).
-    pub fn id(&self, name: &str) -> Option<Uuid> {
-        self.options
-            .iter()
-            .find(|(n, _)| n == name)
-            .or_else(|| {
-                self.options
-                    .iter()
-                    .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            })
-            .map(|(_, id)| *id)
-    }
-
-    /// The name of the option with this id.
-    pub fn name(&self, id: Uuid) -> Option<&str> {
-        self.options
-            .iter()
-            .find(|(_, i)| *i == id)
-            .map(|(n, _)| n.as_str())
-    }
-}
-
 impl Client {
     /// The workspace schema, fetched on first use and cached (shared by all clones).
     pub async fn schema(&self) -> Result<Arc<Schema>> {
-        if let Some(c) = self.inner.schema.lock().expect("schema lock").as_ref() {
-            return Ok(c.schema.clone());
+        if let Some(s) = self.inner.cache.schema() {
+            return Ok(s);
         }
         self.refresh_schema().await
     }
@@ -63,17 +28,11 @@ impl Client {
     /// Re-reads the schema. With a cached copy, sends `If-None-Match` and keeps the cached
     /// copy on `304 Not Modified`.
     pub async fn refresh_schema(&self) -> Result<Arc<Schema>> {
-        let etag = self
-            .inner
-            .schema
-            .lock()
-            .expect("schema lock")
-            .as_ref()
-            .and_then(|c| c.etag.clone());
-        let url = self.url("/api/schema");
+        let etag = self.inner.cache.etag();
         let resp = self
-            .send("/api/schema", Safety::Idempotent, |http| {
-                let mut r = http.get(&url).query(&[("with-soft-deleted", "false")]);
+            .transport()
+            .send("/api/schema", Safety::Idempotent, |http, url| {
+                let mut r = http.get(url).query(&[("with-soft-deleted", "false")]);
                 if let Some(e) = &etag {
                     r = r.header(IF_NONE_MATCH, e);
                 }
@@ -84,22 +43,20 @@ impl Client {
             Ok(r) => r,
             // Servers without the REST endpoint: fall back to the command.
             Err(Error::NotFound(_)) | Err(Error::Http { status: 405, .. }) => {
-                let v = self
-                    .command(json!({"command": "fibery.schema/query"}))
-                    .await?;
+                let v = self.submit(Command::schema_query()).await?;
                 let schema = Arc::new(
                     Schema::from_json(&v).map_err(|e| self.scrub(Error::decode("schema", e)))?,
                 );
-                self.store_schema(schema.clone(), None);
+                self.inner.cache.store(schema.clone(), None);
                 return Ok(schema);
             }
             Err(e) => return Err(e),
         };
         if resp.status == StatusCode::NOT_MODIFIED
-            && let Some(c) = self.inner.schema.lock().expect("schema lock").as_ref()
+            && let Some(s) = self.inner.cache.schema()
         {
             tracing::debug!("schema not modified (ETag)");
-            return Ok(c.schema.clone());
+            return Ok(s);
         }
         let v: Value = resp.json("schema")?;
         let schema = Schema::from_json(&v)
@@ -111,47 +68,48 @@ impl Client {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         let schema = Arc::new(schema);
-        self.store_schema(schema.clone(), etag);
+        self.inner.cache.store(schema.clone(), etag);
         Ok(schema)
     }
 
-    fn store_schema(&self, schema: Arc<Schema>, etag: Option<String>) {
-        *self.inner.schema.lock().expect("schema lock") = Some(Cached { schema, etag });
-        self.inner.enum_cache.lock().expect("enum lock").clear();
-    }
-
     /// The options of an enum type (e.g. `Projects/Priority_Projects/Task` or
-    /// `workflow/state_Projects/Task`), cached until the next schema refresh.
-    pub async fn enum_options(&self, enum_type: &str) -> Result<Arc<EnumOptions>> {
-        if let Some(o) = self
-            .inner
-            .enum_cache
-            .lock()
-            .expect("enum lock")
-            .get(enum_type)
-        {
-            return Ok(o.clone());
+    /// `workflow/state_Projects/Task`) in rank order, cached until the next schema refresh.
+    pub async fn enum_options(&self, enum_type: &str) -> Result<Vec<EnumOption>> {
+        if let Some(o) = self.inner.cache.enum_options(enum_type) {
+            return Ok(o);
         }
-        let cmd = json!({"command": "fibery.entity/query", "args": {"query": {
-            "q/from": enum_type, "q/select": ["fibery/id", "enum/name"],
-            "q/order-by": [[["fibery/rank"], "q/asc"]], "q/limit": 1000}}});
-        let rows = self.command(cmd).await?;
-        let mut options = Vec::new();
-        for r in rows.as_array().into_iter().flatten() {
+        let q = Query::from(enum_type)
+            .select(["fibery/id", "enum/name"])
+            .order_by("fibery/rank", Order::Asc)
+            .limit(1000);
+        let rows = self.query_rows(q).await?;
+        let mut options = Vec::with_capacity(rows.len());
+        for r in &rows {
             let (Some(id), Some(name)) = (r["fibery/id"].as_str(), r["enum/name"].as_str()) else {
                 continue;
             };
-            let id =
-                Uuid::parse_str(id).map_err(|e| self.scrub(Error::decode("enum option id", e)))?;
-            options.push((name.to_owned(), id));
+            Uuid::parse_str(id).map_err(|e| self.scrub(Error::decode("enum option id", e)))?;
+            options.push(EnumOption {
+                id: id.to_owned(),
+                name: name.to_owned(),
+            });
         }
-        let opts = Arc::new(EnumOptions { options });
-        self.inner
-            .enum_cache
-            .lock()
-            .expect("enum lock")
-            .insert(enum_type.to_owned(), opts.clone());
-        Ok(opts)
+        self.inner.cache.store_enum(enum_type, options.clone());
+        Ok(options)
+    }
+
+    /// The options of several enum types, for [`resolve`] (one query per type not cached).
+    pub(crate) async fn enum_set<'a>(
+        &self,
+        enum_types: impl IntoIterator<Item = &'a str>,
+    ) -> Result<EnumOptions> {
+        let mut out = EnumOptions::new();
+        for t in enum_types {
+            if out.get(t).is_none() {
+                out.insert(t, self.enum_options(t).await?);
+            }
+        }
+        Ok(out)
     }
 
     /// Resolves an option name of an enum-typed field (single/multi-select or
@@ -159,37 +117,23 @@ impl Client {
     /// the valid options.
     pub async fn resolve_option(&self, type_name: &str, field: &str, name: &str) -> Result<Uuid> {
         let schema = self.schema().await?;
-        let ty = type_def(&schema, type_name)?;
-        let def = ty.field(field).ok_or_else(|| unknown_field(ty, field))?;
-        let ft = def.field_type(&schema);
-        let enum_type = ft.enum_type().ok_or_else(|| Error::Validation {
-            type_name: type_name.to_owned(),
-            index: None,
-            violations: vec![Violation {
-                field: field.to_owned(),
-                rule: Rule::WrongType,
-                reason: format!(
+        let ft = field_type(&schema, type_name, field)?;
+        let enum_type = ft.enum_type().ok_or_else(|| {
+            invalid(
+                type_name,
+                field,
+                Rule::WrongType,
+                format!(
                     "`{field}` is {}, not a select or workflow field",
                     fibery_core::schema::describe(&ft)
                 ),
-            }],
+            )
         })?;
-        let opts = self.enum_options(enum_type).await?;
-        opts.id(name).ok_or_else(|| Error::Validation {
+        let opts = self.enum_set([enum_type]).await?;
+        resolve(&opts, enum_type, field, name).map_err(|v| Error::Validation {
             type_name: type_name.to_owned(),
             index: None,
-            violations: vec![Violation {
-                field: field.to_owned(),
-                rule: Rule::UnknownOption,
-                reason: format!(
-                    "no option {name:?}; valid options: {}",
-                    opts.options
-                        .iter()
-                        .map(|(n, _)| format!("{n:?}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            }],
+            violations: vec![v],
         })
     }
 
@@ -209,53 +153,91 @@ impl Client {
             });
         }
         if !batch.schema_commands.is_empty() {
-            let cmd = json!({"command": "fibery.schema/batch", "args": {"commands": batch.schema_commands}});
-            self.send_unbatched(cmd).await?;
+            self.send_one(Command::schema_batch(batch.schema_commands))
+                .await?;
         }
         if !batch.mixins.is_empty() {
-            let types: Map<String, Value> = batch
-                .mixins
-                .into_iter()
-                .map(|(t, m)| (t, Value::Array(m.into_iter().map(Value::String).collect())))
-                .collect();
-            let cmd = json!({"command": "fibery.app/install-mixins", "args": {"types": types}});
-            self.send_unbatched(cmd).await?;
+            self.send_one(install_mixins(batch.mixins)).await?;
         }
         if !batch.after.is_empty() {
-            self.execute_all_ok(batch.after, false).await?;
+            self.run_all_ok(batch.after, false).await?;
         }
         if !batch.meta.is_empty() {
-            let cmd = json!({"command": "fibery.schema/batch", "args": {"commands": batch.meta}});
-            self.send_unbatched(cmd).await?;
+            self.send_one(Command::schema_batch(batch.meta)).await?;
         }
         self.refresh_schema().await
     }
+}
 
-    async fn send_unbatched(&self, cmd: Value) -> Result<Value> {
-        self.send_chunk(std::slice::from_ref(&cmd), 0)
-            .await
-            .pop()
-            .expect("one result")
-            .map_err(Error::unshare)
+/// `fibery.app/install-mixins`, sent today as a top-level command in core's spelling of
+/// [`SchemaCommand::InstallMixins`] (Fibery documents it inside `fibery.schema/batch`).
+fn install_mixins(types: Vec<(String, Vec<String>)>) -> Command {
+    let sc = SchemaCommand::InstallMixins { types };
+    Command::Raw {
+        command: sc.name().to_owned(),
+        args: sc.to_json().get("args").cloned(),
     }
+}
+
+/// The id of the option `name` of `enum_type` (exact match first, then case-insensitive),
+/// or the violation of `field` listing the valid options.
+pub(crate) fn resolve(
+    opts: &EnumOptions,
+    enum_type: &str,
+    field: &str,
+    name: &str,
+) -> std::result::Result<Uuid, Violation> {
+    if let Some(id) = opts
+        .resolve(enum_type, name)
+        .and_then(|o| Uuid::parse_str(&o.id).ok())
+    {
+        return Ok(id);
+    }
+    let valid = opts
+        .get(enum_type)
+        .unwrap_or_default()
+        .iter()
+        .map(|o| format!("{:?}", o.name))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Err(Violation {
+        field: field.to_owned(),
+        rule: Rule::UnknownOption,
+        reason: format!("no option {name:?}; valid options: {valid}"),
+    })
+}
+
+/// A validation error about one field, not tied to an input item.
+pub(crate) fn invalid(type_name: &str, field: &str, rule: Rule, reason: String) -> Error {
+    Error::Validation {
+        type_name: type_name.to_owned(),
+        index: None,
+        violations: vec![Violation {
+            field: field.to_owned(),
+            rule,
+            reason,
+        }],
+    }
+}
+
+/// `<what> `name` does not exist`, with a did-you-mean suggestion among the schema's types.
+fn missing_type(schema: &Schema, what: &str, name: &str) -> String {
+    let mut reason = format!("{what} `{name}` does not exist");
+    if let Some(s) = schema.suggest_type(name) {
+        reason.push_str(&format!("; did you mean `{s}`?"));
+    }
+    reason
 }
 
 /// Looks up a type, with a did-you-mean error.
 pub(crate) fn type_def<'a>(schema: &'a Schema, name: &str) -> Result<&'a TypeDef> {
     schema.type_def(name).ok_or_else(|| {
-        let mut reason = format!("type `{name}` does not exist");
-        if let Some(s) = schema.suggest_type(name) {
-            reason.push_str(&format!("; did you mean `{s}`?"));
-        }
-        Error::Validation {
-            type_name: name.to_owned(),
-            index: None,
-            violations: vec![Violation {
-                field: name.to_owned(),
-                rule: Rule::UnknownType,
-                reason,
-            }],
-        }
+        invalid(
+            name,
+            name,
+            Rule::UnknownType,
+            missing_type(schema, "type", name),
+        )
     })
 }
 
@@ -264,15 +246,7 @@ pub(crate) fn unknown_field(ty: &TypeDef, field: &str) -> Error {
     if let Some(s) = ty.suggest_field(field) {
         reason.push_str(&format!("; did you mean `{s}`?"));
     }
-    Error::Validation {
-        type_name: ty.name.clone(),
-        index: None,
-        violations: vec![Violation {
-            field: field.to_owned(),
-            rule: Rule::UnknownField,
-            reason,
-        }],
-    }
+    invalid(&ty.name, field, Rule::UnknownField, reason)
 }
 
 /// The kind of a relation created by [`SchemaBatch::relation`].
@@ -302,10 +276,12 @@ pub enum RelationKind {
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct SchemaBatch {
-    schema_commands: Vec<Value>,
+    schema_commands: Vec<SchemaCommand>,
     mixins: Vec<(String, Vec<String>)>,
-    after: Vec<Value>,
-    meta: Vec<Value>,
+    after: Vec<Command>,
+    meta: Vec<SchemaCommand>,
+    /// Problems found while building (reported by [`Client::apply_schema`]).
+    invalid: Vec<Violation>,
 }
 
 impl SchemaBatch {
@@ -315,10 +291,10 @@ impl SchemaBatch {
     }
 
     fn check(&self, schema: &Schema) -> Vec<Violation> {
-        let mut out = Vec::new();
-        let bad = |field: &str, reason: String| Violation {
+        let mut out = self.invalid.clone();
+        let bad = |field: &str, rule: Rule, reason: String| Violation {
             field: field.to_owned(),
-            rule: Rule::WrongType,
+            rule,
             reason,
         };
         let named = |n: &str| {
@@ -327,59 +303,40 @@ impl SchemaBatch {
         };
         let mut new_types: Vec<&str> = Vec::new();
         for c in &self.schema_commands {
-            let args = &c["args"];
-            match c["command"].as_str() {
-                Some("schema.type/create") | Some("schema.enum/create") => {
-                    let name = args["fibery/name"].as_str().unwrap_or("");
+            match c {
+                SchemaCommand::TypeCreate { name, .. } | SchemaCommand::EnumCreate { name, .. } => {
+                    let name = name.as_str();
                     if !named(name) {
-                        out.push(bad(
-                            name,
-                            format!("type name `{name}` must look like `Space/Name`"),
-                        ));
+                        let reason = format!("type name `{name}` must look like `Space/Name`");
+                        out.push(bad(name, Rule::WrongType, reason));
                     } else if schema.type_def(name).is_some() || new_types.contains(&name) {
-                        out.push(bad(name, format!("type `{name}` already exists")));
+                        let reason = format!("type `{name}` already exists");
+                        out.push(bad(name, Rule::WrongType, reason));
                     }
                     new_types.push(name);
                 }
-                Some("schema.field/create") => {
-                    let holder = args["fibery/holder-type"].as_str().unwrap_or("");
-                    let name = args["fibery/name"].as_str().unwrap_or("");
-                    let target = args["fibery/type"].as_str().unwrap_or("");
+                SchemaCommand::FieldCreate { holder_type, field } => {
+                    let (holder, name) = (holder_type.as_str(), field.name.as_str());
                     if !named(name) {
-                        out.push(bad(
-                            name,
-                            format!("field name `{name}` must look like `Space/Name`"),
-                        ));
+                        let reason = format!("field name `{name}` must look like `Space/Name`");
+                        out.push(bad(name, Rule::WrongType, reason));
                     }
                     match schema.type_def(holder) {
-                        Some(t) if t.field(name).is_some() => out.push(bad(
-                            name,
-                            format!("`{holder}` already has a field `{name}`"),
-                        )),
+                        Some(t) if t.field(name).is_some() => {
+                            let reason = format!("`{holder}` already has a field `{name}`");
+                            out.push(bad(name, Rule::WrongType, reason));
+                        }
                         Some(_) => {}
                         None if new_types.contains(&holder) => {}
                         None => {
-                            let mut reason = format!("holder type `{holder}` does not exist");
-                            if let Some(s) = schema.suggest_type(holder) {
-                                reason.push_str(&format!("; did you mean `{s}`?"));
-                            }
-                            out.push(Violation {
-                                field: name.to_owned(),
-                                rule: Rule::UnknownType,
-                                reason,
-                            });
+                            let reason = missing_type(schema, "holder type", holder);
+                            out.push(bad(name, Rule::UnknownType, reason));
                         }
                     }
+                    let target = field.type_name.as_str();
                     if schema.type_def(target).is_none() && !new_types.contains(&target) {
-                        let mut reason = format!("field type `{target}` does not exist");
-                        if let Some(s) = schema.suggest_type(target) {
-                            reason.push_str(&format!("; did you mean `{s}`?"));
-                        }
-                        out.push(Violation {
-                            field: name.to_owned(),
-                            rule: Rule::UnknownType,
-                            reason,
-                        });
+                        let reason = missing_type(schema, "field type", target);
+                        out.push(bad(name, Rule::UnknownType, reason));
                     }
                 }
                 _ => {}
@@ -402,26 +359,11 @@ impl SchemaBatch {
     /// `fibery/public-id`, creation and modification dates, and the `Space/Name` title),
     /// plus the rank mixin.
     pub fn create_type(mut self, name: &str) -> Self {
-        let space = name.split_once('/').map(|(s, _)| s).unwrap_or(name);
-        let fields = json!([
-            {"fibery/name": format!("{space}/Name"), "fibery/type": "fibery/text",
-             "fibery/meta": {"fibery/secured?": false, "ui/title?": true}},
-            {"fibery/name": "fibery/id", "fibery/type": "fibery/uuid",
-             "fibery/meta": {"fibery/secured?": false, "fibery/id?": true, "fibery/readonly?": true}},
-            {"fibery/name": "fibery/public-id", "fibery/type": "fibery/text",
-             "fibery/meta": {"fibery/secured?": false, "fibery/public-id?": true, "fibery/readonly?": true}},
-            {"fibery/name": "fibery/creation-date", "fibery/type": "fibery/date-time",
-             "fibery/meta": {"fibery/secured?": false, "fibery/creation-date?": true, "fibery/readonly?": true,
-                             "fibery/default-value": "$now"}},
-            {"fibery/name": "fibery/modification-date", "fibery/type": "fibery/date-time",
-             "fibery/meta": {"fibery/secured?": false, "fibery/modification-date?": true, "fibery/required?": true,
-                             "fibery/readonly?": true, "fibery/default-value": "$now"}}
-        ]);
-        self.schema_commands
-            .push(json!({"command": "schema.type/create", "args": {
-            "fibery/name": name,
-            "fibery/meta": {"fibery/domain?": true, "fibery/secured?": true, "ui/color": "#4a90e2"},
-            "fibery/fields": fields}}));
+        let mut cmd = SchemaCommand::create_domain_type(name, Vec::new());
+        if let SchemaCommand::TypeCreate { meta, .. } = &mut cmd {
+            meta.insert("ui/color".into(), json!("#4a90e2"));
+        }
+        self.schema_commands.push(cmd);
         self.mixins
             .push((name.to_owned(), vec!["fibery/rank-mixin".to_owned()]));
         self
@@ -430,15 +372,15 @@ impl SchemaBatch {
     /// A primitive field (`fibery/text`, `fibery/int`, `fibery/decimal`, ...) or a rich-text
     /// field (`Collaboration~Documents/Document`).
     pub fn field(self, holder: &str, name: &str, field_type: &str) -> Self {
-        let meta = if field_type == "Collaboration~Documents/Document" {
-            json!({"fibery/entity-component?": true})
-        } else {
-            json!({})
-        };
-        self.field_with_meta(holder, name, field_type, meta)
+        let mut spec = FieldSpec::new(name, field_type);
+        if field_type == "Collaboration~Documents/Document" {
+            spec = spec.meta("fibery/entity-component?", true);
+        }
+        self.push_field(holder, spec)
     }
 
-    /// A field with explicit `fibery/meta`.
+    /// A field with explicit `fibery/meta` (a JSON object; anything else is reported by
+    /// [`Client::apply_schema`] and nothing is sent).
     pub fn field_with_meta(
         mut self,
         holder: &str,
@@ -446,8 +388,21 @@ impl SchemaBatch {
         field_type: &str,
         meta: Value,
     ) -> Self {
-        self.schema_commands.push(json!({"command": "schema.field/create", "args": {
-            "fibery/holder-type": holder, "fibery/name": name, "fibery/type": field_type, "fibery/meta": meta}}));
+        let mut spec = FieldSpec::new(name, field_type);
+        match meta {
+            Value::Object(m) => spec.meta = m,
+            other => self.invalid.push(Violation {
+                field: name.to_owned(),
+                rule: Rule::WrongType,
+                reason: format!("`fibery/meta` must be a JSON object, not {other}"),
+            }),
+        }
+        self.push_field(holder, spec)
+    }
+
+    fn push_field(mut self, holder: &str, spec: FieldSpec) -> Self {
+        self.schema_commands
+            .push(SchemaCommand::create_field(holder, spec));
         self
     }
 
@@ -471,69 +426,69 @@ impl SchemaBatch {
             (from_type, from_field, to_type, from_coll),
             (to_type, to_field, from_type, to_coll),
         ] {
-            self.schema_commands
-                .push(json!({"command": "schema.field/create", "args": {
-                "fibery/holder-type": holder, "fibery/name": name, "fibery/type": target,
-                "fibery/meta": {"fibery/relation": rel, "fibery/collection?": coll}}}));
+            let spec = FieldSpec::new(name, target)
+                .meta("fibery/relation", rel.clone())
+                .meta("fibery/collection?", coll);
+            self = self.push_field(holder, spec);
         }
         self
     }
 
     fn select(mut self, holder: &str, field: &str, options: Vec<String>, multi: bool) -> Self {
         let enum_type = format!("{field}_{holder}");
-        self.schema_commands
-            .push(json!({"command": "schema.enum/create", "args": {
-            "fibery/name": enum_type, "fibery/meta": {"fibery/type-component?": true}}}));
-        let mut meta = json!({"fibery/type-component?": true});
+        let mut component = Map::new();
+        component.insert("fibery/type-component?".into(), Value::Bool(true));
+        self.schema_commands.push(SchemaCommand::EnumCreate {
+            name: enum_type.clone(),
+            meta: Some(component),
+        });
+        let mut spec = FieldSpec::new(field, &enum_type).meta("fibery/type-component?", true);
         if multi {
-            meta["fibery/collection?"] = json!(true);
-            meta["fibery/relation"] = json!(Uuid::new_v4().to_string());
+            spec = spec
+                .meta("fibery/collection?", true)
+                .meta("fibery/relation", Uuid::new_v4().to_string());
         }
-        self.schema_commands.push(json!({"command": "schema.field/create", "args": {
-            "fibery/holder-type": holder, "fibery/name": field, "fibery/type": enum_type, "fibery/meta": meta}}));
+        self = self.push_field(holder, spec);
         let mut first = None;
         for (i, name) in options.into_iter().enumerate() {
             let id = Uuid::new_v4();
             first.get_or_insert(id);
-            self.after.push(json!({"command": "fibery.entity/create", "args": {"type": enum_type, "entity": {
-                "fibery/id": id.to_string(), "enum/name": name, "fibery/rank": (i as i64) * 1_000_000}}}));
+            let option = json!({"fibery/id": id.to_string(), "enum/name": name,
+                "fibery/rank": (i as i64) * 1_000_000});
+            self.after.push(Command::create(&enum_type, option));
         }
         if !multi && let Some(first) = first {
-            self.meta
-                .push(json!({"command": "schema.field/set-meta", "args": {
-                "holder-type": holder, "name": field, "key": "fibery/default-value",
-                "value": {"fibery/id": first.to_string()}}}));
+            self.meta.push(SchemaCommand::FieldSetMeta {
+                holder_type: holder.to_owned(),
+                name: field.to_owned(),
+                key: "fibery/default-value".into(),
+                value: json!({"fibery/id": first.to_string()}),
+            });
         }
         self
     }
 
     /// A single-select field with its enum type (`<field>_<holder>`) and options (the first
     /// is the default).
-    pub fn single_select<I, S>(self, holder: &str, field: &str, options: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.select(
-            holder,
-            field,
-            options.into_iter().map(Into::into).collect(),
-            false,
-        )
+    pub fn single_select(
+        self,
+        holder: &str,
+        field: &str,
+        options: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        let options = options.into_iter().map(Into::into).collect();
+        self.select(holder, field, options, false)
     }
 
     /// A multi-select field with its enum type and options.
-    pub fn multi_select<I, S>(self, holder: &str, field: &str, options: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.select(
-            holder,
-            field,
-            options.into_iter().map(Into::into).collect(),
-            true,
-        )
+    pub fn multi_select(
+        self,
+        holder: &str,
+        field: &str,
+        options: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        let options = options.into_iter().map(Into::into).collect();
+        self.select(holder, field, options, true)
     }
 }
 

@@ -202,6 +202,8 @@ impl Scrubber {
             },
             // Local text only: nothing from the server.
             e @ (Error::Config(_)
+            | Error::InvalidInput(_)
+            | Error::BatcherStopped { .. }
             | Error::Validation { .. }
             | Error::RateLimited { .. }
             | Error::Timeout { .. }
@@ -225,7 +227,7 @@ impl Scrubber {
 impl Client {
     /// `e` with the token scrubbed out (see [`Scrubber::error`]).
     pub(crate) fn scrub(&self, e: Error) -> Error {
-        self.inner.scrub.error(e)
+        self.inner.transport.scrub.error(e)
     }
 }
 

@@ -1,11 +1,20 @@
 //! Webhooks (`/api/webhooks/v2`): create, list, delete.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::client::Client;
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::files::http_url;
 use crate::retry::Safety;
+
+/// The body of `POST /api/webhooks/v2`.
+#[derive(Serialize)]
+struct NewWebhook<'a> {
+    url: String,
+    #[serde(rename = "type")]
+    type_name: &'a str,
+}
 
 /// A webhook subscription.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -28,24 +37,23 @@ pub struct Webhook {
 impl Client {
     /// Subscribes `url` to changes of `type_name`.
     pub async fn create_webhook(&self, url: &str, type_name: &str) -> Result<Webhook> {
-        let parsed =
-            url::Url::parse(url).map_err(|e| Error::Config(format!("invalid webhook URL: {e}")))?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(Error::Config("webhook URLs must be http(s)".into()));
-        }
-        let body = json!({"url": parsed.as_str(), "type": type_name});
-        let resp = self
+        let body = NewWebhook {
+            url: http_url(url, "webhook")?,
+            type_name,
+        };
+        let transport = self.transport();
+        transport
             .post_json("/api/webhooks/v2", Safety::Unsafe, &body)
-            .await?;
-        resp.json("webhook")
+            .await?
+            .json("webhook")
     }
 
     /// Lists the workspace's webhooks.
     pub async fn webhooks(&self) -> Result<Vec<Webhook>> {
-        let url = self.url("/api/webhooks/v2");
         let resp = self
-            .send("/api/webhooks/v2", Safety::Idempotent, |http| {
-                Ok(http.get(&url))
+            .transport()
+            .send("/api/webhooks/v2", Safety::Idempotent, |http, url| {
+                Ok(http.get(url))
             })
             .await?;
         resp.json("webhooks")
@@ -54,8 +62,8 @@ impl Client {
     /// Deletes a webhook.
     pub async fn delete_webhook(&self, id: i64) -> Result<()> {
         let path = format!("/api/webhooks/v2/{id}");
-        let url = self.url(&path);
-        self.send(&path, Safety::Idempotent, |http| Ok(http.delete(&url)))
+        self.transport()
+            .send(&path, Safety::Idempotent, |http, url| Ok(http.delete(url)))
             .await?;
         Ok(())
     }

@@ -16,29 +16,13 @@ use futures::TryStreamExt;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
+mod common;
+
 const TOKEN: &str = "emu-test-token-42";
 const TASK: &str = "Projects/Task";
 
-fn fixture(name: &str) -> String {
-    let p = format!(
-        "{}/../fibery-core/tests/fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
-}
-
 async fn emulator(limits: Option<RateLimits>) -> Emulator {
-    let schema = Schema::parse(&fixture("project-management.json")).unwrap();
-    let options: Value = serde_json::from_str(&fixture("project-management.options.json")).unwrap();
-    let b = Emulator::builder()
-        .schema(schema)
-        .token(TOKEN)
-        .seed_json(options);
-    let b = match limits {
-        Some(l) => b.rate_limits(l),
-        None => b.without_rate_limits(),
-    };
-    b.start().await.unwrap()
+    common::emulator("project-management", TOKEN, limits).await
 }
 
 /// A fast client for tests that are not about pacing.
@@ -790,7 +774,7 @@ async fn documents_in_all_formats_and_batched() {
     }
     assert!(matches!(
         client.document("../etc", DocFormat::Md).await,
-        Err(Error::Config(_))
+        Err(Error::InvalidInput(_))
     ));
 }
 
@@ -1116,7 +1100,7 @@ async fn dropped_connections_are_retried_for_idempotent_creates() {
 
 #[tokio::test]
 async fn requests_over_the_body_limit_are_split_and_only_the_oversized_command_fails() {
-    let schema = Schema::parse(&fixture("project-management.json")).unwrap();
+    let schema = Schema::parse(&common::fixture("project-management.json")).unwrap();
     let emu = Emulator::builder()
         .schema(schema)
         .token(TOKEN)
@@ -1177,4 +1161,49 @@ async fn core_commands_go_through_execute() {
     );
     assert_eq!(client.stats().requests, 1);
     assert!(emu.entities(TASK).is_empty());
+}
+
+#[tokio::test]
+async fn duplicates_are_recognised_by_error_name() {
+    let emu = emulator(None).await;
+    let client = fast(&emu).build().unwrap();
+    let id = Uuid::new_v4();
+    let create = json!({"command": "fibery.entity/create", "args": {"type": TASK,
+        "entity": {"fibery/id": id, "Projects/Name": "once"}}});
+    let unknown_type = json!({"command": "fibery.entity/create", "args": {"type": "Projects/Nope",
+        "entity": {"Projects/Name": "x"}}});
+    let r = client
+        .execute([create.clone(), create, unknown_type])
+        .await
+        .unwrap();
+    assert!(r[0].is_ok(), "{:?}", r[0]);
+    let dup = r[1].as_ref().unwrap_err();
+    assert!(dup.is_duplicate(), "{dup:?}");
+    let other = r[2].as_ref().unwrap_err();
+    assert!(other.fibery_error().is_some(), "{other:?}");
+    assert!(!other.is_duplicate(), "{other:?}");
+}
+
+#[tokio::test]
+async fn bad_arguments_are_invalid_input_not_configuration() {
+    let emu = emulator(None).await;
+    let client = fast(&emu).build().unwrap();
+    let cases = [
+        client.command(json!({"args": {}})).await.unwrap_err(),
+        client.document("../etc", DocFormat::Md).await.unwrap_err(),
+        client
+            .set_document("abc", DocFormat::PlainText, "x")
+            .await
+            .unwrap_err(),
+        client
+            .create_webhook("ftp://127.0.0.1/x", TASK)
+            .await
+            .unwrap_err(),
+        client.upload_from_url("not a url", None).await.unwrap_err(),
+    ];
+    for e in cases {
+        assert!(matches!(e, Error::InvalidInput(_)), "{e:?}");
+        assert!(!e.may_have_been_sent(), "{e:?}");
+    }
+    assert_eq!(emu.stats().requests, 0, "nothing was sent");
 }

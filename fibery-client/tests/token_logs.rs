@@ -4,31 +4,13 @@
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use fibery_client::{Client, RetryPolicy};
-use serde_json::json;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const TOKEN: &str = "sekrit-token-0123456789";
+mod common;
 
-fn client(server: &MockServer) -> fibery_client::ClientBuilder {
-    Client::builder()
-        .base_url(server.uri())
-        .token(TOKEN)
-        .requests_per_second(0)
-        .batch_window(Duration::ZERO)
-        .retry(
-            RetryPolicy::default()
-                .with_initial_backoff(Duration::from_millis(20))
-                .with_max_retries(3),
-        )
-}
-
-fn query_cmd() -> serde_json::Value {
-    json!({"command": "fibery.entity/query", "args": {"query": {"q/from": "A/B", "q/select": ["fibery/id"], "q/limit": 1}}})
-}
+use common::{WIRE_TOKEN as TOKEN, query_cmd, wire_client as client};
 
 /// A `Write` that appends to a shared buffer (captures tracing output).
 #[derive(Clone, Default)]

@@ -3,6 +3,7 @@
 
 use std::io::Write;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use fibery_client::{AuthScheme, Client, Error, RetryPolicy};
@@ -10,20 +11,9 @@ use serde_json::{Value, json};
 use wiremock::matchers::{body_string_contains, header, method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-const TOKEN: &str = "sekrit-token-0123456789";
+mod common;
 
-fn client(server: &MockServer) -> fibery_client::ClientBuilder {
-    Client::builder()
-        .base_url(server.uri())
-        .token(TOKEN)
-        .requests_per_second(0)
-        .batch_window(Duration::ZERO)
-        .retry(
-            RetryPolicy::default()
-                .with_initial_backoff(Duration::from_millis(20))
-                .with_max_retries(3),
-        )
-}
+use common::{WIRE_TOKEN as TOKEN, query_cmd, wire_client as client};
 
 /// Answers every command of the posted array with `{"success": true, "result": <index>}`.
 struct Echo;
@@ -38,8 +28,17 @@ impl Respond for Echo {
     }
 }
 
-fn query_cmd() -> Value {
-    json!({"command": "fibery.entity/query", "args": {"query": {"q/from": "A/B", "q/select": ["fibery/id"], "q/limit": 1}}})
+/// Mounts `n` answers `first`, then [`Echo`] for every later request.
+async fn first_then_echo(server: &MockServer, first: ResponseTemplate, n: u64) {
+    Mock::given(method("POST"))
+        .respond_with(first)
+        .up_to_n_times(n)
+        .mount(server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(Echo)
+        .mount(server)
+        .await;
 }
 
 #[tokio::test]
@@ -130,19 +129,10 @@ async fn one_failed_command_does_not_hide_the_others() {
 #[tokio::test]
 async fn retry_after_header_is_honoured() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(
-            ResponseTemplate::new(429)
-                .insert_header("Retry-After", "1")
-                .set_body_string("Too Many Requests"),
-        )
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(Echo)
-        .mount(&server)
-        .await;
+    let first = ResponseTemplate::new(429)
+        .insert_header("Retry-After", "1")
+        .set_body_string("Too Many Requests");
+    first_then_echo(&server, first, 1).await;
     let c = client(&server).build().unwrap();
     let start = Instant::now();
     c.command(query_cmd()).await.unwrap();
@@ -159,15 +149,8 @@ async fn retry_after_header_is_honoured() {
 #[tokio::test]
 async fn missing_retry_after_falls_back_to_backoff() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(429).set_body_string("Too Many Requests"))
-        .up_to_n_times(2)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(Echo)
-        .mount(&server)
-        .await;
+    let first = ResponseTemplate::new(429).set_body_string("Too Many Requests");
+    first_then_echo(&server, first, 2).await;
     let c = client(&server).build().unwrap();
     let start = Instant::now();
     c.command(query_cmd()).await.unwrap();
@@ -219,7 +202,7 @@ async fn server_errors_retried_only_when_idempotent() {
         "{e:?}"
     );
     assert_eq!(server.received_requests().await.unwrap().len(), 4);
-    // An update is not: exactly one attempt.
+    // An update is safe too (it sets the same values again): 1 + 3 retries.
     server.reset().await;
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(503))
@@ -227,6 +210,16 @@ async fn server_errors_retried_only_when_idempotent() {
         .await;
     let upd = json!({"command": "fibery.entity/update", "args": {"type": "A/B", "entity": {"fibery/id": "x", "A/Name": "n"}}});
     let e = c.command(upd).await.unwrap_err();
+    assert!(e.may_have_been_sent());
+    assert_eq!(server.received_requests().await.unwrap().len(), 4);
+    // A delete is not (a repeat would fail as "not found"): exactly one attempt.
+    server.reset().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&server)
+        .await;
+    let del = json!({"command": "fibery.entity/delete", "args": {"type": "A/B", "entity": {"fibery/id": "x"}}});
+    let e = c.command(del).await.unwrap_err();
     assert!(e.may_have_been_sent());
     assert_eq!(server.received_requests().await.unwrap().len(), 1);
 }
@@ -518,23 +511,26 @@ async fn timeouts_are_typed_and_retried_only_when_safe() {
     ));
     assert_eq!(
         c.stats().requests,
-        3,
-        "an update is not retried after a timeout"
+        4,
+        "an update is retried after a timeout"
+    );
+    let del = json!({"command": "fibery.entity/delete", "args": {"type": "A/B", "entity": {"fibery/id": "x"}}});
+    assert!(matches!(
+        c.command(del).await.unwrap_err(),
+        Error::Timeout { .. }
+    ));
+    assert_eq!(
+        c.stats().requests,
+        5,
+        "a delete is not retried after a timeout"
     );
 }
 
 #[tokio::test]
 async fn a_429_pauses_every_clone_sharing_the_pacer() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(Echo)
-        .mount(&server)
-        .await;
+    let first = ResponseTemplate::new(429).insert_header("Retry-After", "1");
+    first_then_echo(&server, first, 1).await;
     let a = client(&server).build().unwrap();
     let b = a.clone();
     a.command(query_cmd()).await.unwrap(); // 429, waits ~1 s, retried
@@ -544,15 +540,8 @@ async fn a_429_pauses_every_clone_sharing_the_pacer() {
     assert!(start.elapsed() < Duration::from_millis(500));
     // Concurrent: while one clone is paused by a 429, the other waits too.
     server.reset().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(Echo)
-        .mount(&server)
-        .await;
+    let first = ResponseTemplate::new(429).insert_header("Retry-After", "1");
+    first_then_echo(&server, first, 1).await;
     let start = Instant::now();
     let t_a = tokio::spawn(async move { a.command(query_cmd()).await.map(|_| a) });
     tokio::time::sleep(Duration::from_millis(100)).await; // a has met the 429 by now
@@ -567,4 +556,129 @@ async fn a_429_pauses_every_clone_sharing_the_pacer() {
         done_b.duration_since(start)
     );
     assert_eq!(a.stats().rate_limited, 2);
+}
+
+/// A server that answers every request with a head promising 100 bytes, sends 11 and
+/// closes the connection. Returns its base URL and the number of connections accepted.
+async fn cut_off_server() -> (String, Arc<AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                // Read the whole request (head, then content-length bytes) before answering.
+                let mut req = Vec::new();
+                let mut buf = [0u8; 4096];
+                loop {
+                    let Ok(n) = sock.read(&mut buf).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    req.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&req).to_lowercase();
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let len = text
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .and_then(|v| v.trim().parse::<usize>().ok())
+                            .unwrap_or(0);
+                        if req.len() >= end + 4 + len {
+                            break;
+                        }
+                    }
+                }
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n";
+                let _ = sock.write_all(head.as_bytes()).await;
+                let _ = sock.write_all(br#"[{"success""#).await;
+                let _ = sock.shutdown().await;
+            });
+        }
+    });
+    (base, accepted)
+}
+
+#[tokio::test]
+async fn a_body_cut_off_midway_is_a_transport_error_retried_only_when_safe() {
+    let (base, accepted) = cut_off_server().await;
+    let policy = RetryPolicy::default()
+        .with_initial_backoff(Duration::from_millis(5))
+        .with_max_retries(2);
+    let c = common::client_for(&base).retry(policy).build().unwrap();
+    // A query is safe to repeat: 1 + 2 retries.
+    let e = c.command(query_cmd()).await.unwrap_err();
+    assert!(matches!(e, Error::Transport { sent: true, .. }), "{e:?}");
+    assert!(e.may_have_been_sent());
+    assert_eq!(accepted.load(Ordering::SeqCst), 3);
+    assert_eq!(c.stats().retries, 2);
+    // A delete is not: one attempt.
+    let del = json!({"command": "fibery.entity/delete", "args": {"type": "A/B", "entity": {"fibery/id": "x"}}});
+    let e = c.command(del).await.unwrap_err();
+    assert!(matches!(e, Error::Transport { sent: true, .. }), "{e:?}");
+    assert_eq!(accepted.load(Ordering::SeqCst), 4);
+}
+
+#[test]
+fn a_stopped_batcher_is_its_own_error_not_a_configuration_error() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(async {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(Echo)
+            .mount(&server)
+            .await;
+        server
+    });
+    let c = client(&server)
+        .batch_window(Duration::from_millis(5))
+        .build()
+        .unwrap();
+    // The batcher task starts on the runtime of the first merged command...
+    let first = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    assert_eq!(first.block_on(c.command(query_cmd())).unwrap(), json!(0));
+    // ...and ends with it.
+    drop(first);
+    let e = rt.block_on(c.command(query_cmd())).unwrap_err();
+    assert!(matches!(e, Error::BatcherStopped { sent: false }), "{e:?}");
+    assert!(!e.may_have_been_sent());
+    // The server is fine: a client that does not merge commands still gets through.
+    let direct = client(&server).build().unwrap();
+    assert_eq!(rt.block_on(direct.command(query_cmd())).unwrap(), json!(0));
+}
+
+#[tokio::test]
+async fn odd_envelopes_are_read_by_cores_parser() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([
+            {"success": false, "result": 42},
+            {"name": "entity.error/not-found", "message": "gone"},
+            "not an envelope",
+        ])))
+        .mount(&server)
+        .await;
+    let c = client(&server).build().unwrap();
+    let r = c
+        .execute(vec![query_cmd(), query_cmd(), query_cmd()])
+        .await
+        .unwrap();
+    // A failure without an error payload keeps the payload whole, with no name.
+    let e = r[0].as_ref().unwrap_err();
+    assert!(matches!(e, Error::Command { index: 0, .. }), "{e:?}");
+    let fe = e.fibery_error().unwrap();
+    assert_eq!((fe.name.as_str(), &fe.data), ("", &json!(42)));
+    // An error payload in place of the envelope is that command's failure.
+    let e = r[1].as_ref().unwrap_err();
+    assert!(matches!(e, Error::Command { index: 1, .. }), "{e:?}");
+    assert!(e.fibery_error().unwrap().is_not_found());
+    // Anything else is undecodable.
+    assert!(matches!(&r[2], Err(Error::Decode { .. })), "{:?}", r[2]);
 }

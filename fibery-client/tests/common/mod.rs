@@ -1,0 +1,61 @@
+//! Helpers shared by the integration test binaries (each uses a part of them).
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use fibery_client::{Client, ClientBuilder, RetryPolicy, Schema};
+use fibery_emulator::{Emulator, RateLimits};
+use serde_json::{Value, json};
+use wiremock::MockServer;
+
+/// The token of the wiremock tests (checked never to leak).
+pub const WIRE_TOKEN: &str = "sekrit-token-0123456789";
+
+/// A file of `fibery-core/tests/fixtures`.
+pub fn fixture(name: &str) -> String {
+    let p = format!(
+        "{}/../fibery-core/tests/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
+}
+
+/// An emulator on the fixture schema `name` (`<name>.json`) with its enum options
+/// (`<name>.options.json`) seeded, accepting `token`, rate-limited by `limits` or not at all.
+pub async fn emulator(name: &str, token: &str, limits: Option<RateLimits>) -> Emulator {
+    let schema = Schema::parse(&fixture(&format!("{name}.json"))).unwrap();
+    let options: Value = serde_json::from_str(&fixture(&format!("{name}.options.json"))).unwrap();
+    let b = Emulator::builder()
+        .schema(schema)
+        .token(token)
+        .seed_json(options);
+    let b = match limits {
+        Some(l) => b.rate_limits(l),
+        None => b.without_rate_limits(),
+    };
+    b.start().await.unwrap()
+}
+
+/// A client for a wiremock server: unpaced, no merging, 3 quick retries.
+pub fn wire_client(server: &MockServer) -> ClientBuilder {
+    client_for(&server.uri())
+}
+
+/// [`wire_client`] for any loopback base URL.
+pub fn client_for(base_url: &str) -> ClientBuilder {
+    Client::builder()
+        .base_url(base_url)
+        .token(WIRE_TOKEN)
+        .requests_per_second(0)
+        .batch_window(Duration::ZERO)
+        .retry(
+            RetryPolicy::default()
+                .with_initial_backoff(Duration::from_millis(20))
+                .with_max_retries(3),
+        )
+}
+
+/// A small query command, as JSON.
+pub fn query_cmd() -> Value {
+    json!({"command": "fibery.entity/query", "args": {"query": {"q/from": "A/B", "q/select": ["fibery/id"], "q/limit": 1}}})
+}
