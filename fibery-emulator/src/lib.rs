@@ -38,6 +38,8 @@ mod qeval;
 mod qparse;
 mod server;
 mod store;
+#[cfg(feature = "client")]
+mod test_client;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

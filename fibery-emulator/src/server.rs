@@ -48,7 +48,7 @@ struct Limiter {
 /// State shared by all handlers.
 pub(crate) struct Shared {
     pub store: Mutex<Store>,
-    tokens: Vec<String>,
+    pub(crate) tokens: Vec<String>,
     pub limits: Mutex<Option<RateLimits>>,
     limiter: Mutex<Limiter>,
     faults: Mutex<(Faults, StdRng)>,
