@@ -46,6 +46,10 @@ pub struct GlobalOpts {
     /// Machine-readable output: one JSON object (or JSON lines) on stdout.
     #[arg(long, global = true)]
     pub json: bool,
+    /// Log to stderr: -v progress notes, -vv every request and 429 wait, -vvv everything.
+    /// Without it warnings (each retry) are shown, or what RUST_LOG selects.
+    #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
 }
 
 /// The subcommands.

@@ -4,7 +4,7 @@ use std::sync::atomic::Ordering;
 
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches};
-use fibery_cli::cli::{Cli, Command};
+use fibery_cli::cli::{Cli, Command, GlobalOpts};
 use fibery_cli::error::{CliError, EXIT_FAILURE};
 use fibery_cli::{commands, conn, import};
 
@@ -14,6 +14,7 @@ fn main() {
         Ok(c) => c,
         Err(e) => e.exit(),
     };
+    init_logging(&cli.global);
     if matches.value_source("token") == Some(ValueSource::CommandLine) {
         conn::warn_token_on_command_line(cli.global.quiet);
     }
@@ -60,4 +61,34 @@ fn main() {
     });
     rt.shutdown_timeout(std::time::Duration::from_millis(200));
     std::process::exit(code);
+}
+
+/// Logs (tracing) to stderr, so retries and waits are visible as they happen. `-v` and `-vv`
+/// raise the SDK's level (info, debug: every request, every 429) and `-vvv` everything's;
+/// without them `RUST_LOG` is honoured, else warnings (each retry) or, with `--quiet`, errors
+/// only. The client never logs the token and scrubs what the server echoes back.
+fn init_logging(global: &GlobalOpts) {
+    use std::io::IsTerminal;
+    use tracing_subscriber::EnvFilter;
+    let sdk = |level: &str| {
+        EnvFilter::new(format!(
+            "warn,fibery_cli={level},fibery_client={level},fibery_core={level},fibery_emulator={level}"
+        ))
+    };
+    let filter = match global.verbose {
+        0 => match EnvFilter::try_from_default_env() {
+            Ok(from_env) => from_env,
+            Err(_) if global.quiet => EnvFilter::new("error"),
+            Err(_) => EnvFilter::new("warn"),
+        },
+        1 => sdk("info"),
+        2 => sdk("debug"),
+        _ => EnvFilter::new("trace"),
+    };
+    // Fails only if a subscriber is already set, which nothing else in the binary does.
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_env_filter(filter)
+        .try_init();
 }

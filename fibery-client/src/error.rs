@@ -112,7 +112,7 @@ pub enum Error {
 
     /// Network failure (connection refused or reset, TLS, redirect loop, a response body
     /// cut off mid-way, ...).
-    #[error("transport error{}: {source}", if *sent { " (request may have been applied)" } else { "" })]
+    #[error("transport error{}: {}", if *sent { " (request may have been applied)" } else { "" }, causes(source))]
     Transport {
         /// Whether the request may have been applied.
         sent: bool,
@@ -156,6 +156,19 @@ const DUPLICATE_ERROR_NAMES: &[&str] = &[
     "entity.error/entity-already-exists",
     "entity.error/unique-constraint-violation",
 ];
+
+/// reqwest's message (which names the URL) and its causes ("Connection refused", "dns
+/// error", ...), which reqwest's own `Display` leaves out. None of them holds the token.
+fn causes(e: &reqwest::Error) -> String {
+    let mut out = e.to_string();
+    let mut next = std::error::Error::source(e);
+    while let Some(cause) = next {
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
+        next = cause.source();
+    }
+    out
+}
 
 fn join(v: &[Violation]) -> String {
     v.iter()

@@ -8,7 +8,7 @@
 //! | failure | idempotent request | other request |
 //! |---|---|---|
 //! | 429 (not processed) | retry | retry |
-//! | connection refused (nothing sent) | retry | retry |
+//! | connection refused, unknown host (nothing sent) | at most [`MAX_CONNECT_RETRIES`], quick | same |
 //! | 5xx, timeout, connection reset, truncated body | retry | **no** |
 //! | 401/403, 4xx, validation, command errors, undecodable answers | no | no |
 //!
@@ -103,6 +103,18 @@ impl RetryPolicy {
         self.max_retry_after = d;
         self
     }
+}
+
+/// Retries of a request that could not connect at all (connection refused, unknown host,
+/// TLS handshake): a wrong URL or port should fail in seconds, not after the full budget.
+pub const MAX_CONNECT_RETRIES: u32 = 2;
+
+/// Cap on the wait before retrying a failed connection.
+pub(crate) const MAX_CONNECT_BACKOFF: Duration = Duration::from_secs(1);
+
+/// Whether `e` is a failure to connect (nothing was sent).
+pub(crate) fn is_connect_failure(e: &Error) -> bool {
+    matches!(e, Error::Transport { sent: false, source } if source.is_connect())
 }
 
 /// Whether a request may be repeated after it possibly reached the server.

@@ -16,7 +16,9 @@ use serde::Serialize;
 
 use crate::error::{Error, FiberyError, Result};
 use crate::pace::Pacer;
-use crate::retry::{RetryPolicy, Safety, should_retry};
+use crate::retry::{
+    MAX_CONNECT_BACKOFF, MAX_CONNECT_RETRIES, RetryPolicy, Safety, is_connect_failure, should_retry,
+};
 use crate::scrub::Scrubber;
 
 /// How the token is presented in the `Authorization` header.
@@ -255,6 +257,7 @@ impl Transport {
     {
         let maybe_applied = AtomicBool::new(false);
         let attempts = AtomicU32::new(0);
+        let connect_failures = AtomicU32::new(0);
         let max_ra = self.retry.max_retry_after;
         let value = (|| async {
             attempts.fetch_add(1, Ordering::Relaxed);
@@ -267,8 +270,18 @@ impl Transport {
             r
         })
         .retry(self.retry.backoff())
-        .when(|e: &Error| should_retry(e, safety))
-        .adjust(|e: &Error, d| d.map(|d| e.retry_after().map(|ra| ra.min(max_ra)).unwrap_or(d)))
+        .when(|e: &Error| {
+            if is_connect_failure(e) {
+                return connect_failures.fetch_add(1, Ordering::Relaxed) < MAX_CONNECT_RETRIES;
+            }
+            should_retry(e, safety)
+        })
+        .adjust(|e: &Error, d| {
+            if is_connect_failure(e) {
+                return d.map(|d| d.min(MAX_CONNECT_BACKOFF));
+            }
+            d.map(|d| e.retry_after().map(|ra| ra.min(max_ra)).unwrap_or(d))
+        })
         .notify(|e: &Error, d| {
             self.stats.retries.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(

@@ -150,7 +150,7 @@ impl EmulatorBuilder {
 /// A running emulator. Dropping it stops the server (call [`Emulator::shutdown`] to wait).
 #[derive(Debug)]
 pub struct Emulator {
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
     addr: SocketAddr,
     shutdown: Option<tokio::sync::watch::Sender<bool>>,
     task: Option<tokio::task::JoinHandle<()>>,

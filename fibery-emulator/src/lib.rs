@@ -39,6 +39,8 @@ mod error;
 mod response;
 mod server;
 mod store;
+#[cfg(feature = "client")]
+mod test_client;
 
 pub use api::commands::{BatchFailure, Behaviour};
 pub use emulator::{Emulator, EmulatorBuilder, EmulatorError, load_schema_file, schema_from_value};

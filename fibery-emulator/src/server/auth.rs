@@ -29,6 +29,12 @@ impl Tokens {
         Tokens(tokens)
     }
 
+    /// The first configured token (what a test client presents).
+    #[cfg_attr(not(feature = "client"), allow(dead_code))]
+    pub(crate) fn first(&self) -> Option<&String> {
+        self.0.first()
+    }
+
     /// The matching token, compared in constant time against every configured one.
     fn find(&self, presented: &str) -> Option<TokenId> {
         let mut found = subtle::Choice::from(0u8);
