@@ -275,10 +275,8 @@ fn expected_kind(reply: Reply, e: &Error) -> bool {
     };
     match reply {
         Reply::Auth401 => matches!(e, Error::Auth { status: 401, .. }),
-        Reply::Json400 => {
-            matches!(e, Error::Server { status: 400, error } if error.name == "proxy/bad-request")
-        }
-        Reply::Text400 => matches!(e, Error::Http { status: 400, .. }),
+        // Classified by status: a JSON body and a text body give the same kind.
+        Reply::Json400 | Reply::Text400 => matches!(e, Error::Http { status: 400, .. }),
         Reply::Text500 => matches!(e, Error::Server { status: 500, .. }),
         Reply::Envelope => {
             matches!(e, Error::Command { error, .. } if error.name == "entity.error/proxy")

@@ -69,9 +69,10 @@ pub enum Error {
         retry_after: Option<Duration>,
     },
 
-    /// Fibery answered with an error payload outside the command envelope (HTTP 5xx with
-    /// `{name, message, data}`: unknown command, malformed request, server failure).
-    /// May have been applied when the status is 5xx.
+    /// Fibery failed the request as a whole with HTTP 5xx (unknown command, malformed
+    /// request, server failure). `error` is Fibery's `{name, message, data}` when the body is
+    /// one, else one synthesized from the text (name `http/<status>`). Only 5xx statuses
+    /// give this variant. May have been applied.
     #[error("Fibery server error (HTTP {status}): {error}")]
     Server {
         /// HTTP status.
@@ -92,7 +93,8 @@ pub enum Error {
         error: Box<FiberyError>,
     },
 
-    /// An unexpected HTTP status from a non-command endpoint (documents, files, webhooks).
+    /// The request was refused with a 4xx status no other variant covers (400, 405, 409,
+    /// 413, ...), on any endpoint, whatever the body (JSON or text). Not applied.
     #[error("unexpected HTTP {status} from {endpoint}: {body}")]
     Http {
         /// HTTP status.
@@ -133,6 +135,8 @@ pub enum Error {
     },
 
     /// Something the caller asked for does not exist (entity, document, file, webhook).
+    /// Every HTTP 404 is this variant, whatever the endpoint or the body; it holds the path
+    /// (or what was looked up).
     #[error("not found: {0}")]
     NotFound(String),
 

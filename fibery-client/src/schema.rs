@@ -152,12 +152,17 @@ impl Client {
                 violations,
             });
         }
-        if !batch.schema_commands.is_empty() {
-            self.send_one(Command::schema_batch(batch.schema_commands))
-                .await?;
-        }
+        let mut schema_commands = batch.schema_commands;
         if !batch.mixins.is_empty() {
-            self.send_one(install_mixins(batch.mixins)).await?;
+            // Inside the batch that creates the types, as Fibery documents it: a type is
+            // never left without its mixins.
+            schema_commands.push(SchemaCommand::InstallMixins {
+                types: batch.mixins,
+            });
+        }
+        if !schema_commands.is_empty() {
+            self.send_one(Command::schema_batch(schema_commands))
+                .await?;
         }
         if !batch.after.is_empty() {
             self.run_all_ok(batch.after, false).await?;
@@ -166,16 +171,6 @@ impl Client {
             self.send_one(Command::schema_batch(batch.meta)).await?;
         }
         self.refresh_schema().await
-    }
-}
-
-/// `fibery.app/install-mixins`, sent today as a top-level command in core's spelling of
-/// [`SchemaCommand::InstallMixins`] (Fibery documents it inside `fibery.schema/batch`).
-fn install_mixins(types: Vec<(String, Vec<String>)>) -> Command {
-    let sc = SchemaCommand::InstallMixins { types };
-    Command::Raw {
-        command: sc.name().to_owned(),
-        args: sc.to_json().get("args").cloned(),
     }
 }
 
@@ -262,8 +257,8 @@ pub enum RelationKind {
     ManyToMany,
 }
 
-/// Schema mutations, sent by [`Client::apply_schema`] as one `fibery.schema/batch` (plus
-/// mixin installation and enum option creation).
+/// Schema mutations, sent by [`Client::apply_schema`] as one `fibery.schema/batch` (types,
+/// fields and `fibery.app/install-mixins`), then enum option creation and default values.
 ///
 /// ```
 /// use fibery_client::schema::{RelationKind, SchemaBatch};

@@ -355,27 +355,37 @@ impl Transport {
         if status.is_server_error() {
             stats.server_errors.fetch_add(1, Ordering::Relaxed);
         }
-        if let Ok(error) = serde_json::from_slice::<FiberyError>(&body) {
-            return Err(Error::Server {
-                status: status.as_u16(),
-                error: Box::new(error),
-            });
+        Err(self.refusal(endpoint, status, &body))
+    }
+
+    /// The typed error of a refused request, decided by the status alone (the body only
+    /// fills in the details): 404 is [`Error::NotFound`], 5xx [`Error::Server`] (with
+    /// Fibery's `{name, message, data}` when the body is one, else one synthesized from the
+    /// text), any other status [`Error::Http`]. A JSON body and a text body with the same
+    /// status give the same kind.
+    fn refusal(&self, endpoint: &str, status: StatusCode, body: &[u8]) -> Error {
+        if status == StatusCode::NOT_FOUND {
+            return Error::NotFound(endpoint.to_owned());
         }
         if status.is_server_error() {
-            let name = format!("http/{}", status.as_u16());
-            return Err(Error::Server {
+            let error = serde_json::from_slice::<serde_json::Value>(body)
+                .ok()
+                .filter(serde_json::Value::is_object)
+                .and_then(|v| FiberyError::from_value(&v))
+                .unwrap_or_else(|| {
+                    let name = format!("http/{}", status.as_u16());
+                    FiberyError::new(name, self.scrub.snippet(body))
+                });
+            return Error::Server {
                 status: status.as_u16(),
-                error: Box::new(FiberyError::new(name, self.scrub.snippet(&body))),
-            });
+                error: Box::new(error),
+            };
         }
-        if status == StatusCode::NOT_FOUND {
-            return Err(Error::NotFound(endpoint.to_owned()));
-        }
-        Err(Error::Http {
+        Error::Http {
             status: status.as_u16(),
             endpoint: endpoint.to_owned(),
-            body: self.scrub.snippet(&body),
-        })
+            body: self.scrub.snippet(body),
+        }
     }
 }
 

@@ -277,3 +277,33 @@ async fn unknown_type_error_data_carries_schema_version_query_and_params() {
     let p = data["query"]["q/where"][2].as_str().unwrap();
     assert_eq!(data["params"][p], "x", "{data}");
 }
+
+#[tokio::test]
+async fn install_mixins_is_served_only_inside_the_schema_batch() {
+    let emu = pm().await;
+    let api = Api::new(&emu);
+    let mixins = json!({"command": "fibery.app/install-mixins",
+                        "args": {"types": {"Projects/Project": ["Files/Files-mixin"]}}});
+    // Top level: an unknown command, refused before anything runs.
+    let (st, v) = api.raw(&json!([mixins.clone()])).await;
+    assert_eq!(st, 500, "{v}");
+    assert_eq!(v["name"], "command/not-found");
+    let has_files = |s: &Value| {
+        s["fibery/types"].as_array().unwrap().iter().any(|t| {
+            t["fibery/name"] == "Projects/Project"
+                && t["fibery/fields"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|f| f["fibery/name"] == "Files/Files")
+        })
+    };
+    let before = api.ok("fibery.schema/query", json!({})).await;
+    assert!(!has_files(&before), "the fixture has no files on projects");
+    // Inside `fibery.schema/batch` it installs the mixin.
+    let r = api
+        .ok("fibery.schema/batch", json!({"commands": [mixins]}))
+        .await;
+    assert_eq!(r, json!("ok"));
+    assert!(has_files(&api.ok("fibery.schema/query", json!({})).await));
+}

@@ -1,6 +1,6 @@
 //! Runs one typed command against the store.
 
-use fibery_core::command::{CollectionChange, Command, CommandResult, names};
+use fibery_core::command::{CollectionChange, Command, CommandResult};
 use fibery_core::error::FiberyError;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -77,7 +77,6 @@ pub(crate) fn run(store: &mut Store, cmd: &Command, ctx: &mut Ctx) -> Result<Val
             SET_COLLECTION_ITEMS => set_collection_items(store, args_of(args)?, ctx),
             BATCH_CREATE => batch_create(store, args_of(args)?, ctx),
             BATCH_DELETE => batch_delete(store, args_of(args)?, ctx),
-            names::INSTALL_MIXINS => schema::install_mixins(store, cmd, ctx),
             other => Err(error::command_not_found(other)),
         },
         // Commands fibery-core models later: not served until the emulator learns them.
@@ -193,7 +192,6 @@ fn in_batch(c: &Command, v: Value) -> Value {
 fn touches_schema(c: &Command) -> bool {
     match c {
         Command::SchemaBatch(_) => true,
-        Command::Raw { command, .. } => command == names::INSTALL_MIXINS,
         Command::Batch(cs) => cs.iter().any(touches_schema),
         Command::Correlated { command, .. } => touches_schema(command),
         _ => false,

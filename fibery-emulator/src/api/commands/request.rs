@@ -24,7 +24,9 @@ pub(super) const BATCH_CREATE: &str = "fibery.entity.batch/create";
 /// `fibery.entity.batch/delete` (a `Command::Raw`).
 pub(super) const BATCH_DELETE: &str = "fibery.entity.batch/delete";
 
-/// Every command the emulator serves.
+/// Every top-level command the emulator serves. `fibery.app/install-mixins` is not one:
+/// Fibery documents it only inside `fibery.schema/batch`, so at top level it is an unknown
+/// command (HTTP 500).
 const SERVED: &[&str] = &[
     names::QUERY,
     names::CREATE,
@@ -39,7 +41,6 @@ const SERVED: &[&str] = &[
     names::BATCH,
     names::SCHEMA_QUERY,
     names::SCHEMA_BATCH,
-    names::INSTALL_MIXINS,
 ];
 
 /// A body that passed the envelope rules.

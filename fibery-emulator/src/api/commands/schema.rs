@@ -1,7 +1,7 @@
-//! Schema commands (`fibery.schema/batch`, `fibery.app/install-mixins`): all or nothing, each
-//! successful batch bumps the schema version.
+//! Schema commands (`fibery.schema/batch`, with `fibery.app/install-mixins` inside it): all or
+//! nothing, each successful batch bumps the schema version.
 
-use fibery_core::command::{Command, FieldSpec, SchemaCommand};
+use fibery_core::command::{FieldSpec, SchemaCommand};
 use fibery_core::error::FiberyError;
 use fibery_core::schema::{FieldDef, FieldMeta, TypeDef, TypeMeta};
 use serde::Serialize;
@@ -26,16 +26,6 @@ pub(super) fn batch(
     ctx: &mut Ctx,
 ) -> Result<Value, FiberyError> {
     all_or_nothing(store, ctx, |s| cmds.iter().try_for_each(|c| apply(s, c)))
-}
-
-/// `fibery.app/install-mixins` sent as a top-level command.
-pub(super) fn install_mixins(
-    store: &mut Store,
-    cmd: &Command,
-    ctx: &mut Ctx,
-) -> Result<Value, FiberyError> {
-    let c = SchemaCommand::from_json(&cmd.to_json()).map_err(|e| error::bad_args(e.to_string()))?;
-    all_or_nothing(store, ctx, |s| apply(s, &c))
 }
 
 /// Runs schema changes on the store; on failure the whole store is restored.
