@@ -41,6 +41,7 @@ pub struct ClientBuilder {
     base_url: Option<String>,
     token: Option<SecretString>,
     token_from_env: bool,
+    place_from_env: bool,
     scheme: AuthScheme,
     timeout: Duration,
     transfer_timeout: Duration,
@@ -79,6 +80,7 @@ impl Default for ClientBuilder {
             base_url: None,
             token: None,
             token_from_env: false,
+            place_from_env: false,
             scheme: AuthScheme::Token,
             timeout: Duration::from_secs(60),
             transfer_timeout: Duration::from_secs(3600),
@@ -132,16 +134,12 @@ impl ClientBuilder {
         self
     }
 
-    /// Read `FIBERY_TOKEN` and `FIBERY_ACCOUNT` (or `FIBERY_BASE_URL`) from the environment.
+    /// Read `FIBERY_TOKEN` and `FIBERY_BASE_URL` (or else `FIBERY_ACCOUNT`) from the
+    /// environment at [`build`](Self::build) time, for what was not set explicitly. With
+    /// nothing set, `build` fails naming every missing variable.
     pub fn from_env(mut self) -> Self {
         self.token_from_env = true;
-        if self.account.is_none() && self.base_url.is_none() {
-            if let Ok(url) = std::env::var("FIBERY_BASE_URL") {
-                self.base_url = Some(url);
-            } else if let Ok(acc) = std::env::var("FIBERY_ACCOUNT") {
-                self.account = Some(acc);
-            }
-        }
+        self.place_from_env = true;
         self
     }
 
@@ -247,23 +245,12 @@ impl ClientBuilder {
 
     /// Validates the configuration and builds the client.
     pub fn build(self) -> Result<Client> {
-        let base = match (&self.base_url, &self.account) {
-            (Some(url), _) => validate_base_url(url)?,
-            (None, Some(acc)) => format!("https://{}.fibery.io", validate_account(acc)?),
-            (None, None) => {
-                return Err(Error::Config(
-                    "neither account nor base_url set (FIBERY_ACCOUNT not found)".into(),
-                ));
-            }
-        };
-        let token = match self.token {
-            Some(t) => t,
-            None if self.token_from_env => match std::env::var("FIBERY_TOKEN") {
-                Ok(t) => SecretString::from(t),
-                Err(_) => return Err(Error::Config("FIBERY_TOKEN is not set".into())),
-            },
-            None => return Err(Error::Config("no token set".into())),
-        };
+        self.build_in(|name| std::env::var(name).ok())
+    }
+
+    /// [`build`](Self::build) reading environment variables through `env`.
+    fn build_in(mut self, env: impl Fn(&str) -> Option<String>) -> Result<Client> {
+        let (base, token) = self.place_and_token(&env)?;
         let transport = Transport::new(TransportConfig {
             base,
             token,
@@ -288,6 +275,46 @@ impl ClientBuilder {
                 document_chunk: self.document_chunk,
             },
         ))
+    }
+}
+
+impl ClientBuilder {
+    /// The place and the token, read from `env` where [`from_env`](Self::from_env) or
+    /// [`token_from_env`](Self::token_from_env) asked for it; a configuration error naming
+    /// every missing setting and its variables when any is still missing.
+    /// Returns the validated base URL and the token.
+    fn place_and_token(
+        &mut self,
+        env: &impl Fn(&str) -> Option<String>,
+    ) -> Result<(String, SecretString)> {
+        if self.place_from_env && self.account.is_none() && self.base_url.is_none() {
+            self.base_url = env("FIBERY_BASE_URL");
+            if self.base_url.is_none() {
+                self.account = env("FIBERY_ACCOUNT");
+            }
+        }
+        if self.token.is_none() && self.token_from_env {
+            self.token = env("FIBERY_TOKEN").map(SecretString::from);
+        }
+        let base = match (&self.base_url, &self.account) {
+            (Some(url), _) => Some(validate_base_url(url)?),
+            (None, Some(acc)) => Some(format!("https://{}.fibery.io", validate_account(acc)?)),
+            (None, None) => None,
+        };
+        let mut missing = Vec::new();
+        if base.is_none() {
+            missing.push(
+                "no account or base URL (`account`, `base_url`, or FIBERY_ACCOUNT / \
+                 FIBERY_BASE_URL with `from_env`)",
+            );
+        }
+        if self.token.is_none() {
+            missing.push("no token (`token`, or FIBERY_TOKEN with `from_env` / `token_from_env`)");
+        }
+        match (base, self.token.take()) {
+            (Some(base), Some(token)) => Ok((base, token)),
+            _ => Err(Error::Config(format!("{} set", missing.join(" and ")))),
+        }
     }
 }
 
@@ -357,6 +384,56 @@ fn validate_base_url(raw: &str) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The configuration error of `b` built in an environment holding `vars`.
+    fn config_error(b: ClientBuilder, vars: &[(&str, &str)]) -> String {
+        let env = |name: &str| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        };
+        match b.build_in(env) {
+            Err(Error::Config(m)) => m,
+            other => panic!("expected a configuration error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn missing_environment_names_every_variable() {
+        for b in [
+            Client::builder().from_env(),
+            Client::builder().token_from_env(),
+        ] {
+            let m = config_error(b, &[]);
+            for var in ["FIBERY_TOKEN", "FIBERY_ACCOUNT", "FIBERY_BASE_URL"] {
+                assert!(m.contains(var), "{var} not named: {m}");
+            }
+        }
+        // Only what is missing is named.
+        let m = config_error(Client::builder().from_env(), &[("FIBERY_ACCOUNT", "acme")]);
+        assert!(m.contains("FIBERY_TOKEN") && !m.contains("FIBERY_ACCOUNT"), "{m}");
+        let m = config_error(Client::builder().from_env(), &[("FIBERY_TOKEN", "t")]);
+        assert!(m.contains("FIBERY_BASE_URL") && !m.contains("FIBERY_TOKEN"), "{m}");
+        // FIBERY_BASE_URL wins over FIBERY_ACCOUNT; explicit settings win over both.
+        let env = [
+            ("FIBERY_TOKEN", "t"),
+            ("FIBERY_ACCOUNT", "acme"),
+            ("FIBERY_BASE_URL", "http://127.0.0.1:9"),
+        ];
+        let lookup = |name: &str| {
+            env.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        };
+        let c = Client::builder().from_env().build_in(lookup).unwrap();
+        assert_eq!(c.base_url(), "http://127.0.0.1:9");
+        let c = Client::builder()
+            .account("other")
+            .from_env()
+            .build_in(lookup)
+            .unwrap();
+        assert_eq!(c.base_url(), "https://other.fibery.io");
+    }
 
     #[test]
     fn accounts() {

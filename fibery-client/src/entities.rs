@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use fibery_core::command::{Command, ConflictAction};
 use fibery_core::entity::{DocFormat, EncodedEntity, FiberyEntity, MappingKind};
-use fibery_core::query::{Filter, Order, Query, SubQuery};
+use fibery_core::query::{Filter, Order, Query};
 use fibery_core::validate::{Mode, Rule, Violation};
 use futures::{Stream, StreamExt, TryStreamExt};
 use serde_json::{Map, Value, json};
@@ -543,7 +543,7 @@ where
                 .map(|(id, _)| *id)
                 .collect();
             if !fields.is_empty() && !live.is_empty() {
-                match self.current_collections(&fields, &live).await {
+                match self.client.current_collections(T::TYPE_NAME, &fields, &live).await {
                     Ok(c) => current = c,
                     Err(e) => {
                         let pending: Vec<usize> = (0..results.len()).collect();
@@ -648,35 +648,6 @@ where
         }
     }
 
-    /// The current items of collection `fields` of the entities `ids`.
-    async fn current_collections(
-        &self,
-        fields: &[String],
-        ids: &[Uuid],
-    ) -> Result<HashMap<(Uuid, String), Vec<Uuid>>> {
-        let mut out = HashMap::new();
-        for chunk in ids.chunks(500) {
-            let mut q = Query::from(T::TYPE_NAME).select(["fibery/id"]);
-            for f in fields {
-                let items = SubQuery::new().select(["fibery/id"]).limit(100);
-                q = q.select_collection(f.as_str(), items);
-            }
-            let q = q
-                .filter(Filter::in_list(
-                    "fibery/id",
-                    chunk.iter().map(Uuid::to_string),
-                ))
-                .limit(chunk.len() as u64);
-            for row in self.client.query_rows(q).await? {
-                let Some(id) = row_id(&row) else { continue };
-                for f in fields {
-                    let items = row[f].as_array().into_iter().flatten();
-                    out.insert((id, f.clone()), items.filter_map(row_id).collect());
-                }
-            }
-        }
-        Ok(out)
-    }
 }
 
 /// One item encoded for a write: its create/update fields and its follow-up work.
@@ -712,18 +683,10 @@ fn validate_all<T: FiberyEntity + Validate>(items: &[T]) -> Result<()> {
                     .map(|m| m.fibery_name)
                     .unwrap_or(field.as_ref());
                 for e in list {
-                    let mut reason = e
-                        .message
-                        .as_ref()
-                        .map(|m| m.to_string())
-                        .unwrap_or_else(|| format!("rule `{}` failed", e.code));
-                    if let Some(v) = e.params.get("value") {
-                        reason.push_str(&format!(" (value: {v})"));
-                    }
                     violations.push(Violation {
                         field: fibery.to_owned(),
                         rule: Rule::Validator,
-                        reason,
+                        reason: crate::validator_reason::reason(e),
                     });
                 }
             }

@@ -97,6 +97,8 @@
 pub mod batch;
 mod builder;
 pub mod client;
+mod collections;
+mod command_batch;
 pub mod documents;
 pub mod entities;
 pub mod error;
@@ -107,6 +109,7 @@ pub mod retry;
 pub mod schema;
 mod scrub;
 mod transport;
+mod validator_reason;
 pub mod webhooks;
 
 pub use builder::ClientBuilder;

@@ -34,10 +34,31 @@ impl Client {
     /// When the schema is cached, the query is checked against it first (unknown types and
     /// fields with did-you-mean suggestions, non-primitive selects, ...); a failing check
     /// revalidates the schema (ETag) once before rejecting, so a stale cache cannot block a
-    /// valid query.
+    /// valid query. With no schema cached yet, a query Fibery refuses is checked against
+    /// the schema (fetched then), so a misspelt field gives the same did-you-mean
+    /// [`Error::Validation`] on a cold cache as on a warm one.
     pub async fn query(&self, query: &Query) -> Result<Vec<Value>> {
         self.preflight(query).await?;
-        self.query_rows(query.clone()).await
+        match self.query_rows(query.clone()).await {
+            Err(e @ Error::Command { .. }) => Err(self.explain_refusal(query, e).await),
+            r => r,
+        }
+    }
+
+    /// The schema's reading of a query Fibery refused with `refused`: its violations when
+    /// the schema finds any, else `refused` itself.
+    async fn explain_refusal(&self, q: &Query, refused: Error) -> Error {
+        let Ok(schema) = self.schema().await else {
+            return refused;
+        };
+        match schema.check_query(q) {
+            Err(violations) => Error::Validation {
+                type_name: q.from.clone(),
+                index: None,
+                violations,
+            },
+            Ok(()) => refused,
+        }
     }
 
     /// Runs a query without the schema check (queries the client builds itself).
@@ -228,7 +249,7 @@ impl Client {
     /// Collection sub-queries are capped by their `q/limit` (Fibery recommends 100). For
     /// every row whose collection came back full, reads the whole collection by paging the
     /// target type filtered by the relation's other end, and replaces the truncated array.
-    async fn complete_collections(&self, q: &Query, rows: &mut [Value]) -> Result<()> {
+    pub(crate) async fn complete_collections(&self, q: &Query, rows: &mut [Value]) -> Result<()> {
         let Select::Fields(items) = &q.select else {
             return Ok(());
         };
