@@ -682,3 +682,60 @@ async fn odd_envelopes_are_read_by_cores_parser() {
     // Anything else is undecodable.
     assert!(matches!(&r[2], Err(Error::Decode { .. })), "{:?}", r[2]);
 }
+
+/// One answer of the classification test: a status with a JSON or a text body.
+fn refusal(status: u16, json_body: bool) -> ResponseTemplate {
+    let t = ResponseTemplate::new(status);
+    if json_body {
+        t.set_body_json(json!({"name": "some/error", "message": "refused", "data": {}}))
+    } else {
+        t.set_body_string("refused")
+    }
+}
+
+#[tokio::test]
+async fn errors_are_classified_by_status_whatever_the_body_on_every_endpoint() {
+    let server = MockServer::start().await;
+    let c = client(&server).retry(RetryPolicy::none()).build().unwrap();
+    type Kind = fn(&Error) -> bool;
+    let cases: [(u16, Kind); 5] = [
+        (404, |e| matches!(e, Error::NotFound(_))),
+        (400, |e| matches!(e, Error::Http { status: 400, .. })),
+        (409, |e| matches!(e, Error::Http { status: 409, .. })),
+        (405, |e| matches!(e, Error::Http { status: 405, .. })),
+        (500, |e| matches!(e, Error::Server { status: 500, .. })),
+    ];
+    for (status, kind) in cases {
+        for json_body in [true, false] {
+            server.reset().await;
+            Mock::given(wiremock::matchers::any())
+                .respond_with(refusal(status, json_body))
+                .mount(&server)
+                .await;
+            let mut sink = Vec::new();
+            let errors = [
+                ("commands", c.command(query_cmd()).await.unwrap_err()),
+                ("webhooks", c.delete_webhook(7).await.unwrap_err()),
+                (
+                    "documents",
+                    c.document("abc", fibery_client::DocFormat::Md)
+                        .await
+                        .unwrap_err(),
+                ),
+                ("files", c.download_file("abc", &mut sink).await.unwrap_err()),
+            ];
+            for (endpoint, e) in errors {
+                assert!(kind(&e), "{status} json={json_body} {endpoint}: {e:?}");
+                assert_eq!(e.may_have_been_sent(), status >= 500, "{endpoint}: {e:?}");
+            }
+        }
+    }
+    // A 5xx JSON payload keeps Fibery's name; a text one gets `http/<status>`.
+    server.reset().await;
+    Mock::given(method("POST"))
+        .respond_with(refusal(503, false))
+        .mount(&server)
+        .await;
+    let e = c.command(query_cmd()).await.unwrap_err();
+    assert_eq!(e.fibery_error().unwrap().name, "http/503");
+}

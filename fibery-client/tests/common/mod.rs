@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use fibery_client::{Client, ClientBuilder, RetryPolicy, Schema};
-use fibery_emulator::{Emulator, RateLimits};
+use fibery_emulator::{Emulator, EmulatorBuilder, RateLimits};
 use serde_json::{Value, json};
 use wiremock::MockServer;
 
@@ -23,17 +23,24 @@ pub fn fixture(name: &str) -> String {
 /// An emulator on the fixture schema `name` (`<name>.json`) with its enum options
 /// (`<name>.options.json`) seeded, accepting `token`, rate-limited by `limits` or not at all.
 pub async fn emulator(name: &str, token: &str, limits: Option<RateLimits>) -> Emulator {
-    let schema = Schema::parse(&fixture(&format!("{name}.json"))).unwrap();
-    let options: Value = serde_json::from_str(&fixture(&format!("{name}.options.json"))).unwrap();
-    let b = Emulator::builder()
-        .schema(schema)
-        .token(token)
-        .seed_json(options);
+    let b = emulator_builder(name, token);
     let b = match limits {
         Some(l) => b.rate_limits(l),
         None => b.without_rate_limits(),
     };
     b.start().await.unwrap()
+}
+
+/// The builder of an emulator on the fixture schema `name` with its options seeded,
+/// accepting `token`, without rate limits.
+pub fn emulator_builder(name: &str, token: &str) -> EmulatorBuilder {
+    let schema = Schema::parse(&fixture(&format!("{name}.json"))).unwrap();
+    let options: Value = serde_json::from_str(&fixture(&format!("{name}.options.json"))).unwrap();
+    Emulator::builder()
+        .schema(schema)
+        .token(token)
+        .seed_json(options)
+        .without_rate_limits()
 }
 
 /// A client for a wiremock server: unpaced, no merging, 3 quick retries.
