@@ -549,6 +549,23 @@ async fn execute_and_command() {
 }
 
 #[tokio::test]
+async fn command_batch() {
+    let rig = Rig::start().await;
+    let mark = rig.mark().await;
+    let id = Uuid::from_u128(8);
+    let results = rig
+        .client
+        .command_batch([
+            Command::create(TASK, json!({"fibery/id": id, "Projects/Name": "batched"})),
+            Command::delete(TASK, id),
+        ])
+        .await
+        .unwrap();
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    insta::assert_snapshot!(rig.sent_since(mark).await);
+}
+
+#[tokio::test]
 async fn typed_get_and_count() {
     let rig = Rig::start().await;
     let id = rig.seeded_task("Typed").await;
