@@ -411,9 +411,15 @@ mod tests {
         }
         // Only what is missing is named.
         let m = config_error(Client::builder().from_env(), &[("FIBERY_ACCOUNT", "acme")]);
-        assert!(m.contains("FIBERY_TOKEN") && !m.contains("FIBERY_ACCOUNT"), "{m}");
+        assert!(
+            m.contains("FIBERY_TOKEN") && !m.contains("FIBERY_ACCOUNT"),
+            "{m}"
+        );
         let m = config_error(Client::builder().from_env(), &[("FIBERY_TOKEN", "t")]);
-        assert!(m.contains("FIBERY_BASE_URL") && !m.contains("FIBERY_TOKEN"), "{m}");
+        assert!(
+            m.contains("FIBERY_BASE_URL") && !m.contains("FIBERY_TOKEN"),
+            "{m}"
+        );
         // FIBERY_BASE_URL wins over FIBERY_ACCOUNT; explicit settings win over both.
         let env = [
             ("FIBERY_TOKEN", "t"),

@@ -31,9 +31,7 @@ impl Client {
         for chunk in ids.chunks(ENTITIES_PER_QUERY) {
             let mut q = Query::from(type_name).select(["fibery/id"]);
             for f in fields {
-                let items = SubQuery::new()
-                    .select(["fibery/id"])
-                    .limit(SUB_QUERY_LIMIT);
+                let items = SubQuery::new().select(["fibery/id"]).limit(SUB_QUERY_LIMIT);
                 q = q.select_collection(f.as_str(), items);
             }
             let q = q

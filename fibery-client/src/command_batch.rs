@@ -53,7 +53,11 @@ impl Client {
             None => return Err(Error::decode(context, "the result is not an array")),
         };
         if envelopes.len() != names.len() {
-            let message = format!("sent {} commands, got {} results", names.len(), envelopes.len());
+            let message = format!(
+                "sent {} commands, got {} results",
+                names.len(),
+                envelopes.len()
+            );
             return Err(Error::decode(context, message));
         }
         Ok(envelopes

@@ -543,7 +543,11 @@ where
                 .map(|(id, _)| *id)
                 .collect();
             if !fields.is_empty() && !live.is_empty() {
-                match self.client.current_collections(T::TYPE_NAME, &fields, &live).await {
+                match self
+                    .client
+                    .current_collections(T::TYPE_NAME, &fields, &live)
+                    .await
+                {
                     Ok(c) => current = c,
                     Err(e) => {
                         let pending: Vec<usize> = (0..results.len()).collect();
@@ -647,7 +651,6 @@ where
             }
         }
     }
-
 }
 
 /// One item encoded for a write: its create/update fields and its follow-up work.

@@ -27,9 +27,16 @@ pub(crate) fn reason(e: &ValidationError) -> String {
             let bounds = match (min, max, xmin, xmax) {
                 (Some(min), Some(max), None, None) => format!("in {min}..={max}"),
                 _ => {
-                    let low = xmin.map(|v| format!("> {v}")).or(min.map(|v| format!(">= {v}")));
-                    let high = xmax.map(|v| format!("< {v}")).or(max.map(|v| format!("<= {v}")));
-                    low.into_iter().chain(high).collect::<Vec<_>>().join(" and ")
+                    let low = xmin
+                        .map(|v| format!("> {v}"))
+                        .or(min.map(|v| format!(">= {v}")));
+                    let high = xmax
+                        .map(|v| format!("< {v}"))
+                        .or(max.map(|v| format!("<= {v}")));
+                    low.into_iter()
+                        .chain(high)
+                        .collect::<Vec<_>>()
+                        .join(" and ")
                 }
             };
             let got = value.map(|v| format!(", got {v}")).unwrap_or_default();
@@ -73,15 +80,28 @@ mod tests {
 
     #[test]
     fn bounds_and_measures_are_named() {
-        let len = rule("length", &[("min", json!(1)), ("max", json!(200)), ("value", json!(""))]);
+        let len = rule(
+            "length",
+            &[("min", json!(1)), ("max", json!(200)), ("value", json!(""))],
+        );
         assert_eq!(reason(&len), "length must be 1..200, got 0");
         let eq = rule("length", &[("equal", json!(3)), ("value", json!(["a"]))]);
         assert_eq!(reason(&eq), "length must be exactly 3, got 1");
         let min = rule("range", &[("min", json!(0)), ("value", json!(-1))]);
         assert_eq!(reason(&min), "must be >= 0, got -1");
-        let both = rule("range", &[("min", json!(1)), ("max", json!(5)), ("value", json!(9))]);
+        let both = rule(
+            "range",
+            &[("min", json!(1)), ("max", json!(5)), ("value", json!(9))],
+        );
         assert_eq!(reason(&both), "must be in 1..=5, got 9");
-        let excl = rule("range", &[("exclusive_min", json!(0)), ("max", json!(5)), ("value", json!(0))]);
+        let excl = rule(
+            "range",
+            &[
+                ("exclusive_min", json!(0)),
+                ("max", json!(5)),
+                ("value", json!(0)),
+            ],
+        );
         assert_eq!(reason(&excl), "must be > 0 and <= 5, got 0");
         let email = rule("email", &[("value", json!("x"))]);
         assert_eq!(reason(&email), "rule `email` failed (value: \"x\")");

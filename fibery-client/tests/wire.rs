@@ -722,7 +722,10 @@ async fn errors_are_classified_by_status_whatever_the_body_on_every_endpoint() {
                         .await
                         .unwrap_err(),
                 ),
-                ("files", c.download_file("abc", &mut sink).await.unwrap_err()),
+                (
+                    "files",
+                    c.download_file("abc", &mut sink).await.unwrap_err(),
+                ),
             ];
             for (endpoint, e) in errors {
                 assert!(kind(&e), "{status} json={json_body} {endpoint}: {e:?}");

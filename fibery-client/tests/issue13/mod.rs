@@ -62,7 +62,11 @@ impl FiberyEntity for ProjectTasks {
         })
     }
     fn decode(row: &Value) -> Result<Self, DecodeError> {
-        let id = |v: &Value| v["fibery/id"].as_str().and_then(|s| Uuid::parse_str(s).ok());
+        let id = |v: &Value| {
+            v["fibery/id"]
+                .as_str()
+                .and_then(|s| Uuid::parse_str(s).ok())
+        };
         Ok(ProjectTasks {
             id: id(row),
             name: row["Projects/Name"].as_str().unwrap_or_default().to_owned(),
@@ -137,7 +141,10 @@ async fn set_semantics_writes_see_collections_past_the_hundredth_item() {
         name: "Big".into(),
         tasks: last.clone(),
     };
-    let r = projects.upsert_all([upsert], "Projects/Name").await.unwrap();
+    let r = projects
+        .upsert_all([upsert], "Projects/Name")
+        .await
+        .unwrap();
     assert_eq!(r.into_result().unwrap(), [pid]);
     assert_same(tasks_of(&client, pid).await, &last);
 }
@@ -220,7 +227,9 @@ fn misspelt() -> Query {
 }
 
 fn assert_did_you_mean(e: &Error) {
-    let v = e.violations().unwrap_or_else(|| panic!("not a validation error: {e:?}"));
+    let v = e
+        .violations()
+        .unwrap_or_else(|| panic!("not a validation error: {e:?}"));
     assert_eq!(v[0].rule, Rule::UnknownField, "{v:?}");
     assert!(v[0].reason.contains("Projects/Name"), "{}", v[0].reason);
 }
@@ -265,5 +274,8 @@ async fn validator_failures_name_the_fibery_field_and_the_bounds() {
             "Projects/Name: length must be 1..200, got 0"
         ]
     );
-    assert!(e.to_string().contains("Projects/Name: length must be 1..200, got 0"));
+    assert!(
+        e.to_string()
+            .contains("Projects/Name: length must be 1..200, got 0")
+    );
 }
