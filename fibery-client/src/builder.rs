@@ -279,10 +279,10 @@ impl ClientBuilder {
 }
 
 impl ClientBuilder {
-    /// The place and the token, read from `env` where [`from_env`](Self::from_env) or
-    /// [`token_from_env`](Self::token_from_env) asked for it; a configuration error naming
-    /// every missing setting and its variables when any is still missing.
-    /// Returns the validated base URL and the token.
+    /// The validated base URL and the token, read from `env` where
+    /// [`from_env`](Self::from_env) or [`token_from_env`](Self::token_from_env) asked for
+    /// them; a configuration error naming every missing setting and its variables when any
+    /// is still missing.
     fn place_and_token(
         &mut self,
         env: &impl Fn(&str) -> Option<String>,

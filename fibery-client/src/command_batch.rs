@@ -20,6 +20,8 @@ impl Client {
     /// The outer `Err` is for a batch that failed as a whole: with Fibery's atomic shape an
     /// [`Error::Command`] for `fibery.command/batch` carrying the first failure (nothing was
     /// applied), or a request-level error (transport, HTTP status).
+    /// ([`command`](Client::command) and [`execute`](Client::execute) return a batch's
+    /// result as Fibery sends it: the array of inner envelopes, unread.)
     ///
     /// ```no_run
     /// # async fn run(client: fibery_client::Client) -> fibery_client::Result<()> {
