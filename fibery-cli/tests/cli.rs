@@ -381,13 +381,6 @@ async fn export_round_trip_equals_input() {
     emu.shutdown().await;
 }
 
-fn command_requests(emu: &Emulator) -> Vec<fibery_emulator::RequestRecord> {
-    emu.request_log()
-        .into_iter()
-        .filter(|r| r.path == "/api/commands")
-        .collect()
-}
-
 #[tokio::test]
 async fn export_with_several_pages_per_request_writes_the_same_rows_in_fewer_requests() {
     let emu = emulator().await;
@@ -403,12 +396,12 @@ async fn export_with_several_pages_per_request_writes_the_same_rows_in_fewer_req
     // 30 rows in pages of 4: 7 full pages and one of 2.
     let mut outputs = Vec::new();
     for k in ["1", "3"] {
-        let before = command_requests(&emu).len();
+        let before = emu.command_requests().len();
         let out = format!("out-{k}.jsonl");
         let mut args = argv("export -t Projects/Task --page-size 4 --pages-per-request");
         args.extend([k, "-o", &out]);
         expect(&emu, dir.path(), 0, &args).await;
-        let log = command_requests(&emu).split_off(before);
+        let log = emu.command_requests().split_off(before);
         let lines: Vec<String> = read(dir.path(), &out).lines().map(str::to_string).collect();
         outputs.push((lines, log));
     }
