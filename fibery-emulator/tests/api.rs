@@ -195,7 +195,10 @@ async fn server_side_validation_uses_fibery_error_names() {
         (create(json!({"Projects/Done": "yes"})), parse_failed),
         (create(json!({"Projects/Name": 5})), parse_failed),
         (create(json!({"Projects/Estimate": "abc"})), parse_failed),
-        (create(json!({"Projects/Project": "not-an-object"})), parse_failed),
+        (
+            create(json!({"Projects/Project": "not-an-object"})),
+            parse_failed,
+        ),
         (
             create(json!({"fibery/public-id": "9"})),
             "entity.error/field-readonly",

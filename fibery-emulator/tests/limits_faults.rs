@@ -89,10 +89,11 @@ async fn workspace_limit_caps_several_tokens_and_retry_after_is_a_switch() {
 #[tokio::test]
 async fn injected_5xx_and_429() {
     let emu = pm_with_faults(Faults {
-            error_5xx: 1.0,
-            seed: 7,
-            ..Faults::default()
-        }).await;
+        error_5xx: 1.0,
+        seed: 7,
+        ..Faults::default()
+    })
+    .await;
     let api = Api::new(&emu);
     let mut seen = std::collections::BTreeSet::new();
     for _ in 0..12 {
@@ -129,9 +130,10 @@ async fn injected_5xx_and_429() {
 #[tokio::test]
 async fn dropped_connections_and_latency() {
     let emu = pm_with_faults(Faults {
-            drop: 1.0,
-            ..Faults::default()
-        }).await;
+        drop: 1.0,
+        ..Faults::default()
+    })
+    .await;
     let api = Api::new(&emu);
     let r = api.http.post(format!("{}/api/commands", api.base)).header("Authorization", format!("Token {TOKEN}"))
         .json(&json!([{"command": "fibery.entity/create", "args": {"type": "Projects/Task", "entity": {"Projects/Name": "x"}}}]))
@@ -156,11 +158,12 @@ async fn dropped_connections_and_latency() {
 async fn faults_are_reproducible_for_a_seed() {
     async fn statuses(seed: u64) -> Vec<u16> {
         let emu = pm_with_faults(Faults {
-                error_5xx: 0.3,
-                rate_limited: 0.3,
-                seed,
-                ..Faults::default()
-            }).await;
+            error_5xx: 0.3,
+            rate_limited: 0.3,
+            seed,
+            ..Faults::default()
+        })
+        .await;
         let api = Api::new(&emu);
         let mut v = vec![];
         for _ in 0..30 {

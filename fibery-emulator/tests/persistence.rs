@@ -78,9 +78,16 @@ async fn state_survives_restart() {
         .await;
     assert_eq!(r["fibery/public-id"], "2");
     assert_eq!(emu.entities("Projects/Priority_Projects/Task").len(), 4);
-    let doc: Value = api.get_json(&format!("/api/documents/{secret}?format=md")).await;
+    let doc: Value = api
+        .get_json(&format!("/api/documents/{secret}?format=md"))
+        .await;
     assert_eq!(doc["content"], "kept");
-    let bytes = api.get(&format!("/api/files/{file_secret}")).await.bytes().await.unwrap();
+    let bytes = api
+        .get(&format!("/api/files/{file_secret}"))
+        .await
+        .bytes()
+        .await
+        .unwrap();
     assert_eq!(bytes.as_ref(), &[0u8, 159, 146, 150]);
     let hooks: Value = api.get_json("/api/webhooks/v2").await;
     assert_eq!(hooks[0]["id"], 1);

@@ -47,7 +47,11 @@ pub async fn pm() -> Emulator {
 
 /// [`pm`] with these faults injected.
 pub async fn pm_with_faults(faults: Faults) -> Emulator {
-    pm_builder().faults(faults).start().await.expect("emulator starts")
+    pm_builder()
+        .faults(faults)
+        .start()
+        .await
+        .expect("emulator starts")
 }
 
 pub fn options() -> Value {
