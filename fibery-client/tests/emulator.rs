@@ -227,7 +227,8 @@ async fn thousand_creates_cost_ceil_n_over_max_requests_and_no_429() {
     let report = client.entities::<Task>().create_all(items).await.unwrap();
     assert_eq!(report.failed(), 0, "{:?}", report.errors().next());
     assert_eq!(report.ids().len(), 1000);
-    let creates: Vec<_> = emu.command_requests()
+    let creates: Vec<_> = emu
+        .command_requests()
         .into_iter()
         .filter(|r| r.commands > 1)
         .collect();

@@ -115,7 +115,10 @@ fn options_change_the_output() {
 
 #[test]
 fn struct_names_are_disambiguated() {
-    let code = generated("relations-enums", &["Crm/Company", "Crm/Contact", "Crm/Deal"]);
+    let code = generated(
+        "relations-enums",
+        &["Crm/Company", "Crm/Contact", "Crm/Deal"],
+    );
     for s in ["Company", "Contact", "Deal"] {
         struct_body(&code, s);
     }

@@ -9,7 +9,6 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 use validator::Validate;
 
-
 #[derive(FiberyEnum, Debug, Clone, Copy, PartialEq)]
 enum Priority {
     Low,
@@ -83,7 +82,6 @@ fn sample() -> Task {
     }
 }
 
-
 #[test]
 fn type_name_and_field_mappings() {
     assert_eq!(Task::TYPE_NAME, "Projects/Task");
@@ -127,7 +125,10 @@ fn validator_derive_works_on_the_same_struct() {
     let errors = task.validate().unwrap_err();
     assert!(errors.field_errors().contains_key("name"));
     assert!(errors.field_errors().contains_key("estimate"));
-    assert_eq!(task.encode().unwrap().enums[0].1, vec!["Very High".to_owned()]);
+    assert_eq!(
+        task.encode().unwrap().enums[0].1,
+        vec!["Very High".to_owned()]
+    );
 }
 
 #[test]

@@ -33,8 +33,6 @@ mod prims {
     );
 }
 
-
-
 #[test]
 fn generated_structs_match_their_schema() {
     let pm_schema = fixture("project-management");

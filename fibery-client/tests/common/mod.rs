@@ -53,10 +53,10 @@ pub fn unpaced(base_url: &str, token: &str) -> ClientBuilder {
 /// [`wire_client`] for any loopback base URL.
 pub fn client_for(base_url: &str) -> ClientBuilder {
     unpaced(base_url, WIRE_TOKEN).retry(
-            RetryPolicy::default()
-                .with_initial_backoff(Duration::from_millis(20))
-                .with_max_retries(3),
-        )
+        RetryPolicy::default()
+            .with_initial_backoff(Duration::from_millis(20))
+            .with_max_retries(3),
+    )
 }
 
 /// A small query command, as JSON.
