@@ -4,7 +4,7 @@
 use fibery_core::entity::MappingKind;
 use fibery_derive_tests::fixtures::{fixture, row_from};
 use fibery_derive_tests::{EntityRef, FiberyEntity};
-use serde_json::{Value, json};
+use serde_json::json;
 use uuid::Uuid;
 use validator::Validate;
 
