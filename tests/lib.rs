@@ -13,6 +13,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::LazyLock;
 
 use fibery_core::schema::Schema;
 use fibery_emulator::{Emulator, Faults, RateLimits};
@@ -25,6 +26,16 @@ pub const TOKEN: &str = "reliability-token-5f3a9c1e";
 
 /// The task type of the sample schema.
 pub const TASK: &str = "Projects/Task";
+
+/// The `fibery` arguments of an upsert of `tasks.csv` into [`TASK`], keyed on the external id.
+pub const IMPORT_TASKS: [&str; 6] = [
+    "import",
+    "tasks.csv",
+    "-t",
+    TASK,
+    "--key",
+    "Projects/External Id",
+];
 
 /// Header of the CSV files produced by [`tasks_csv`] (the columns of `examples/data/tasks.csv`).
 pub const CSV_HEADER: &str =
@@ -40,17 +51,18 @@ pub fn sample_seed() -> Value {
     serde_json::from_str(include_str!("../examples/data/seed.json")).expect("sample seed parses")
 }
 
-/// Project names present in [`sample_seed`].
-pub const PROJECTS: [&str; 8] = [
-    "Apollo",
-    "Borealis",
-    "Cascade",
-    "Delta Migration",
-    "Everest",
-    "Falcon Mobile",
-    "Gemini Billing",
-    "Helios Search",
-];
+/// Project names present in [`sample_seed`], in its order.
+pub fn projects() -> &'static [String] {
+    static NAMES: LazyLock<Vec<String>> = LazyLock::new(|| {
+        let seed = sample_seed();
+        let projects = seed["Projects/Project"]
+            .as_array()
+            .expect("seeded projects");
+        let name = |p: &Value| p["Projects/Name"].as_str().expect("a name").to_owned();
+        projects.iter().map(name).collect()
+    });
+    &NAMES
+}
 const STATES: [&str; 3] = ["Open", "In Progress", "Done"];
 const PRIOS: [&str; 4] = ["Low", "Medium", "High", "Critical"];
 const TAGS: [&str; 4] = ["backend", "frontend", "api", "docs"];
@@ -84,7 +96,7 @@ pub fn task_row(i: usize) -> String {
     };
     format!(
         "T-{i:07},Task number {i},{},{},{},{tags},{}.5,{},{due},{}",
-        PROJECTS[i % PROJECTS.len()],
+        projects()[i % projects().len()],
         STATES[i % 3],
         PRIOS[i % 4],
         i % 40,

@@ -14,7 +14,9 @@ use std::time::Duration;
 
 use fibery_client::{Client, FiberyEntity, RetryPolicy, Validate};
 use fibery_emulator::{Emulator, Faults};
-use fibery_tests::{TASK, TOKEN, all_output, emulator, fibery_at, output, wait_for_journal};
+use fibery_tests::{
+    IMPORT_TASKS, TASK, TOKEN, all_output, emulator, fibery_at, output, wait_for_journal,
+};
 use uuid::Uuid;
 
 const N: usize = 5_000;
@@ -187,14 +189,7 @@ async fn cli_import_survives_combined_faults() {
     std::fs::write(dir.path().join("tasks.csv"), fibery_tests::tasks_csv(ROWS)).unwrap();
     let mut c = fibery_at(&emu.base_url(), TOKEN, dir.path());
     c.args(["--rps", "1000", "--json"])
-        .args([
-            "import",
-            "tasks.csv",
-            "-t",
-            TASK,
-            "--key",
-            "Projects/External Id",
-        ])
+        .args(IMPORT_TASKS)
         .args(["--batch", "50", "--no-progress"]);
     let o = output(c).await;
     let out = all_output(&o);

@@ -14,7 +14,7 @@ use fibery_client::{Client, Error, Query, RetryPolicy};
 use fibery_emulator::{Emulator, Faults};
 use fibery_tests::capture::{captured, install};
 use fibery_tests::{
-    TASK, all_output, fibery_bin, sample_schema, sample_seed, shows_panic, tasks_csv,
+    IMPORT_TASKS, TASK, all_output, fibery_bin, sample_schema, sample_seed, shows_panic, tasks_csv,
 };
 
 /// The secret under test. Distinct from every other string in the suite.
@@ -307,18 +307,8 @@ async fn cli_output_and_files_never_show_the_token() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("tasks.csv"), tasks_csv(30)).unwrap();
     let base = emu.base_url();
-    let import = [
-        "--base-url",
-        base.as_str(),
-        "--rps",
-        "100",
-        "import",
-        "tasks.csv",
-        "-t",
-        TASK,
-        "--key",
-        "Projects/External Id",
-    ];
+    let mut import = vec!["--base-url", base.as_str(), "--rps", "100"];
+    import.extend(IMPORT_TASKS);
     let run = |args: Vec<&str>, env: Vec<(&str, &str)>| {
         let d = dir.path().to_path_buf();
         let args: Vec<String> = args.into_iter().map(String::from).collect();
@@ -326,19 +316,19 @@ async fn cli_output_and_files_never_show_the_token() {
             .into_iter()
             .map(|(a, b)| (a.to_string(), b.to_string()))
             .collect();
-        tokio::task::spawn_blocking(move || {
+        // The exit code and all the output of the run.
+        let run = tokio::task::spawn_blocking(move || {
             let a: Vec<&str> = args.iter().map(String::as_str).collect();
             let e: Vec<(&str, &str)> = env.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
-            cli(&a, &e, &d)
-        })
+            let o = cli(&a, &e, &d);
+            (o.status.code(), all_output(&o))
+        });
+        async move { run.await.unwrap() }
     };
 
     // Wrong token in the environment: 401, a clear message, no token.
-    let o = run(import.to_vec(), vec![("FIBERY_TOKEN", SECRET)])
-        .await
-        .unwrap();
-    let out = all_output(&o);
-    assert_ne!(o.status.code(), Some(0), "{out}");
+    let (code, out) = run(import.to_vec(), vec![("FIBERY_TOKEN", SECRET)]).await;
+    assert_ne!(code, Some(0), "{out}");
     assert!(!shows_panic(&out), "{out}");
     assert!(
         out.to_lowercase().contains("auth") || out.contains("401"),
@@ -349,8 +339,7 @@ async fn cli_output_and_files_never_show_the_token() {
     // Wrong token on the command line: warned about, still never printed.
     let mut a = import.to_vec();
     a.extend(["--token", SECRET]);
-    let o = run(a, vec![]).await.unwrap();
-    let out = all_output(&o);
+    let (_, out) = run(a, vec![]).await;
     assert!(out.contains("--token on the command line"), "{out}");
     assert_clean("CLI output (--token)", &out);
 
@@ -360,17 +349,15 @@ async fn cli_output_and_files_never_show_the_token() {
     let mut a = import.to_vec();
     a[1] = base2.as_str();
     a.insert(0, "--json");
-    let o = run(a, vec![("FIBERY_TOKEN", SECRET)]).await.unwrap();
-    let out = all_output(&o);
-    assert_eq!(o.status.code(), Some(0), "{out}");
+    let (code, out) = run(a, vec![("FIBERY_TOKEN", SECRET)]).await;
+    assert_eq!(code, Some(0), "{out}");
     assert_clean("CLI output (import)", &out);
     for args in [
         vec!["--base-url", base2.as_str(), "export", "-t", TASK],
         vec!["--base-url", base2.as_str(), "schema", "dump"],
     ] {
-        let o = run(args, vec![("FIBERY_TOKEN", SECRET)]).await.unwrap();
-        let out = all_output(&o);
-        assert_eq!(o.status.code(), Some(0), "{out}");
+        let (code, out) = run(args, vec![("FIBERY_TOKEN", SECRET)]).await;
+        assert_eq!(code, Some(0), "{out}");
         assert_clean("CLI output", &out);
     }
     // Journal, rejects and any other file the CLI left behind.
@@ -383,11 +370,8 @@ async fn cli_output_and_files_never_show_the_token() {
         vec!["--base-url", "http://example.com", "schema", "dump"],
         vec!["--account", "evil.com/x", "schema", "dump"],
     ] {
-        let o = run(args.clone(), vec![("FIBERY_TOKEN", SECRET)])
-            .await
-            .unwrap();
-        let out = all_output(&o);
-        assert_ne!(o.status.code(), Some(0), "{args:?}: {out}");
+        let (code, out) = run(args.clone(), vec![("FIBERY_TOKEN", SECRET)]).await;
+        assert_ne!(code, Some(0), "{args:?}: {out}");
         assert!(!shows_panic(&out), "{out}");
         assert!(out.contains("error:"), "{out}");
         assert_clean("CLI output (refused)", &out);

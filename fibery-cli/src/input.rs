@@ -640,6 +640,18 @@ mod tests {
         std::iter::from_fn(|| r.next_record().unwrap()).collect()
     }
 
+    /// Every item of `content` read as `format` (from a temporary file, returned too).
+    fn read(content: &[u8], format: InputFormat) -> (tempfile::NamedTempFile, Vec<Item>) {
+        let ext = if format == InputFormat::Csv {
+            ".csv"
+        } else {
+            ".jsonl"
+        };
+        let f = tmp(content, ext);
+        let items = all(f.path(), format);
+        (f, items)
+    }
+
     fn raw(path: &Path, span: &Span) -> Vec<u8> {
         read_raw(&mut File::open(path).unwrap(), span).unwrap()
     }
@@ -670,8 +682,7 @@ mod tests {
     #[test]
     fn csv_spans_are_exact_with_crlf_blank_lines_and_quoted_newlines() {
         let text = b"a,b\r\n1,x\r\n\r\n\n2,\"two\r\nlines\"\r\n3,z";
-        let f = tmp(text, ".csv");
-        let items = all(f.path(), InputFormat::Csv);
+        let (f, items) = read(text, InputFormat::Csv);
         let spans: Vec<Span> = items.iter().map(|i| i.as_ref().unwrap().span).collect();
         assert_eq!(
             spans.iter().map(|s| (s.line, s.lines)).collect::<Vec<_>>(),
@@ -685,46 +696,42 @@ mod tests {
 
     #[test]
     fn csv_unclosed_quote_names_its_line_and_covers_every_swallowed_line() {
-        let text = "h1,h2,h3\nA,1,2\nB,\"oops,3\nC,4,5\nD,6,7\n";
-        let f = tmp(text.as_bytes(), ".csv");
-        let items = all(f.path(), InputFormat::Csv);
-        assert_eq!(items.len(), 2, "{items:?}");
-        let p = items[1].as_ref().unwrap_err();
-        assert_eq!(
-            p.kind,
-            ProblemKind::UnclosedQuote {
+        // The second quote is open at the end although the columns fit.
+        let cases: [(&[u8], usize, &[u8]); 2] = [
+            (
+                b"h1,h2,h3\nA,1,2\nB,\"oops,3\nC,4,5\nD,6,7\n",
+                3,
+                b"B,\"oops,3\nC,4,5\nD,6,7",
+            ),
+            (
+                b"h1,h2\nA,1\nB,\"oops\nC,2\nD,3\n",
+                2,
+                b"B,\"oops\nC,2\nD,3",
+            ),
+        ];
+        for (text, expected, swallowed) in cases {
+            let (f, items) = read(text, InputFormat::Csv);
+            assert_eq!(items.len(), 2, "{items:?}");
+            let p = items[1].as_ref().unwrap_err();
+            let kind = ProblemKind::UnclosedQuote {
                 opened_at_line: 3,
                 through_line: 5,
                 found: 2,
-                expected: 3
-            }
-        );
-        assert_eq!((p.span.line, p.span.lines), (3, 3));
-        assert_eq!(raw(f.path(), &p.span), b"B,\"oops,3\nC,4,5\nD,6,7");
+                expected,
+            };
+            assert_eq!(p.kind, kind);
+            assert_eq!((p.span.line, p.span.lines), (3, 3));
+            assert_eq!(raw(f.path(), &p.span), swallowed);
+        }
     }
 
     #[test]
-    fn csv_quote_open_at_the_end_is_unclosed_even_when_the_columns_fit() {
-        let text = "h1,h2\nA,1\nB,\"oops\nC,2\nD,3\n";
-        let f = tmp(text.as_bytes(), ".csv");
-        let items = all(f.path(), InputFormat::Csv);
-        assert_eq!(items.len(), 2, "{items:?}");
-        let p = items[1].as_ref().unwrap_err();
-        assert_eq!(
-            p.kind,
-            ProblemKind::UnclosedQuote {
-                opened_at_line: 3,
-                through_line: 5,
-                found: 2,
-                expected: 2
-            }
-        );
+    fn csv_closed_multiline_cells_and_inner_quotes_are_fine() {
         // A properly closed multi-line cell, and quotes inside cells, are fine.
-        let f = tmp(
+        let (_f, items) = read(
             b"h1,h2\nA,\"multi\nline \"\"x\"\"\"\nB,say \"hi\"\n",
-            ".csv",
+            InputFormat::Csv,
         );
-        let items = all(f.path(), InputFormat::Csv);
         assert_eq!(items[0].as_ref().unwrap().values["h2"], "multi\nline \"x\"");
         assert_eq!(items[0].as_ref().unwrap().span.lines, 2);
         assert_eq!(items[1].as_ref().unwrap().values["h2"], "say \"hi\"");
@@ -741,8 +748,7 @@ mod tests {
 
     #[test]
     fn csv_invalid_utf8_rejects_the_row_and_names_the_column() {
-        let f = tmp(b"a,b\n1,\xff\n2,ok\n3,n\x00l\n", ".csv");
-        let items = all(f.path(), InputFormat::Csv);
+        let (f, items) = read(b"a,b\n1,\xff\n2,ok\n3,n\x00l\n", InputFormat::Csv);
         assert!(!items[2].as_ref().unwrap().nul_free);
         let p = items[0].as_ref().unwrap_err();
         assert_eq!(
@@ -758,11 +764,10 @@ mod tests {
 
     #[test]
     fn jsonl_rows_skip_blank_lines() {
-        let f = tmp(
+        let (_f, items) = read(
             b"{\"a\": 1}\n\nnot json\n[1]\n{\"a\": true, \"b\": \"\\u0000\"}\n",
-            ".jsonl",
+            InputFormat::Jsonl,
         );
-        let items = all(f.path(), InputFormat::Jsonl);
         assert_eq!(items[0].as_ref().unwrap().values["a"], 1);
         assert!(items[0].as_ref().unwrap().nul_free);
         assert!(!items[3].as_ref().unwrap().nul_free);
@@ -780,11 +785,10 @@ mod tests {
 
     #[test]
     fn jsonl_invalid_utf8_line_is_rejected_alone() {
-        let f = tmp(
+        let (f, items) = read(
             b"{\"k\":\"1\"}\n{\"k\":\"\xff\"}\n{\"k\":\"3\"}\n{\"k\":\"4\"}\n",
-            ".jsonl",
+            InputFormat::Jsonl,
         );
-        let items = all(f.path(), InputFormat::Jsonl);
         assert_eq!(items.len(), 4);
         let p = items[1].as_ref().unwrap_err();
         assert_eq!(
@@ -804,11 +808,7 @@ mod tests {
 
     #[test]
     fn jsonl_bom_is_skipped_and_number_literals_are_kept() {
-        let f = tmp(
-            b"\xEF\xBB\xBF{\"a\": 1e3, \"b\": 123456789012345678901234567890, \"c\": 1.5, \"d\": [1.50], \"e\": \"x,}\"}\n",
-            ".jsonl",
-        );
-        let items = all(f.path(), InputFormat::Jsonl);
+        let (_f, items) = read(b"\xEF\xBB\xBF{\"a\": 1e3, \"b\": 123456789012345678901234567890, \"c\": 1.5, \"d\": [1.50], \"e\": \"x,}\"}\n", InputFormat::Jsonl);
         let r = items[0].as_ref().unwrap();
         assert_eq!(r.span.start_byte, 3);
         assert_eq!(r.literals["a"], "1e3");

@@ -908,6 +908,17 @@ mod tests {
             .collect()
     }
 
+    /// The plan of the sample CSV (every column auto-mapped, keyed on the external id).
+    fn sample_plan(s: &Schema) -> Plan {
+        let key = Some("Projects/External Id");
+        Plan::build(s, "Projects/Task", &headers(), None, key, ",").unwrap()
+    }
+
+    /// A record of the sample CSV from one line of it (no quoted commas).
+    fn csv_rec(line: &str) -> Record {
+        rec(&line.split(',').collect::<Vec<_>>())
+    }
+
     fn rec(vals: &[&str]) -> Record {
         let mut values = Map::new();
         for (h, v) in headers().iter().zip(vals) {
@@ -929,15 +940,7 @@ mod tests {
     #[test]
     fn auto_plan_maps_sample_columns() {
         let s = sample_schema();
-        let p = Plan::build(
-            &s,
-            "Projects/Task",
-            &headers(),
-            None,
-            Some("Projects/External Id"),
-            ",",
-        )
-        .unwrap();
+        let p = sample_plan(&s);
         let fields: Vec<&str> = p.columns.iter().map(|c| c.field.as_str()).collect();
         assert_eq!(
             fields,
@@ -961,15 +964,7 @@ mod tests {
     #[test]
     fn good_row_converts_and_id_is_stable() {
         let s = sample_schema();
-        let p = Plan::build(
-            &s,
-            "Projects/Task",
-            &headers(),
-            None,
-            Some("Projects/External Id"),
-            ",",
-        )
-        .unwrap();
+        let p = sample_plan(&s);
         let l = lookups();
         let r = rec(&[
             "T-1",
@@ -997,77 +992,47 @@ mod tests {
     #[test]
     fn bad_rows_are_rejected_with_field_and_reason() {
         let s = sample_schema();
-        let p = Plan::build(
-            &s,
-            "Projects/Task",
-            &headers(),
-            None,
-            Some("Projects/External Id"),
-            ",",
-        )
-        .unwrap();
+        let p = sample_plan(&s);
         let l = lookups();
         let cases = [
             (
-                [
-                    "T-2",
-                    "x",
-                    "Apollo",
-                    "Open",
-                    "Low",
-                    "",
-                    "1",
-                    "1",
-                    "2026-02-30",
-                    "",
-                ],
+                "T-2,x,Apollo,Open,Low,,1,1,2026-02-30,",
                 "Projects/Due",
                 Rule::WrongType,
             ),
             (
-                [
-                    "T-3",
-                    "x",
-                    "Apollo",
-                    "Open",
-                    "Low",
-                    "",
-                    "two hours",
-                    "1",
-                    "",
-                    "",
-                ],
+                "T-3,x,Apollo,Open,Low,,two hours,1,,",
                 "Projects/Estimate",
                 Rule::WrongType,
             ),
             (
-                ["T-4", "x", "Apollo", "Open", "Urgent", "", "1", "1", "", ""],
+                "T-4,x,Apollo,Open,Urgent,,1,1,,",
                 "Projects/Priority",
                 Rule::UnknownOption,
             ),
             (
-                ["T-5", "", "Apollo", "Open", "Low", "", "1", "1", "", ""],
+                "T-5,,Apollo,Open,Low,,1,1,,",
                 "Projects/Name",
                 Rule::Required,
             ),
             (
-                ["T-6", "x", "Zeppelin", "Open", "Low", "", "1", "1", "", ""],
+                "T-6,x,Zeppelin,Open,Low,,1,1,,",
                 "Projects/Project",
                 Rule::BadReference,
             ),
             (
-                ["T-7", "x", "Apollo", "Open", "Low", "", "1", "1.5", "", ""],
+                "T-7,x,Apollo,Open,Low,,1,1.5,,",
                 "Projects/Effort",
                 Rule::WrongType,
             ),
             (
-                ["", "x", "Apollo", "Open", "Low", "", "1", "1", "", ""],
+                ",x,Apollo,Open,Low,,1,1,,",
                 "Projects/External Id",
                 Rule::Required,
             ),
         ];
         for (vals, field, rule) in cases {
-            let errs = prepare(&s, &p, &rec(&vals), &l).unwrap_err();
+            let errs = prepare(&s, &p, &csv_rec(vals), &l).unwrap_err();
             assert_eq!(errs[0].field, field, "{vals:?}");
             assert_eq!(errs[0].rule, rule, "{vals:?}");
         }
@@ -1076,15 +1041,7 @@ mod tests {
     #[test]
     fn nul_in_the_key_or_a_text_is_rejected() {
         let s = sample_schema();
-        let p = Plan::build(
-            &s,
-            "Projects/Task",
-            &headers(),
-            None,
-            Some("Projects/External Id"),
-            ",",
-        )
-        .unwrap();
+        let p = sample_plan(&s);
         let l = lookups();
         for (i, field) in [(0, "Projects/External Id"), (1, "Projects/Name")] {
             let mut vals = ["T-1", "x", "Apollo", "Open", "Low", "", "1", "1", "", ""];

@@ -7,27 +7,35 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use assert_cmd::cargo::CommandCargoExt;
-use fibery_core::schema::Schema;
-use fibery_emulator::{Emulator, Faults};
+use fibery_emulator::{Emulator, EmulatorBuilder, Faults};
 use fibery_tests::{all_output, output, sample_schema, sample_seed, wait_for_journal};
 use serde_json::Value;
 
 const TOKEN: &str = "cli-test-token";
 
-fn sample() -> (Schema, Value) {
-    (sample_schema(), sample_seed())
+/// The sample workspace (schema and seed), accepting [`TOKEN`], without rate limits.
+fn workspace() -> EmulatorBuilder {
+    Emulator::builder()
+        .schema(sample_schema())
+        .seed_json(sample_seed())
+        .token(TOKEN)
+        .without_rate_limits()
 }
 
 async fn emulator() -> Emulator {
-    let (schema, seed) = sample();
-    Emulator::builder()
-        .schema(schema)
-        .seed_json(seed)
-        .token(TOKEN)
-        .without_rate_limits()
-        .start()
-        .await
-        .unwrap()
+    workspace().start().await.unwrap()
+}
+
+/// A fresh emulator and an empty working directory.
+async fn setup() -> (Emulator, tempfile::TempDir) {
+    (emulator().await, tempfile::tempdir().unwrap())
+}
+
+/// `fibery` started in the background with its output piped.
+fn spawn(emu: &Emulator, dir: &Path, args: &[&str]) -> std::process::Child {
+    let mut c = fibery(emu, dir, args);
+    c.stdout(Stdio::piped()).stderr(Stdio::piped());
+    c.spawn().unwrap()
 }
 
 fn fibery(emu: &Emulator, dir: &Path, args: &[&str]) -> Command {
@@ -229,8 +237,7 @@ fn good_csv(dir: &Path, n: usize) -> PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn import_rejects_then_reimport_does_not_duplicate() {
-    let emu = emulator().await;
-    let dir = tempfile::tempdir().unwrap();
+    let (emu, dir) = setup().await;
     let (csv, bad_at) = mixed_csv(dir.path(), 40);
     let args = upsert("tasks.csv", &["--batch", "7"]);
     let o = expect(&emu, dir.path(), 3, &args).await;
@@ -266,8 +273,7 @@ async fn import_rejects_then_reimport_does_not_duplicate() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dry_run_writes_nothing_and_create_mode_is_idempotent() {
-    let emu = emulator().await;
-    let dir = tempfile::tempdir().unwrap();
+    let (emu, dir) = setup().await;
     mixed_csv(dir.path(), 12);
     let before = emu.stats().requests;
     let args = argv("--json import tasks.csv -t Projects/Task --dry-run");
@@ -334,8 +340,7 @@ fn assert_exported_as_imported(e: &Value, rec: &BTreeMap<String, String>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn export_round_trip_equals_input() {
-    let emu = emulator().await;
-    let dir = tempfile::tempdir().unwrap();
+    let (emu, dir) = setup().await;
     good_csv(dir.path(), 30);
     expect(&emu, dir.path(), 0, &upsert("tasks.csv", &[])).await;
     let args = argv("export -t Projects/Task --format jsonl --page-size 7 -o out.jsonl");
@@ -381,17 +386,9 @@ async fn export_round_trip_equals_input() {
     emu.shutdown().await;
 }
 
-fn command_requests(emu: &Emulator) -> Vec<fibery_emulator::RequestRecord> {
-    emu.request_log()
-        .into_iter()
-        .filter(|r| r.path == "/api/commands")
-        .collect()
-}
-
 #[tokio::test]
 async fn export_with_several_pages_per_request_writes_the_same_rows_in_fewer_requests() {
-    let emu = emulator().await;
-    let dir = tempfile::tempdir().unwrap();
+    let (emu, dir) = setup().await;
     good_csv(dir.path(), 30);
     expect(
         &emu,
@@ -403,12 +400,12 @@ async fn export_with_several_pages_per_request_writes_the_same_rows_in_fewer_req
     // 30 rows in pages of 4: 7 full pages and one of 2.
     let mut outputs = Vec::new();
     for k in ["1", "3"] {
-        let before = command_requests(&emu).len();
+        let before = emu.command_requests().len();
         let out = format!("out-{k}.jsonl");
         let mut args = argv("export -t Projects/Task --page-size 4 --pages-per-request");
         args.extend([k, "-o", &out]);
         expect(&emu, dir.path(), 0, &args).await;
-        let log = command_requests(&emu).split_off(before);
+        let log = emu.command_requests().split_off(before);
         let lines: Vec<String> = read(dir.path(), &out).lines().map(str::to_string).collect();
         outputs.push((lines, log));
     }
@@ -467,8 +464,7 @@ async fn sigkill_mid_import_then_resume_writes_every_valid_row_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn usage_errors_have_a_hint_and_exit_2_and_the_token_stays_secret() {
-    let emu = emulator().await;
-    let dir = tempfile::tempdir().unwrap();
+    let (emu, dir) = setup().await;
     mixed_csv(dir.path(), 3);
     let o = expect(
         &emu,
@@ -508,8 +504,7 @@ async fn usage_errors_have_a_hint_and_exit_2_and_the_token_stays_secret() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn query_schema_and_codegen_commands() {
-    let emu = emulator().await;
-    let dir = tempfile::tempdir().unwrap();
+    let (emu, dir) = setup().await;
     let o = expect(&emu, dir.path(), 0, &argv("schema dump -t Projects/Task")).await;
     let td: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(td["fibery/name"], "Projects/Task");
@@ -547,8 +542,7 @@ const JSONL: &str = concat!(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jsonl_with_mapping_file_rich_text_and_an_existing_entity() {
-    let emu = emulator().await;
-    let dir = tempfile::tempdir().unwrap();
+    let (emu, dir) = setup().await;
     // An entity created earlier by someone else (content-derived id, not the key's).
     std::fs::write(
         dir.path().join("pre.csv"),
@@ -628,11 +622,7 @@ async fn ctrl_c_finishes_the_batch_in_flight_then_resume_completes() {
     let dir = tempfile::tempdir().unwrap();
     mixed_csv(dir.path(), 80);
     let args = upsert("tasks.csv", &["--batch", "4"]);
-    let child = fibery(&emu, dir.path(), &args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn(&emu, dir.path(), &args);
     let journal = dir.path().join("tasks.journal.jsonl");
     wait_for_journal(&journal, |_, done| done >= 3).await;
     let status = Command::new("kill")
@@ -695,17 +685,12 @@ async fn emulator_command_serves_the_sample_workspace() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_failure_exits_1_with_a_resume_hint_and_resume_finishes() {
-    let emu = emulator().await;
-    let dir = tempfile::tempdir().unwrap();
+    let (emu, dir) = setup().await;
     mixed_csv(dir.path(), 20);
     let mut args = vec!["--retries", "1"];
     args.extend(upsert("tasks.csv", &["--batch", "5"]));
     set_latency(&emu, 30);
-    let child = fibery(&emu, dir.path(), &args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn(&emu, dir.path(), &args);
     let journal = dir.path().join("tasks.journal.jsonl");
     wait_for_journal(&journal, |_, done| done > 0).await;
     // From now on every request fails with a 5xx.
@@ -726,7 +711,6 @@ async fn server_failure_exits_1_with_a_resume_hint_and_resume_finishes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_oversized_row_is_rejected_and_the_others_are_written() {
-    let (schema, seed) = sample();
     let dir = tempfile::tempdir().unwrap();
     let mut lines: Vec<String> = good_rows(12).into_iter().map(|r| r.1).collect();
     let big = "x".repeat(100 * 1024);
@@ -734,15 +718,7 @@ async fn an_oversized_row_is_rejected_and_the_others_are_written() {
     write_csv(dir.path(), "tasks.csv", &lines);
     for extra in [&["--key", KEY][..], &["--create"][..]] {
         // A fresh workspace per mode, with a 64 KiB request body limit.
-        let emu = Emulator::builder()
-            .schema(schema.clone())
-            .seed_json(seed.clone())
-            .token(TOKEN)
-            .without_rate_limits()
-            .max_body_bytes(64 * 1024)
-            .start()
-            .await
-            .unwrap();
+        let emu = workspace().max_body_bytes(64 * 1024).start().await.unwrap();
         let mut args = argv("import tasks.csv -t Projects/Task --batch 4");
         args.extend_from_slice(extra);
         let o = expect(&emu, dir.path(), 3, &args).await;
@@ -760,8 +736,7 @@ async fn an_oversized_row_is_rejected_and_the_others_are_written() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resume_rechecks_an_uncertain_batch_that_did_reach_the_server() {
-    let emu = emulator().await;
-    let dir = tempfile::tempdir().unwrap();
+    let (emu, dir) = setup().await;
     good_csv(dir.path(), 10);
     let mut args = vec!["--json"];
     args.extend(upsert("tasks.csv", &["--batch", "4"]));
@@ -795,8 +770,7 @@ async fn resume_rechecks_an_uncertain_batch_that_did_reach_the_server() {
 /// re-run imports the fix. A journal of the old format is refused with a clear message.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resume_notices_a_fix_beyond_the_first_mebibyte() {
-    let emu = emulator().await;
-    let dir = tempfile::tempdir().unwrap();
+    let (emu, dir) = setup().await;
     let mut lines: Vec<String> = good_rows(10).into_iter().map(|r| r.1).collect();
     let pad = "p".repeat(1100 * 1024);
     lines.push(format!("PAD-1,{pad},Apollo,Open,Low,,1.0,1,,false"));

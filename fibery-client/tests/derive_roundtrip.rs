@@ -3,7 +3,6 @@
 
 use fibery_client::{Client, EntityRef, FiberyEntity, FiberyEnum, Validate};
 use fibery_emulator::Emulator;
-use std::time::Duration;
 use uuid::Uuid;
 
 mod common;
@@ -13,13 +12,7 @@ const TOKEN: &str = "derive-token";
 /// An emulator on the fixture schema `name` with its enum options seeded, and a client.
 async fn start(name: &str) -> (Emulator, Client) {
     let emu = common::emulator(name, TOKEN, None).await;
-    let client = Client::builder()
-        .base_url(emu.base_url())
-        .token(TOKEN)
-        .requests_per_second(0)
-        .batch_window(Duration::ZERO)
-        .build()
-        .unwrap();
+    let client = common::unpaced(&emu.base_url(), TOKEN).build().unwrap();
     (emu, client)
 }
 

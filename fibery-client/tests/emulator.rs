@@ -214,13 +214,6 @@ fn create_cmd(name: &str) -> Value {
         "entity": {"fibery/id": Uuid::new_v4(), "Projects/Name": name}}})
 }
 
-fn command_requests(emu: &Emulator) -> Vec<fibery_emulator::RequestRecord> {
-    emu.request_log()
-        .into_iter()
-        .filter(|r| r.path == "/api/commands")
-        .collect()
-}
-
 #[tokio::test]
 async fn thousand_creates_cost_ceil_n_over_max_requests_and_no_429() {
     // Fibery's real limits (3/s per token) and the client's default pacing.
@@ -235,7 +228,8 @@ async fn thousand_creates_cost_ceil_n_over_max_requests_and_no_429() {
     let report = client.entities::<Task>().create_all(items).await.unwrap();
     assert_eq!(report.failed(), 0, "{:?}", report.errors().next());
     assert_eq!(report.ids().len(), 1000);
-    let creates: Vec<_> = command_requests(&emu)
+    let creates: Vec<_> = emu
+        .command_requests()
         .into_iter()
         .filter(|r| r.commands > 1)
         .collect();
@@ -267,7 +261,7 @@ async fn concurrent_single_commands_are_merged_by_the_auto_batcher() {
     for t in tasks {
         t.await.unwrap().unwrap();
     }
-    let reqs = command_requests(&emu);
+    let reqs = emu.command_requests();
     assert_eq!(
         reqs.len(),
         10,
@@ -397,7 +391,7 @@ async fn invalid_entity_is_rejected_before_any_request() {
     assert!(v.reason.contains("\"High\""), "{}", v.reason);
     assert!(emu.entities(TASK).is_empty());
     assert!(
-        command_requests(&emu).iter().all(|r| r.commands == 1),
+        emu.command_requests().iter().all(|r| r.commands == 1),
         "only reads were sent"
     );
 }

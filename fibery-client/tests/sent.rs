@@ -8,7 +8,6 @@
 //! `<port>`, multipart boundaries by `<boundary>`.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use fibery_client::core::command::Command;
 use fibery_client::core::entity::DocFormat;
@@ -131,13 +130,7 @@ impl Rig {
             })
             .mount(&proxy)
             .await;
-        let client = Client::builder()
-            .base_url(proxy.uri())
-            .token(TOKEN)
-            .requests_per_second(0)
-            .batch_window(Duration::ZERO)
-            .build()
-            .unwrap();
+        let client = common::unpaced(&proxy.uri(), TOKEN).build().unwrap();
         client.schema().await.unwrap();
         Rig { emu, proxy, client }
     }

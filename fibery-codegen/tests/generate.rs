@@ -11,6 +11,11 @@ fn fixture(name: &str) -> Schema {
     Schema::parse(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
+/// The code generated with the default options for `types` of the fixture `name`.
+fn generated(name: &str, types: &[&str]) -> String {
+    generate(&fixture(name), types, &Options::default()).unwrap()
+}
+
 /// The lines of the struct generated for `name` (from `pub struct` to the closing brace).
 fn struct_body<'a>(code: &'a str, name: &str) -> &'a str {
     let start = code
@@ -22,12 +27,7 @@ fn struct_body<'a>(code: &'a str, name: &str) -> &'a str {
 
 #[test]
 fn task_fields_map_every_kind() {
-    let code = generate(
-        &fixture("project-management"),
-        &["Projects/Task"],
-        &Options::default(),
-    )
-    .unwrap();
+    let code = generated("project-management", &["Projects/Task"]);
     let body = struct_body(&code, "Task");
     for expected in [
         "#[fibery(id)]\n    pub id: ::std::option::Option<::fibery_client::__private::uuid::Uuid>,",
@@ -61,12 +61,7 @@ fn task_fields_map_every_kind() {
 
 #[test]
 fn validator_rules_follow_the_schema() {
-    let code = generate(
-        &fixture("all-primitives"),
-        &["Prims/Record"],
-        &Options::default(),
-    )
-    .unwrap();
+    let code = generated("all-primitives", &["Prims/Record"]);
     let body = struct_body(&code, "Record");
     assert!(
         body.contains("#[validate(email)]\n    pub email:"),
@@ -93,12 +88,7 @@ fn validator_rules_follow_the_schema() {
     // Soft-deleted fields are gone.
     assert!(!body.contains("Old Field"));
 
-    let crm = generate(
-        &fixture("relations-enums"),
-        &["Crm/Contact"],
-        &Options::default(),
-    )
-    .unwrap();
+    let crm = generated("relations-enums", &["Crm/Contact"]);
     assert!(crm.contains("#[fibery(field = \"Crm/Email\")]\n    #[validate(email)]"));
 }
 
@@ -125,12 +115,10 @@ fn options_change_the_output() {
 
 #[test]
 fn struct_names_are_disambiguated() {
-    let code = generate(
-        &fixture("relations-enums"),
+    let code = generated(
+        "relations-enums",
         &["Crm/Company", "Crm/Contact", "Crm/Deal"],
-        &Options::default(),
-    )
-    .unwrap();
+    );
     for s in ["Company", "Contact", "Deal"] {
         struct_body(&code, s);
     }

@@ -464,29 +464,18 @@ impl From<&str> for FieldValue {
     }
 }
 
-impl From<String> for FieldValue {
-    fn from(s: String) -> Self {
-        FieldValue::Text(s)
-    }
+/// `From<T>` for the variants that hold a `T` as it is.
+macro_rules! from_held {
+    ($($ty:ty => $variant:ident),+ $(,)?) => {$(
+        impl From<$ty> for FieldValue {
+            fn from(v: $ty) -> Self {
+                FieldValue::$variant(v)
+            }
+        }
+    )+};
 }
 
-impl From<i64> for FieldValue {
-    fn from(i: i64) -> Self {
-        FieldValue::Int(i)
-    }
-}
-
-impl From<bool> for FieldValue {
-    fn from(b: bool) -> Self {
-        FieldValue::Bool(b)
-    }
-}
-
-impl From<Date> for FieldValue {
-    fn from(d: Date) -> Self {
-        FieldValue::Date(d)
-    }
-}
+from_held!(String => Text, i64 => Int, bool => Bool, Date => Date);
 
 impl From<OffsetDateTime> for FieldValue {
     fn from(d: OffsetDateTime) -> Self {

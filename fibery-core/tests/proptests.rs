@@ -52,14 +52,7 @@ fn right() -> impl Strategy<Value = Operand> {
 }
 
 fn compare_op() -> impl Strategy<Value = CompareOp> {
-    prop::sample::select(vec![
-        CompareOp::Eq,
-        CompareOp::Ne,
-        CompareOp::Lt,
-        CompareOp::Le,
-        CompareOp::Gt,
-        CompareOp::Ge,
-    ])
+    prop::sample::select(CompareOp::ALL.to_vec())
 }
 
 fn filter() -> impl Strategy<Value = Filter> {
@@ -112,13 +105,7 @@ fn order_by() -> impl Strategy<Value = Vec<OrderBy>> {
 }
 
 fn aggregate() -> impl Strategy<Value = Aggregate> {
-    prop::sample::select(vec![
-        Aggregate::Count,
-        Aggregate::Sum,
-        Aggregate::Avg,
-        Aggregate::Min,
-        Aggregate::Max,
-    ])
+    prop::sample::select(Aggregate::ALL.to_vec())
 }
 
 fn select_item() -> impl Strategy<Value = SelectItem> {

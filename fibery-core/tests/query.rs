@@ -1,5 +1,7 @@
 //! Query builder, serialization and parsing.
 
+mod common;
+
 use fibery_core::query::*;
 use serde_json::{Map, Value, json};
 
@@ -11,15 +13,7 @@ fn roundtrip(q: &Query) {
 
 #[test]
 fn design_doc_example_serializes_with_params() {
-    let q = Query::from("Projects/Task")
-        .select(["fibery/id", "Projects/Name"])
-        .select_relation("Projects/Project", ["fibery/id", "Projects/Name"])
-        .filter(
-            Filter::eq(["workflow/state", "enum/name"], "Done")
-                .and(Filter::contains("Projects/Name", "api")),
-        )
-        .order_by("fibery/creation-date", Order::Desc)
-        .limit(100);
+    let q = common::design_example();
     assert_eq!(
         q.to_args(),
         json!({

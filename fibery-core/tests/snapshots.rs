@@ -1,6 +1,8 @@
 //! Wire-format snapshots of representative queries and commands. Each was checked by hand
 //! against the documented examples in Fibery's API docs (see the comment on each).
 
+mod common;
+
 use fibery_core::command::*;
 use fibery_core::query::*;
 use insta::assert_json_snapshot;
@@ -13,15 +15,7 @@ fn obj(v: Value) -> Map<String, Value> {
 // Docs §4.1/§4.2/§4.7: params sibling of query; order-by path always an array.
 #[test]
 fn q01_design_example() {
-    let q = Query::from("Projects/Task")
-        .select(["fibery/id", "Projects/Name"])
-        .select_relation("Projects/Project", ["fibery/id", "Projects/Name"])
-        .filter(
-            Filter::eq(["workflow/state", "enum/name"], "Done")
-                .and(Filter::contains("Projects/Name", "api")),
-        )
-        .order_by("fibery/creation-date", Order::Desc)
-        .limit(100);
+    let q = common::design_example();
     assert_json_snapshot!("q01_design_example", Command::query(q).to_json());
 }
 

@@ -34,29 +34,32 @@ fn date_times_accept_rfc3339_and_write_fibery_form() {
 
 #[test]
 fn dates_and_ranges() {
-    let d = FieldValue::parse_primitive(&PrimitiveType::Date, &json!("1979-10-12")).unwrap();
-    assert_eq!(d.to_json(), json!("1979-10-12"));
-    let d = FieldValue::parse_primitive(&PrimitiveType::Date, &json!("1979-10-12T22:00:00.000Z"))
-        .unwrap();
-    assert_eq!(d.to_json(), json!("1979-10-12"));
-    let r = FieldValue::parse_primitive(
-        &PrimitiveType::DateTimeRange,
-        &json!({"start": "2019-06-18T02:40:00Z", "end": "2019-07-25T11:40:00.000Z"}),
-    )
-    .unwrap();
-    assert_eq!(
-        r.to_json(),
-        json!({"start": "2019-06-18T02:40:00.000Z", "end": "2019-07-25T11:40:00.000Z"})
-    );
-    let r = FieldValue::parse_primitive(
-        &PrimitiveType::DateRange,
-        &json!({"start": "2019-06-27", "end": "2019-06-30"}),
-    )
-    .unwrap();
-    assert_eq!(
-        r.to_json(),
-        json!({"start": "2019-06-27", "end": "2019-06-30"})
-    );
+    let range = |start: &str, end: &str| json!({"start": start, "end": end});
+    for (ty, input, out) in [
+        (
+            PrimitiveType::Date,
+            json!("1979-10-12"),
+            json!("1979-10-12"),
+        ),
+        (
+            PrimitiveType::Date,
+            json!("1979-10-12T22:00:00.000Z"),
+            json!("1979-10-12"),
+        ),
+        (
+            PrimitiveType::DateTimeRange,
+            range("2019-06-18T02:40:00Z", "2019-07-25T11:40:00.000Z"),
+            range("2019-06-18T02:40:00.000Z", "2019-07-25T11:40:00.000Z"),
+        ),
+        (
+            PrimitiveType::DateRange,
+            range("2019-06-27", "2019-06-30"),
+            range("2019-06-27", "2019-06-30"),
+        ),
+    ] {
+        let v = FieldValue::parse_primitive(&ty, &input).unwrap();
+        assert_eq!(v.to_json(), out, "{input}");
+    }
 }
 
 #[test]

@@ -13,5 +13,7 @@ pub mod __private {
     pub use ::validator;
 }
 
+pub mod fixtures;
+
 pub use fibery_core::entity::{DocFormat, EncodedEntity, EntityRef, FiberyEntity};
 pub use fibery_derive::{FiberyEntity, FiberyEnum};

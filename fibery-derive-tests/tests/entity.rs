@@ -1,20 +1,13 @@
 //! Encode / decode / check_schema of derived entities, against the core schema fixtures.
 
-use fibery_core::entity::{DocFormat, EncodedEntity, FieldMapping, MappingKind};
+use fibery_core::entity::{DocFormat, FieldMapping, MappingKind};
 use fibery_core::query::{Select, SelectItem, SubQuery};
-use fibery_core::schema::Schema;
 use fibery_core::validate::Rule;
+use fibery_derive_tests::fixtures::{fixture, row_from};
 use fibery_derive_tests::{EntityRef, FiberyEntity, FiberyEnum};
 use serde_json::{Value, json};
 use uuid::Uuid;
-
-fn fixture(name: &str) -> Schema {
-    let path = format!(
-        "{}/../fibery-core/tests/fixtures/{name}.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    Schema::parse(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
+use validator::Validate;
 
 #[derive(FiberyEnum, Debug, Clone, Copy, PartialEq)]
 enum Priority {
@@ -24,16 +17,19 @@ enum Priority {
     Critical,
 }
 
-#[derive(FiberyEntity, Debug, Clone, PartialEq)]
+/// One field of every kind; validator's derive works on the same struct.
+#[derive(FiberyEntity, Validate, Debug, Clone, PartialEq)]
 #[fibery(type = "Projects/Task", crate = "fibery_derive_tests")]
 struct Task {
     #[fibery(id)]
     id: Option<Uuid>,
     #[fibery(field = "Projects/Name")]
+    #[validate(length(min = 1, max = 200))]
     name: String,
     #[fibery(field = "Projects/External Id")]
     external_id: Option<String>,
     #[fibery(field = "Projects/Estimate")]
+    #[validate(range(min = 0.0))]
     estimate: Option<f64>,
     #[fibery(field = "Projects/Effort")]
     effort: Option<i64>,
@@ -86,35 +82,6 @@ fn sample() -> Task {
     }
 }
 
-/// The row a query with `Task::select()` returns, with documents substituted (the shape
-/// `FiberyEntity::decode` documents), built from what `encode` produced.
-fn row_from(encoded: &EncodedEntity, readonly: &[(&str, Value)]) -> Value {
-    let mut row = serde_json::Map::new();
-    for (k, v) in &encoded.fields {
-        row.insert(k.clone(), v.clone());
-    }
-    for (k, ids) in &encoded.collections {
-        let items: Vec<Value> = ids.iter().map(|i| json!({"fibery/id": i})).collect();
-        row.insert(k.clone(), Value::Array(items));
-    }
-    for (k, names, multi) in &encoded.enums {
-        let items: Vec<Value> = names.iter().map(|n| json!({"enum/name": n})).collect();
-        let v = if *multi {
-            Value::Array(items)
-        } else {
-            items.into_iter().next().unwrap_or(Value::Null)
-        };
-        row.insert(k.clone(), v);
-    }
-    for (k, _, content) in &encoded.rich_text {
-        row.insert(k.clone(), Value::String(content.clone()));
-    }
-    for (k, v) in readonly {
-        row.insert((*k).to_owned(), v.clone());
-    }
-    Value::Object(row)
-}
-
 #[test]
 fn type_name_and_field_mappings() {
     assert_eq!(Task::TYPE_NAME, "Projects/Task");
@@ -143,6 +110,25 @@ fn type_name_and_field_mappings() {
     assert_eq!(f("tags").kind, MappingKind::Enum { multi: true });
     assert_eq!(f("files").kind, MappingKind::Files);
     assert_eq!(f("days_left").fibery_name, "Projects/Days Left");
+}
+
+#[test]
+fn validator_derive_works_on_the_same_struct() {
+    sample().validate().unwrap();
+    let task = Task {
+        name: String::new(),
+        estimate: Some(-1.0),
+        state: None,
+        tags: vec![],
+        ..sample()
+    };
+    let errors = task.validate().unwrap_err();
+    assert!(errors.field_errors().contains_key("name"));
+    assert!(errors.field_errors().contains_key("estimate"));
+    assert_eq!(
+        task.encode().unwrap().enums[0].1,
+        vec!["Very High".to_owned()]
+    );
 }
 
 #[test]

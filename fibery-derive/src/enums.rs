@@ -45,20 +45,9 @@ fn expand(input: &syn::DeriveInput) -> darling::Result<TokenStream> {
             "FiberyEnum cannot be derived for generic enums",
         ));
     }
-    let rule = match &attrs.rename_all {
-        Some(r) => RenameRule::parse(r).unwrap_or_else(|| {
-            acc.push(err(
-                r.span(),
-                format!(
-                    "unknown rename_all rule `{}`; expected one of {}",
-                    r.as_str(),
-                    RenameRule::NAMES
-                ),
-            ));
-            RenameRule::default()
-        }),
-        None => RenameRule::default(),
-    };
+    let rule = (attrs.rename_all.as_ref())
+        .map(|r| RenameRule::parse_or_report(r, &mut acc))
+        .unwrap_or_default();
     let variants = match attrs.data {
         ast::Data::Enum(v) => v,
         // darling's `supports(enum_unit)` already rejects structs.

@@ -1,5 +1,6 @@
 //! Fibery name rules shared by both derives: `Space/Name` checks and `rename_all`.
 
+use darling::util::SpannedValue;
 use heck::ToTitleCase;
 
 /// A `rename_all` rule: how a Rust identifier becomes the part after `Space/`.
@@ -28,6 +29,24 @@ impl RenameRule {
             "lower case" => RenameRule::LowerCase,
             "verbatim" => RenameRule::Verbatim,
             _ => return None,
+        })
+    }
+
+    /// The rule a `rename_all` attribute names. An unknown one is reported to `acc` and the
+    /// default is used, so the rest of the item is still checked (and, say, fields are not also
+    /// reported as unmapped).
+    pub(crate) fn parse_or_report(
+        r: &SpannedValue<String>,
+        acc: &mut darling::error::Accumulator,
+    ) -> Self {
+        RenameRule::parse(r).unwrap_or_else(|| {
+            let msg = format!(
+                "unknown rename_all rule `{}`; expected one of {}",
+                r.as_str(),
+                RenameRule::NAMES
+            );
+            acc.push(darling::Error::from(syn::Error::new(r.span(), msg)));
+            RenameRule::default()
         })
     }
 

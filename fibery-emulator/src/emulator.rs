@@ -177,6 +177,12 @@ impl Emulator {
     pub fn request_log(&self) -> Vec<RequestRecord> {
         self.shared.log.entries()
     }
+    /// The requests to `/api/commands` so far, in arrival order.
+    pub fn command_requests(&self) -> Vec<RequestRecord> {
+        let mut log = self.request_log();
+        log.retain(|r| r.path == "/api/commands");
+        log
+    }
     /// Replaces the fault settings (re-seeding the generator).
     pub fn set_faults(&self, faults: Faults) {
         self.shared.faults.set(faults);

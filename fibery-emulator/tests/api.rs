@@ -174,85 +174,58 @@ async fn server_side_validation_uses_fibery_error_names() {
     let emu = pm().await;
     let api = Api::new(&emu);
     let create = |e: Value| json!({"type": "Projects/Task", "entity": e});
-    assert_eq!(
-        api.err(
-            "fibery.entity/create",
-            json!({"type": "Projects/Nope", "entity": {}})
-        )
-        .await,
-        "entity.error/schema-type-not-found"
-    );
-    assert_eq!(
-        api.err(
-            "fibery.entity/create",
-            create(json!({"Projects/Nmae": "x"}))
-        )
-        .await,
-        "entity.error/schema-field-not-found"
-    );
-    // Names are case-sensitive.
-    assert_eq!(
-        api.err(
-            "fibery.entity/create",
-            create(json!({"projects/name": "x"}))
-        )
-        .await,
-        "entity.error/schema-field-not-found"
-    );
-    for bad in [
-        json!({"Projects/Effort": "three"}),
-        json!({"Projects/Effort": 1.5}),
-        json!({"Projects/Due": "tomorrow"}),
-        json!({"Projects/Done": "yes"}),
-        json!({"Projects/Name": 5}),
-        json!({"Projects/Estimate": "abc"}),
-        json!({"Projects/Project": "not-an-object"}),
-    ] {
-        assert_eq!(
-            api.err("fibery.entity/create", create(bad.clone())).await,
-            "entity.error/parse-entity-field-failed",
-            "{bad}"
-        );
-    }
-    assert_eq!(
-        api.err(
-            "fibery.entity/create",
-            create(json!({"fibery/public-id": "9"}))
-        )
-        .await,
-        "entity.error/field-readonly"
-    );
-    assert_eq!(
-        api.err(
-            "fibery.entity/create",
-            create(json!({"fibery/creation-date": "2020-01-01T00:00:00.000Z"}))
-        )
-        .await,
-        "entity.error/field-readonly"
-    );
-    assert_eq!(
-        api.err("fibery.entity/create", create(json!({"Projects/Tags": []})))
-            .await,
-        "entity.error/collection-field-update-not-supported"
-    );
-    assert_eq!(
-        api.err(
-            "fibery.entity/create",
-            create(json!({"Projects/Description": "text"}))
-        )
-        .await,
-        "entity.error/document-field-update-not-supported"
-    );
-    assert_eq!(
-        api.err(
-            "fibery.entity/create",
+    let parse_failed = "entity.error/parse-entity-field-failed";
+    let cases = [
+        (
+            json!({"type": "Projects/Nope", "entity": {}}),
+            "entity.error/schema-type-not-found",
+        ),
+        (
+            create(json!({"Projects/Nmae": "x"})),
+            "entity.error/schema-field-not-found",
+        ),
+        // Names are case-sensitive.
+        (
+            create(json!({"projects/name": "x"})),
+            "entity.error/schema-field-not-found",
+        ),
+        (create(json!({"Projects/Effort": "three"})), parse_failed),
+        (create(json!({"Projects/Effort": 1.5})), parse_failed),
+        (create(json!({"Projects/Due": "tomorrow"})), parse_failed),
+        (create(json!({"Projects/Done": "yes"})), parse_failed),
+        (create(json!({"Projects/Name": 5})), parse_failed),
+        (create(json!({"Projects/Estimate": "abc"})), parse_failed),
+        (
+            create(json!({"Projects/Project": "not-an-object"})),
+            parse_failed,
+        ),
+        (
+            create(json!({"fibery/public-id": "9"})),
+            "entity.error/field-readonly",
+        ),
+        (
+            create(json!({"fibery/creation-date": "2020-01-01T00:00:00.000Z"})),
+            "entity.error/field-readonly",
+        ),
+        (
+            create(json!({"Projects/Tags": []})),
+            "entity.error/collection-field-update-not-supported",
+        ),
+        (
+            create(json!({"Projects/Description": "text"})),
+            "entity.error/document-field-update-not-supported",
+        ),
+        (
             create(
-                json!({"Projects/Project": {"fibery/id": "7c0a1d9e-0000-4000-8000-000000000000"}})
-            )
-        )
-        .await,
-        "entity.error/entity-not-found"
-    );
+                json!({"Projects/Project": {"fibery/id": "7c0a1d9e-0000-4000-8000-000000000000"}}),
+            ),
+            "entity.error/entity-not-found",
+        ),
+    ];
+    for (args, name) in cases {
+        let got = api.err("fibery.entity/create", args.clone()).await;
+        assert_eq!(got, name, "{args}");
+    }
     assert!(
         emu.entities("Projects/Task").is_empty(),
         "failed creates store nothing"
@@ -306,18 +279,8 @@ async fn update_and_delete() {
 async fn relations_keep_both_sides_consistent_in_both_collection_shapes() {
     let emu = pm().await;
     let api = Api::new(&emu);
-    let p1 = api
-        .create("Projects/Project", json!({"Projects/Name": "P1"}))
-        .await["fibery/id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let p2 = api
-        .create("Projects/Project", json!({"Projects/Name": "P2"}))
-        .await["fibery/id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let p1 = api.project("P1").await;
+    let p2 = api.project("P2").await;
     let t1 = api
         .task("t1", json!({"Projects/Project": {"fibery/id": p1}}))
         .await;
@@ -788,13 +751,7 @@ async fn documents_secrets_formats_and_commands() {
         .json(&json!({"content": {"doc": {"type": "doc", "content": [{"type": "paragraph", "content": [{"type": "text", "text": "from json"}]}]}}}))
         .send().await.unwrap();
     assert_eq!(get("md").await, "from json");
-    let r = api
-        .http
-        .get(format!("{}/api/documents/nope?format=md", emu.base_url()))
-        .header("Authorization", &auth)
-        .send()
-        .await
-        .unwrap();
+    let r = api.get("/api/documents/nope?format=md").await;
     assert_eq!(r.status(), 404);
     let r = api
         .http
@@ -829,13 +786,7 @@ async fn files_upload_download_attach_and_from_url() {
     assert_eq!(f["fibery/content-type"], "text/plain");
     assert_eq!(f["fibery/content-length"], 10);
     let secret = f["fibery/secret"].as_str().unwrap();
-    let got = api
-        .http
-        .get(format!("{}/api/files/{secret}", emu.base_url()))
-        .header("Authorization", &auth)
-        .send()
-        .await
-        .unwrap();
+    let got = api.get(&format!("/api/files/{secret}")).await;
     assert_eq!(got.headers()["content-type"], "text/plain");
     assert_eq!(got.bytes().await.unwrap().as_ref(), b"hello file");
     // Attach through the files collection and read it back with a sub-query.
@@ -1037,15 +988,7 @@ async fn admin_endpoints_expose_counters_faults_and_log() {
     let emu = pm().await;
     let api = Api::new(&emu);
     api.task("x", json!({})).await;
-    let stats: Value = api
-        .http
-        .get(format!("{}/_emulator/stats", api.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stats: Value = api.admin_json("/_emulator/stats").await;
     assert_eq!(stats["requests"], 1);
     assert_eq!(stats["commands"], 1);
     assert_eq!(stats["entities"].as_u64().unwrap(), emu.stats().entities);
@@ -1062,25 +1005,9 @@ async fn admin_endpoints_expose_counters_faults_and_log() {
     assert_eq!(f["error_5xx"], 1.0);
     let (st, _) = api.raw(&json!([])).await;
     assert!([500, 502, 503].contains(&st));
-    let f: Value = api
-        .http
-        .get(format!("{}/_emulator/faults", api.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let f: Value = api.admin_json("/_emulator/faults").await;
     assert_eq!(f["seed"], 3);
-    let log: Value = api
-        .http
-        .get(format!("{}/_emulator/requests", api.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let log: Value = api.admin_json("/_emulator/requests").await;
     assert_eq!(log.as_array().unwrap().len(), 2);
     assert_eq!(log[0]["path"], "/api/commands");
     assert_eq!(log[0]["commands"], 1);
@@ -1165,12 +1092,7 @@ async fn admin_json_is_the_public_stats_and_faults_types() {
 async fn failed_batches_undo_relations_counters_and_documents() {
     let emu = pm().await;
     let api = Api::new(&emu);
-    let p = api
-        .create("Projects/Project", json!({"Projects/Name": "P"}))
-        .await["fibery/id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let p = api.project("P").await;
     let docs_before = emu.stats().entities;
     let t = "7a000000-0000-4000-8000-000000000001";
     let env = api.cmd("fibery.command/batch", json!({"commands": [

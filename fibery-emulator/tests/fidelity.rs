@@ -5,27 +5,27 @@ mod common;
 use common::{Api, pm, pm_schema_json, pm_schema_only_builder};
 use serde_json::{Value, json};
 
+/// The element of the JSON array `list` whose `fibery/name` is `name`.
+fn named<'a>(list: &'a Value, name: &str) -> &'a Value {
+    let items = list.as_array().unwrap();
+    items.iter().find(|t| t["fibery/name"] == name).unwrap()
+}
+
 /// The schema's `fibery/default-value` for `workflow/state` names this state id.
 fn task_state_default_id() -> String {
     let s = pm_schema_json();
-    let task = s["fibery/types"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["fibery/name"] == "Projects/Task")
-        .unwrap()
-        .clone();
-    let f = task["fibery/fields"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["fibery/name"] == "workflow/state")
-        .unwrap()
-        .clone();
+    let task = named(&s["fibery/types"], "Projects/Task");
+    let f = named(&task["fibery/fields"], "workflow/state");
     f["fibery/meta"]["fibery/default-value"]["fibery/id"]
         .as_str()
         .unwrap()
         .to_string()
+}
+
+/// An emulator on the project-management fixture whose batches fail partially.
+async fn partial_batches() -> fibery_emulator::Emulator {
+    let b = common::pm_builder().batch_failure(fibery_emulator::BatchFailure::Partial);
+    b.start().await.unwrap()
 }
 
 #[tokio::test]
@@ -47,13 +47,6 @@ async fn schema_without_seed_gives_new_entities_the_default_workflow_state() {
 }
 
 /// A project named `name`; returns its id.
-async fn project(api: &Api, name: &str) -> String {
-    api.create("Projects/Project", json!({"Projects/Name": name}))
-        .await["fibery/id"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
 
 fn create_project(name: &str) -> Value {
     json!({"command": "fibery.entity/create",
@@ -64,7 +57,7 @@ fn create_project(name: &str) -> Value {
 async fn inline_values_in_where_are_refused_naming_the_operand() {
     let emu = pm().await;
     let api = Api::new(&emu);
-    project(&api, "Alpha").await;
+    api.project("Alpha").await;
     let q = |right: Value| {
         json!({"query": {"q/from": "Projects/Project", "q/select": ["Projects/Name"],
                          "q/where": ["=", ["Projects/Name"], right], "q/limit": 10}})
@@ -103,8 +96,8 @@ async fn inline_values_are_accepted_when_allowed() {
         .await
         .unwrap();
     let api = Api::new(&emu);
-    project(&api, "Alpha").await;
-    project(&api, "Beta").await;
+    api.project("Alpha").await;
+    api.project("Beta").await;
     let rows = api
         .query(
             json!({"q/from": "Projects/Project", "q/select": ["Projects/Name"],
@@ -130,11 +123,7 @@ async fn unknown_command_inside_a_batch_fails_in_an_envelope_not_http_500() {
         "atomic batch rolled back"
     );
     // Partial mode: the envelope at its index carries it; the create before it stays.
-    let emu = common::pm_builder()
-        .batch_failure(fibery_emulator::BatchFailure::Partial)
-        .start()
-        .await
-        .unwrap();
+    let emu = partial_batches().await;
     let (st, v) = Api::new(&emu).raw(&body).await;
     assert_eq!(st, 200, "{v}");
     assert_eq!(v[0]["success"], true, "{v}");
@@ -159,11 +148,7 @@ async fn batch_failure_is_atomic_by_default_and_partial_when_configured() {
     assert_eq!(v["result"]["name"], "entity.error/schema-field-not-found");
     assert!(emu.entities("Projects/Project").is_empty());
 
-    let emu = common::pm_builder()
-        .batch_failure(fibery_emulator::BatchFailure::Partial)
-        .start()
-        .await
-        .unwrap();
+    let emu = partial_batches().await;
     let (_, v) = Api::new(&emu).raw(&body).await;
     assert_eq!(v["success"], true, "{v}");
     let inner = v["result"].as_array().unwrap();
@@ -180,7 +165,7 @@ async fn batch_failure_is_atomic_by_default_and_partial_when_configured() {
 async fn sub_query_offset_is_refused() {
     let emu = pm().await;
     let api = Api::new(&emu);
-    project(&api, "Alpha").await;
+    api.project("Alpha").await;
     let env = api
         .cmd(
             "fibery.entity/query",
@@ -208,7 +193,7 @@ async fn sub_query_offset_is_refused() {
 async fn collection_commands_answer_null_inside_a_batch() {
     let emu = pm().await;
     let api = Api::new(&emu);
-    let p = project(&api, "Alpha").await;
+    let p = api.project("Alpha").await;
     let t = api.task("t", json!({})).await;
     let change = |cmd: &str| {
         json!({"command": cmd, "args": {"type": "Projects/Project", "field": "Projects/Tasks",

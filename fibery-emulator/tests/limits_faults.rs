@@ -4,7 +4,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Api, TOKEN, pm_builder};
+use common::{Api, TOKEN, pm_builder, pm_with_faults};
 use fibery_emulator::{Faults, RateLimits};
 use serde_json::json;
 
@@ -88,15 +88,12 @@ async fn workspace_limit_caps_several_tokens_and_retry_after_is_a_switch() {
 
 #[tokio::test]
 async fn injected_5xx_and_429() {
-    let emu = pm_builder()
-        .faults(Faults {
-            error_5xx: 1.0,
-            seed: 7,
-            ..Faults::default()
-        })
-        .start()
-        .await
-        .unwrap();
+    let emu = pm_with_faults(Faults {
+        error_5xx: 1.0,
+        seed: 7,
+        ..Faults::default()
+    })
+    .await;
     let api = Api::new(&emu);
     let mut seen = std::collections::BTreeSet::new();
     for _ in 0..12 {
@@ -132,14 +129,11 @@ async fn injected_5xx_and_429() {
 
 #[tokio::test]
 async fn dropped_connections_and_latency() {
-    let emu = pm_builder()
-        .faults(Faults {
-            drop: 1.0,
-            ..Faults::default()
-        })
-        .start()
-        .await
-        .unwrap();
+    let emu = pm_with_faults(Faults {
+        drop: 1.0,
+        ..Faults::default()
+    })
+    .await;
     let api = Api::new(&emu);
     let r = api.http.post(format!("{}/api/commands", api.base)).header("Authorization", format!("Token {TOKEN}"))
         .json(&json!([{"command": "fibery.entity/create", "args": {"type": "Projects/Task", "entity": {"Projects/Name": "x"}}}]))
@@ -163,16 +157,13 @@ async fn dropped_connections_and_latency() {
 #[tokio::test]
 async fn faults_are_reproducible_for_a_seed() {
     async fn statuses(seed: u64) -> Vec<u16> {
-        let emu = pm_builder()
-            .faults(Faults {
-                error_5xx: 0.3,
-                rate_limited: 0.3,
-                seed,
-                ..Faults::default()
-            })
-            .start()
-            .await
-            .unwrap();
+        let emu = pm_with_faults(Faults {
+            error_5xx: 0.3,
+            rate_limited: 0.3,
+            seed,
+            ..Faults::default()
+        })
+        .await;
         let api = Api::new(&emu);
         let mut v = vec![];
         for _ in 0..30 {

@@ -12,12 +12,7 @@ async fn state_survives_restart() {
     let (id, secret, file_secret, user) = {
         let emu = pm_builder().data_file(&path).start().await.unwrap();
         let api = Api::new(&emu);
-        let p = api
-            .create("Projects/Project", json!({"Projects/Name": "P"}))
-            .await["fibery/id"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let p = api.project("P").await;
         let id = api
             .task(
                 "persisted",
@@ -84,37 +79,17 @@ async fn state_survives_restart() {
     assert_eq!(r["fibery/public-id"], "2");
     assert_eq!(emu.entities("Projects/Priority_Projects/Task").len(), 4);
     let doc: Value = api
-        .http
-        .get(format!("{}/api/documents/{secret}?format=md", api.base))
-        .header("Authorization", format!("Token {TOKEN}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/documents/{secret}?format=md"))
+        .await;
     assert_eq!(doc["content"], "kept");
     let bytes = api
-        .http
-        .get(format!("{}/api/files/{file_secret}", api.base))
-        .header("Authorization", format!("Token {TOKEN}"))
-        .send()
+        .get(&format!("/api/files/{file_secret}"))
         .await
-        .unwrap()
         .bytes()
         .await
         .unwrap();
     assert_eq!(bytes.as_ref(), &[0u8, 159, 146, 150]);
-    let hooks: Value = api
-        .http
-        .get(format!("{}/api/webhooks/v2", api.base))
-        .header("Authorization", format!("Token {TOKEN}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let hooks: Value = api.get_json("/api/webhooks/v2").await;
     assert_eq!(hooks[0]["id"], 1);
 }
 

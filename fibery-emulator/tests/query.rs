@@ -15,18 +15,8 @@ struct Data {
 async fn data() -> Data {
     let emu = pm().await;
     let api = Api::new(&emu);
-    let p1 = api
-        .create("Projects/Project", json!({"Projects/Name": "Alpha"}))
-        .await["fibery/id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let p2 = api
-        .create("Projects/Project", json!({"Projects/Name": "Beta"}))
-        .await["fibery/id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let p1 = api.project("Alpha").await;
+    let p2 = api.project("Beta").await;
     let pri = |n: &str| json!({"fibery/id": option_id("Projects/Priority_Projects/Task", n)});
     let t1 = api.task("Fix API bug", json!({"Projects/Effort": 5, "Projects/Estimate": "1.5", "Projects/Due": "2026-01-10",
         "Projects/Done": false, "Projects/Priority": pri("High"), "Projects/Project": {"fibery/id": p1}})).await;

@@ -147,15 +147,19 @@ async fn baseline(n: usize) -> f64 {
     eps
 }
 
+/// The query both export measurements stream: four fields of every task.
+fn export_query() -> Query {
+    let fields = [
+        "fibery/id",
+        "Projects/Name",
+        "Projects/External Id",
+        "Projects/Effort",
+    ];
+    Query::from(TASK).select(fields).no_limit()
+}
+
 async fn export(emu: &Emulator, n: usize, paced: bool) {
-    let q = Query::from(TASK)
-        .select([
-            "fibery/id",
-            "Projects/Name",
-            "Projects/External Id",
-            "Projects/Effort",
-        ])
-        .no_limit();
+    let q = export_query();
     emu.set_rate_limits(paced.then(RateLimits::default));
     for page in [500usize, 1000, 3000] {
         let c = client(emu)
@@ -198,14 +202,7 @@ async fn export_pages_per_request(n: usize) {
         assert!(results.iter().all(Result::is_ok), "seed failures");
     }
     assert_eq!(emu.entities(TASK).len(), n);
-    let q = Query::from(TASK)
-        .select([
-            "fibery/id",
-            "Projects/Name",
-            "Projects/External Id",
-            "Projects/Effort",
-        ])
-        .no_limit();
+    let q = export_query();
     let page = 500;
     for paced in [true, false] {
         for k in [1usize, 4, 8] {

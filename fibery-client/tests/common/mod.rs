@@ -48,18 +48,22 @@ pub fn wire_client(server: &MockServer) -> ClientBuilder {
     client_for(&server.uri())
 }
 
-/// [`wire_client`] for any loopback base URL.
-pub fn client_for(base_url: &str) -> ClientBuilder {
+/// A client for `base_url` with `token`: unpaced and sending every command at once.
+pub fn unpaced(base_url: &str, token: &str) -> ClientBuilder {
     Client::builder()
         .base_url(base_url)
-        .token(WIRE_TOKEN)
+        .token(token)
         .requests_per_second(0)
         .batch_window(Duration::ZERO)
-        .retry(
-            RetryPolicy::default()
-                .with_initial_backoff(Duration::from_millis(20))
-                .with_max_retries(3),
-        )
+}
+
+/// [`wire_client`] for any loopback base URL.
+pub fn client_for(base_url: &str) -> ClientBuilder {
+    unpaced(base_url, WIRE_TOKEN).retry(
+        RetryPolicy::default()
+            .with_initial_backoff(Duration::from_millis(20))
+            .with_max_retries(3),
+    )
 }
 
 /// A small query command, as JSON.

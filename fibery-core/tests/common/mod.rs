@@ -1,6 +1,8 @@
-//! The shared schema fixtures (`tests/fixtures/*.json`, see its README), read from disk.
+//! The shared fixtures: the schemas (`tests/fixtures/*.json`, see its README), read from
+//! disk, and the design document's example query.
 #![allow(dead_code)]
 
+use fibery_core::query::{Filter, Order, Query};
 use fibery_core::schema::Schema;
 use fibery_core::validate::EnumOptions;
 use serde_json::Value;
@@ -29,4 +31,18 @@ pub fn options(name: &str) -> EnumOptions {
 /// `project-management.json`: `Projects/Task` and `Projects/Project`.
 pub fn project_management() -> Schema {
     schema("project-management")
+}
+
+/// The example query of the design document: a select with a relation, a filter with two
+/// params, an order and a limit.
+pub fn design_example() -> Query {
+    Query::from("Projects/Task")
+        .select(["fibery/id", "Projects/Name"])
+        .select_relation("Projects/Project", ["fibery/id", "Projects/Name"])
+        .filter(
+            Filter::eq(["workflow/state", "enum/name"], "Done")
+                .and(Filter::contains("Projects/Name", "api")),
+        )
+        .order_by("fibery/creation-date", Order::Desc)
+        .limit(100)
 }

@@ -5,8 +5,6 @@ use fibery_derive_tests::FiberyEntity;
 struct Task {
     #[fibery(id)]
     id: Option<uuid::Uuid>,
-    #[fibery(field = "Projects/Name")]
-    name: String,
 }
 
 fn main() {}

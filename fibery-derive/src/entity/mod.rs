@@ -92,24 +92,7 @@ pub(crate) fn parse(input: &syn::DeriveInput) -> darling::Result<Entity> {
     };
     let space = type_name.split_once('/').map(|(s, _)| s.to_owned());
 
-    let rename = match &attrs.rename_all {
-        Some(r) => match RenameRule::parse(r) {
-            Some(rule) => Some(rule),
-            None => {
-                acc.push(err(
-                    r.span(),
-                    format!(
-                        "unknown rename_all rule `{}`; expected one of {}",
-                        r.as_str(),
-                        RenameRule::NAMES
-                    ),
-                ));
-                // Keep going with the default so fields are not also reported as unmapped.
-                Some(RenameRule::default())
-            }
-        },
-        None => None,
-    };
+    let rename = (attrs.rename_all.as_ref()).map(|r| RenameRule::parse_or_report(r, &mut acc));
 
     let krate = attrs
         .krate

@@ -1,7 +1,7 @@
 //! Shared helpers for the emulator integration tests.
 #![allow(dead_code)]
 
-use fibery_emulator::{Emulator, EmulatorBuilder};
+use fibery_emulator::{Emulator, EmulatorBuilder, Faults};
 use serde_json::{Value, json};
 
 pub const TOKEN: &str = "test-token";
@@ -43,6 +43,15 @@ pub fn pm_schema_json() -> Value {
 
 pub async fn pm() -> Emulator {
     pm_builder().start().await.expect("emulator starts")
+}
+
+/// [`pm`] with these faults injected.
+pub async fn pm_with_faults(faults: Faults) -> Emulator {
+    pm_builder()
+        .faults(faults)
+        .start()
+        .await
+        .expect("emulator starts")
 }
 
 pub fn options() -> Value {
@@ -124,6 +133,39 @@ impl Api {
             json!({"type": ty, "entity": entity}),
         )
         .await
+    }
+
+    /// Creates a project named `name`; returns its id.
+    pub async fn project(&self, name: &str) -> String {
+        self.create("Projects/Project", json!({"Projects/Name": name}))
+            .await["fibery/id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// An authorized request to `path` (below the base URL).
+    pub fn req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.base))
+            .header("Authorization", format!("Token {TOKEN}"))
+    }
+
+    /// An authorized GET of `path`, sent.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        let r = self.req(reqwest::Method::GET, path).send().await;
+        r.expect("request")
+    }
+
+    /// [`Api::get`] of a JSON answer.
+    pub async fn get_json(&self, path: &str) -> Value {
+        self.get(path).await.json().await.expect("a JSON answer")
+    }
+
+    /// A GET of the admin API's `path` (which takes no token) as JSON.
+    pub async fn admin_json(&self, path: &str) -> Value {
+        let r = self.http.get(format!("{}{path}", self.base)).send().await;
+        r.expect("request").json().await.expect("a JSON answer")
     }
 
     pub async fn task(&self, name: &str, extra: Value) -> String {

@@ -20,7 +20,7 @@ use serde_json::{Map, Value, json};
 use super::schema::{Kind, PRIMITIVES, field, find_type, has_field, kind_of};
 use super::{Entity, Store};
 use crate::error;
-use filter::eval_filter;
+use filter::Row;
 use operand::eval_operand;
 use project::{aggregate_over, project};
 
@@ -140,7 +140,7 @@ pub(super) fn select_rows<'a>(
         }
     }
     if let Some(f) = filter {
-        eval_filter(store, ty, None, f)?;
+        Row { store, ty, e: None }.passes(f)?;
     }
     let mut numeric = vec![];
     for (o, _) in &order {
@@ -149,7 +149,12 @@ pub(super) fn select_rows<'a>(
     let mut kept = Vec::with_capacity(cands.len());
     for e in cands {
         let ok = match filter {
-            Some(f) => eval_filter(store, ty, Some(e), f)?,
+            Some(f) => Row {
+                store,
+                ty,
+                e: Some(e),
+            }
+            .passes(f)?,
             None => true,
         };
         if ok {
