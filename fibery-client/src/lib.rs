@@ -100,11 +100,15 @@ pub mod client;
 pub mod documents;
 pub mod entities;
 pub mod error;
+pub mod events;
 pub mod files;
 pub mod pace;
 pub mod query;
 pub mod retry;
 pub mod schema;
+#[cfg(feature = "receiver")]
+#[cfg_attr(docsrs, doc(cfg(feature = "receiver")))]
+pub mod receiver;
 mod scrub;
 mod transport;
 pub mod webhooks;
