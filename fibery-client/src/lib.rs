@@ -95,6 +95,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod batch;
+pub mod changes;
 mod builder;
 pub mod client;
 pub mod documents;

@@ -17,6 +17,7 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 mod common;
+mod sync;
 
 const TOKEN: &str = "emu-test-token-42";
 const TASK: &str = "Projects/Task";
