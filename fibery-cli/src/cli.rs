@@ -163,6 +163,10 @@ pub struct ExportArgs {
     /// Write relation and enum values as ids instead of names.
     #[arg(long)]
     pub ids: bool,
+    /// Export only what changed since the run that wrote STATE_FILE (all on the first run),
+    /// then update STATE_FILE atomically. Deleted entities are not reported.
+    #[arg(long, value_name = "STATE_FILE")]
+    pub since: Option<PathBuf>,
 }
 
 /// `fibery schema ...`.

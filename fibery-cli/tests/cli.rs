@@ -856,3 +856,64 @@ async fn a_failed_schema_read_does_not_say_it_may_have_been_applied() {
     assert_eq!(dropped, 1, "the request reached the server and was dropped");
     emu.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_since_a_state_file_exports_only_what_changed() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    good_csv(dir.path(), 20);
+    expect(&emu, dir.path(), 0, &upsert("tasks.csv", &[])).await;
+    let run = |out: &'static str| {
+        let args = [
+            "export",
+            "-t",
+            "Projects/Task",
+            "--page-size",
+            "6",
+            "--since",
+            "state.json",
+            "-o",
+            out,
+        ];
+        let (emu, dir) = (&emu, dir.path());
+        async move {
+            expect(emu, dir, 0, &args).await;
+            json_lines(&read(dir, out))
+        }
+    };
+    let first = run("1.jsonl").await;
+    assert_eq!(first.len(), 20);
+    let state: Value = serde_json::from_str(&read(dir.path(), "state.json")).unwrap();
+    assert_eq!(state["type"], "Projects/Task");
+    assert!(!dir.path().join("state.json.tmp").exists());
+    assert!(
+        run("2.jsonl").await.is_empty(),
+        "nothing changed since the last run"
+    );
+
+    let client = fibery_client::Client::builder()
+        .base_url(emu.base_url())
+        .token(TOKEN)
+        .requests_per_second(0)
+        .build()
+        .unwrap();
+    let id = first[3]["fibery/id"].as_str().unwrap();
+    let cmd = serde_json::json!({"command": "fibery.entity/update", "args": {"type": "Projects/Task",
+        "entity": {"fibery/id": id, "Projects/Name": "renamed"}}});
+    client.command(cmd).await.unwrap();
+    let third = run("3.jsonl").await;
+    assert_eq!(third.len(), 1);
+    assert_eq!(
+        (
+            third[0]["fibery/id"].as_str(),
+            third[0]["Projects/Name"].as_str()
+        ),
+        (Some(id), Some("renamed"))
+    );
+
+    // A state file of another type is refused, and left as it was.
+    let before = read(dir.path(), "state.json");
+    let args = argv("export -t Projects/Project --since state.json -o p.jsonl");
+    expect(&emu, dir.path(), 2, &args).await;
+    assert_eq!(read(dir.path(), "state.json"), before);
+}

@@ -120,7 +120,10 @@ impl ChangeFeed {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.query = self.query.with_select(Select::Fields(vec![])).select(fields);
+        self.query = self
+            .query
+            .with_select(Select::Fields(vec![]))
+            .select(fields);
         self
     }
 
@@ -198,7 +201,12 @@ impl ChangeFeed {
 
     /// Forgets versions older than the window before the position.
     fn prune(&mut self) {
-        let Some(start) = self.cursor.position.as_ref().and_then(|p| self.window_start(p)) else {
+        let Some(start) = self
+            .cursor
+            .position
+            .as_ref()
+            .and_then(|p| self.window_start(p))
+        else {
             return;
         };
         self.cursor.recent.retain(|p| p.modified >= start);
@@ -222,9 +230,11 @@ impl ChangeFeed {
             .limit(self.page_size as u64 + 1);
         Ok(match (&self.after, &self.cursor.position) {
             (Some(a), _) => q.and_filter(
-                Filter::gt(MODIFIED, a.modified.clone()).or(
-                    Filter::eq(MODIFIED, a.modified.clone()).and(Filter::gt(ID, a.id.clone())),
-                ),
+                Filter::gt(MODIFIED, a.modified.clone()).or(Filter::eq(
+                    MODIFIED,
+                    a.modified.clone(),
+                )
+                .and(Filter::gt(ID, a.id.clone()))),
             ),
             (None, Some(p)) if !self.started => {
                 let start = self.window_start(p).ok_or_else(|| {
@@ -240,9 +250,12 @@ impl ChangeFeed {
 /// The row's (modification date, id).
 fn position_of(row: &Value) -> Result<Position> {
     let field = |k: &str| {
-        row.get(k).and_then(Value::as_str).map(str::to_owned).ok_or_else(|| {
-            Error::decode("change feed row", format!("`{k}` missing or not a string"))
-        })
+        row.get(k)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                Error::decode("change feed row", format!("`{k}` missing or not a string"))
+            })
     };
     Ok(Position {
         modified: field(MODIFIED)?,
@@ -255,7 +268,11 @@ fn with_keys(q: Query) -> Query {
     let Select::Fields(items) = &q.select else {
         return q;
     };
-    let has = |k: &str| items.iter().any(|i| matches!(i, SelectItem::Field(f) if f == k));
+    let has = |k: &str| {
+        items
+            .iter()
+            .any(|i| matches!(i, SelectItem::Field(f) if f == k))
+    };
     let missing: Vec<&str> = [ID, MODIFIED].into_iter().filter(|k| !has(k)).collect();
     let mut q = q;
     if let Select::Fields(items) = &mut q.select {

@@ -75,7 +75,9 @@ impl Event {
 
     /// The effects on one type.
     pub fn effects_of<'a>(&'a self, type_name: &'a str) -> impl Iterator<Item = &'a Effect> {
-        self.effects.iter().filter(move |e| e.type_name == type_name)
+        self.effects
+            .iter()
+            .filter(move |e| e.type_name == type_name)
     }
 }
 
@@ -200,7 +202,10 @@ impl Effect {
 /// as they are; rich-text fields decode as absent; a single-select decodes by option name
 /// only when the payload has one (`enum/name`), else as absent; collections and
 /// multi-selects (not part of the payload) decode as empty.
-pub fn decode_values<T: FiberyEntity>(id: Uuid, values: &Map<String, Value>) -> Result<T, DecodeError> {
+pub fn decode_values<T: FiberyEntity>(
+    id: Uuid,
+    values: &Map<String, Value>,
+) -> Result<T, DecodeError> {
     let mut row = Map::new();
     row.insert("fibery/id".into(), Value::String(id.to_string()));
     for f in T::FIELDS {
@@ -257,19 +262,30 @@ mod tests {
     #[test]
     fn kinds_and_changed_fields() {
         let id = "8165d970-0000-4000-8000-000000000000";
-        let c = effect(json!({"effect": "fibery.entity/create", "id": id, "type": "A/B",
-            "values": {"A/Name": "x", "A/Empty": null}, "valuesBefore": null}));
+        let c = effect(
+            json!({"effect": "fibery.entity/create", "id": id, "type": "A/B",
+            "values": {"A/Name": "x", "A/Empty": null}, "valuesBefore": null}),
+        );
         assert_eq!(c.kind, EffectKind::Create);
         assert_eq!(c.changed_fields(), vec!["A/Name"]);
-        let d = effect(json!({"effect": "fibery.entity/delete", "id": id, "type": "A/B",
-            "valuesBefore": {"A/Name": "x"}}));
+        let d = effect(
+            json!({"effect": "fibery.entity/delete", "id": id, "type": "A/B",
+            "valuesBefore": {"A/Name": "x"}}),
+        );
         assert!(d.changed_fields().is_empty() && d.values.is_empty());
-        let u = effect(json!({"effect": "fibery.entity/update", "id": id, "type": "A/B",
-            "values": {"A/Name": null, "A/Same": 1}, "valuesBefore": {"A/Name": "x", "A/Same": 1}}));
+        let u = effect(
+            json!({"effect": "fibery.entity/update", "id": id, "type": "A/B",
+            "values": {"A/Name": null, "A/Same": 1}, "valuesBefore": {"A/Name": "x", "A/Same": 1}}),
+        );
         assert_eq!(u.changed_fields(), vec!["A/Name"]);
         assert!(u.changed("A/Name") && !u.changed("A/Same"));
-        let o = effect(json!({"effect": "fibery.entity/add-collection-items", "id": id, "type": "A/B"}));
-        assert_eq!(o.kind, EffectKind::Other("fibery.entity/add-collection-items".into()));
+        let o = effect(
+            json!({"effect": "fibery.entity/add-collection-items", "id": id, "type": "A/B"}),
+        );
+        assert_eq!(
+            o.kind,
+            EffectKind::Other("fibery.entity/add-collection-items".into())
+        );
         assert_eq!(
             serde_json::to_value(&o).unwrap()["effect"],
             "fibery.entity/add-collection-items"

@@ -95,8 +95,8 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod batch;
-pub mod changes;
 mod builder;
+pub mod changes;
 pub mod client;
 pub mod documents;
 pub mod entities;
@@ -105,11 +105,11 @@ pub mod events;
 pub mod files;
 pub mod pace;
 pub mod query;
-pub mod retry;
-pub mod schema;
 #[cfg(feature = "receiver")]
 #[cfg_attr(docsrs, doc(cfg(feature = "receiver")))]
 pub mod receiver;
+pub mod retry;
+pub mod schema;
 mod scrub;
 mod transport;
 pub mod webhooks;

@@ -82,18 +82,29 @@ async fn a_thousand_entities_in_one_millisecond_come_exactly_once_across_runs() 
         .unwrap();
     assert_eq!(report.failed(), 0);
     emu.shutdown().await;
-    assert_eq!(freeze_modification_dates(&data, "2026-01-02T03:04:05.678Z"), 1000);
+    assert_eq!(
+        freeze_modification_dates(&data, "2026-01-02T03:04:05.678Z"),
+        1000
+    );
 
     let emu = emulator_on(&data).await;
     let client = super::client(&emu).build().unwrap();
     let same_ms = client.changes(TASK).page_size(1000).all().await.unwrap().0;
-    assert!(same_ms.iter().all(|r| r["fibery/modification-date"] == "2026-01-02T03:04:05.678Z"));
+    assert!(
+        same_ms
+            .iter()
+            .all(|r| r["fibery/modification-date"] == "2026-01-02T03:04:05.678Z")
+    );
 
     // Pages of 64 split the millisecond many times over.
     let (first, cursor) = run(&client, Cursor::default(), 64).await;
     assert_eq!(once(first).len(), 1000);
     let (again, cursor) = run(&client, cursor, 64).await;
-    assert!(again.is_empty(), "nothing changed, yet {} rows came back", again.len());
+    assert!(
+        again.is_empty(),
+        "nothing changed, yet {} rows came back",
+        again.len()
+    );
     // The cursor survives a save and load.
     let cursor: Cursor = serde_json::from_str(&serde_json::to_string(&cursor).unwrap()).unwrap();
 

@@ -75,8 +75,14 @@ async fn create_update_delete_arrive_as_typed_effects() {
     assert_eq!(changed, vec!["Projects/Effort", "Projects/Name"]);
     let after = e.after::<TaskPatch>().unwrap();
     let before = e.before::<TaskPatch>().unwrap();
-    assert_eq!((after.name.as_deref(), after.effort), (Some("second"), Some(3)));
-    assert_eq!((before.name.as_deref(), before.effort), (Some("first"), None));
+    assert_eq!(
+        (after.name.as_deref(), after.effort),
+        (Some("second"), Some(3))
+    );
+    assert_eq!(
+        (before.name.as_deref(), before.effort),
+        (Some("first"), None)
+    );
 
     tasks.delete(id).await.unwrap();
     let ev = next(&mut rx).await;
@@ -119,9 +125,19 @@ async fn a_burst_reaches_a_slow_handler_completely() {
         .unwrap();
     let writes = (0..40).map(|i| {
         let tasks = client.entities::<Task>();
-        async move { tasks.create(task(&format!("burst {i}"))).await.unwrap().id.unwrap() }
+        async move {
+            tasks
+                .create(task(&format!("burst {i}")))
+                .await
+                .unwrap()
+                .id
+                .unwrap()
+        }
     });
-    let ids: HashSet<Uuid> = futures::future::join_all(writes).await.into_iter().collect();
+    let ids: HashSet<Uuid> = futures::future::join_all(writes)
+        .await
+        .into_iter()
+        .collect();
     assert_eq!(ids.len(), 40);
     let mut seen = HashSet::new();
     while seen.len() < 40 {
@@ -154,11 +170,23 @@ async fn a_full_queue_rejects_with_503_and_the_path_secret_guards_the_endpoint()
     let body = json!({"sequenceId": 1, "effects": []}).to_string();
     let post = |u: String| {
         let (http, body) = (http.clone(), body.clone());
-        async move { http.post(u).body(body).send().await.unwrap().status().as_u16() }
+        async move {
+            http.post(u)
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
     };
     assert_eq!(post(url.clone()).await, 200);
     started.notified().await; // the handler holds event 1; the queue is empty
-    let statuses = [post(url.clone()).await, post(url.clone()).await, post(url.clone()).await];
+    let statuses = [
+        post(url.clone()).await,
+        post(url.clone()).await,
+        post(url.clone()).await,
+    ];
     assert_eq!(statuses, [200, 200, 503]);
 
     let wrong = url.replace("/hooks/", "/hooks/x");
