@@ -98,6 +98,7 @@ pub mod batch;
 mod builder;
 pub mod changes;
 pub mod client;
+pub mod comments;
 pub mod documents;
 pub mod entities;
 pub mod error;

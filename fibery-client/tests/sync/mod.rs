@@ -6,6 +6,7 @@ use fibery_client::{Client, ClientBuilder, RetryPolicy, Uuid};
 use fibery_emulator::Emulator;
 
 mod changes;
+mod comments;
 mod receiver;
 
 const TOKEN: &str = "sync-test-token-0042";
