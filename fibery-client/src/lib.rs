@@ -104,6 +104,7 @@ pub mod entities;
 pub mod error;
 pub mod events;
 pub mod files;
+pub mod oauth;
 pub mod pace;
 pub mod query;
 #[cfg(feature = "receiver")]
