@@ -323,6 +323,25 @@ mod tests {
     }
 
     #[test]
+    fn added_secrets_are_removed_too_short_ones_as_words() {
+        let s = Scrubber::new("api-key-0123456789");
+        s.add("oauth-access-abcdef");
+        s.add("rf1");
+        s.add("");
+        let text =
+            "Token api-key-0123456789, Bearer oauth-access-abcdef, oauth%2Daccess-abcdef rf1 rf12";
+        assert_eq!(
+            s.text(text),
+            "[redacted], [redacted], [redacted] [redacted] rf12"
+        );
+        let many = Scrubber::many(["code-0123456789", "secret-0123456789"]);
+        assert_eq!(
+            many.text("code-0123456789 secret-0123456789"),
+            "[redacted] [redacted]"
+        );
+    }
+
+    #[test]
     fn other_text_is_untouched_and_not_copied() {
         let s = Scrubber::new(T);
         let text = "tok/9f+8e=7 is not the token; neither is %2F9f; ünïcödé … ok";

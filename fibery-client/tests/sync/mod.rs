@@ -7,6 +7,7 @@ use fibery_emulator::Emulator;
 
 mod changes;
 mod comments;
+mod oauth;
 mod receiver;
 
 const TOKEN: &str = "sync-test-token-0042";
