@@ -68,6 +68,30 @@ pub enum Command {
     Query(QueryArgs),
     /// Run a local Fibery API emulator.
     Emulator(EmulatorArgs),
+    /// Register a webhook for a type and print its events as JSON lines until Ctrl-C;
+    /// the webhook is removed on exit.
+    Listen(ListenArgs),
+}
+
+/// `fibery listen`.
+#[derive(Debug, Args)]
+pub struct ListenArgs {
+    /// Type to watch, e.g. "Projects/Task".
+    #[arg(long = "type", short = 't')]
+    pub type_name: String,
+    /// Address to receive webhook POSTs on.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub bind: std::net::SocketAddr,
+    /// The address Fibery reaches this machine at (e.g. an HTTPS tunnel to --bind);
+    /// default http://<bound address>, which only a local emulator can reach.
+    #[arg(long)]
+    pub public_url: Option<String>,
+    /// Append events to this file instead of printing them.
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+    /// Stop after this many events.
+    #[arg(long)]
+    pub max_events: Option<u64>,
 }
 
 /// Input file formats.

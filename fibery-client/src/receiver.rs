@@ -233,6 +233,18 @@ impl Receiver {
             .with_state(self.shared.clone())
     }
 
+    /// Serves this receiver alone (at `/<secret>`) on `listener` until `shutdown`
+    /// completes; to share a server with other routes, mount [`router`](Self::router).
+    pub async fn serve(
+        &self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(listener, self.router())
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+
     /// The counters so far.
     pub fn stats(&self) -> ReceiverStats {
         let c = &self.shared.counters;
