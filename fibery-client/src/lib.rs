@@ -7,7 +7,10 @@
 //! * Reads: [`Client::query`], [`Client::query_stream`] (keyset pagination on `fibery/id`),
 //!   [`Client::count`].
 //! * Typed entities: [`Client::entities`] (create, upsert, get, filter, update, delete).
-//! * [`documents`], [`files`], [`schema`](mod@schema) (cache + ETag + mutations), [`webhooks`].
+//! * [`documents`], [`files`], [`schema`](mod@schema) (cache + ETag + mutations), [`webhooks`],
+//!   [`comments`].
+//! * Sync: typed webhook [`events`], the `receiver` (feature `receiver`), the [`changes`]
+//!   feed, [`oauth`].
 //! * One error type, [`Error`]; retries and pacing are described in [`retry`] and [`pace`].
 //!
 //! ```
