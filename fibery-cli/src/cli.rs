@@ -83,7 +83,7 @@ pub struct ListenArgs {
     #[arg(long, default_value = "127.0.0.1:0")]
     pub bind: std::net::SocketAddr,
     /// The address Fibery reaches this machine at (e.g. an HTTPS tunnel to --bind);
-    /// default http://<bound address>, which only a local emulator can reach.
+    /// default `http://BOUND_ADDRESS`, which only a local emulator can reach.
     #[arg(long)]
     pub public_url: Option<String>,
     /// Append events to this file instead of printing them.
