@@ -68,6 +68,30 @@ pub enum Command {
     Query(QueryArgs),
     /// Run a local Fibery API emulator.
     Emulator(EmulatorArgs),
+    /// Register a webhook for a type and print its events as JSON lines until Ctrl-C;
+    /// the webhook is removed on exit.
+    Listen(ListenArgs),
+}
+
+/// `fibery listen`.
+#[derive(Debug, Args)]
+pub struct ListenArgs {
+    /// Type to watch, e.g. "Projects/Task".
+    #[arg(long = "type", short = 't')]
+    pub type_name: String,
+    /// Address to receive webhook POSTs on.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub bind: std::net::SocketAddr,
+    /// The address Fibery reaches this machine at (e.g. an HTTPS tunnel to --bind);
+    /// default `http://BOUND_ADDRESS`, which only a local emulator can reach.
+    #[arg(long)]
+    pub public_url: Option<String>,
+    /// Append events to this file instead of printing them.
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+    /// Stop after this many events.
+    #[arg(long)]
+    pub max_events: Option<u64>,
 }
 
 /// Input file formats.
@@ -163,6 +187,10 @@ pub struct ExportArgs {
     /// Write relation and enum values as ids instead of names.
     #[arg(long)]
     pub ids: bool,
+    /// Export only what changed since the run that wrote STATE_FILE (all on the first run),
+    /// then update STATE_FILE atomically. Deleted entities are not reported.
+    #[arg(long, value_name = "STATE_FILE")]
+    pub since: Option<PathBuf>,
 }
 
 /// `fibery schema ...`.

@@ -51,6 +51,8 @@ pub mod fields;
 pub mod import;
 pub mod input;
 pub mod journal;
+pub mod listen;
 pub mod mapping;
 pub mod rejects;
 pub mod sample;
+pub mod since;

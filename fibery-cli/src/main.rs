@@ -6,7 +6,7 @@ use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches};
 use fibery_cli::cli::{Cli, Command, GlobalOpts};
 use fibery_cli::error::{CliError, EXIT_FAILURE};
-use fibery_cli::{commands, conn, import};
+use fibery_cli::{commands, conn, import, listen};
 
 fn main() {
     let matches = Cli::command().get_matches();
@@ -29,8 +29,10 @@ fn main() {
         }
     };
     let code = rt.block_on(async {
-        tokio::spawn(async {
-            if tokio::signal::ctrl_c().await.is_ok() {
+        // `listen` handles Ctrl-C itself (it removes its webhook first).
+        let listening = matches!(cli.command, Command::Listen(_));
+        tokio::spawn(async move {
+            if !listening && tokio::signal::ctrl_c().await.is_ok() {
                 import::INTERRUPTED.store(true, Ordering::SeqCst);
                 eprintln!(
                     "\ninterrupted: finishing the batch in flight (Ctrl-C again to stop at once)"
@@ -47,6 +49,7 @@ fn main() {
             Command::Codegen(a) => commands::codegen(&cli.global, a).await,
             Command::Query(a) => commands::query(&cli.global, a).await,
             Command::Emulator(a) => commands::emulator(&cli.global, a).await,
+            Command::Listen(a) => listen::run(&cli.global, a).await,
         };
         match r {
             Ok(code) => code,

@@ -830,3 +830,141 @@ async fn a_failed_schema_read_does_not_say_it_may_have_been_applied() {
     assert_eq!(dropped, 1, "the request reached the server and was dropped");
     emu.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_since_a_state_file_exports_only_what_changed() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    good_csv(dir.path(), 20);
+    expect(&emu, dir.path(), 0, &upsert("tasks.csv", &[])).await;
+    let run = |out: &'static str| {
+        let args = [
+            "export",
+            "-t",
+            "Projects/Task",
+            "--page-size",
+            "6",
+            "--since",
+            "state.json",
+            "-o",
+            out,
+        ];
+        let (emu, dir) = (&emu, dir.path());
+        async move {
+            expect(emu, dir, 0, &args).await;
+            json_lines(&read(dir, out))
+        }
+    };
+    let first = run("1.jsonl").await;
+    assert_eq!(first.len(), 20);
+    let state: Value = serde_json::from_str(&read(dir.path(), "state.json")).unwrap();
+    assert_eq!(state["type"], "Projects/Task");
+    assert!(!dir.path().join("state.json.tmp").exists());
+    assert!(
+        run("2.jsonl").await.is_empty(),
+        "nothing changed since the last run"
+    );
+
+    let client = fibery_client::Client::builder()
+        .base_url(emu.base_url())
+        .token(TOKEN)
+        .requests_per_second(0)
+        .build()
+        .unwrap();
+    let id = first[3]["fibery/id"].as_str().unwrap();
+    let cmd = serde_json::json!({"command": "fibery.entity/update", "args": {"type": "Projects/Task",
+        "entity": {"fibery/id": id, "Projects/Name": "renamed"}}});
+    client.command(cmd).await.unwrap();
+    let third = run("3.jsonl").await;
+    assert_eq!(third.len(), 1);
+    assert_eq!(
+        (
+            third[0]["fibery/id"].as_str(),
+            third[0]["Projects/Name"].as_str()
+        ),
+        (Some(id), Some("renamed"))
+    );
+
+    // A state file of another type is refused, and left as it was.
+    let before = read(dir.path(), "state.json");
+    let args = argv("export -t Projects/Project --since state.json -o p.jsonl");
+    expect(&emu, dir.path(), 2, &args).await;
+    assert_eq!(read(dir.path(), "state.json"), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listen_prints_events_and_removes_its_webhook_on_ctrl_c() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let client = fibery_client::Client::builder()
+        .base_url(emu.base_url())
+        .token(TOKEN)
+        .requests_per_second(0)
+        .build()
+        .unwrap();
+    let child = fibery(
+        &emu,
+        dir.path(),
+        &argv("listen -t Projects/Task -o events.jsonl"),
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while client.webhooks().await.unwrap().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no webhook registered"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let hook = client.webhooks().await.unwrap().remove(0);
+    assert_eq!(hook.type_name, "Projects/Task");
+    let mut ids = HashSet::new();
+    for name in ["one", "two"] {
+        let cmd = serde_json::json!({"command": "fibery.entity/create",
+            "args": {"type": "Projects/Task", "entity": {"Projects/Name": name}}});
+        let v = client.command(cmd).await.unwrap();
+        ids.insert(v["fibery/id"].as_str().unwrap().to_owned());
+    }
+    let events = loop {
+        let text = std::fs::read_to_string(dir.path().join("events.jsonl")).unwrap_or_default();
+        if text.lines().count() >= 2 {
+            break json_lines(&text);
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "events not written: {text}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let got: HashSet<String> = events
+        .iter()
+        .flat_map(|e| e["effects"].as_array().unwrap().clone())
+        .inspect(|e| assert_eq!(e["effect"], "fibery.entity/create"))
+        .map(|e| e["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(got, ids);
+
+    let pid = child.id().to_string();
+    let killed = Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    assert!(killed.success());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        client.webhooks().await.unwrap().is_empty(),
+        "the webhook was left behind"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("webhook {} removed", hook.id)),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains(hook.url.rsplit('/').next().unwrap()),
+        "the path secret was printed"
+    );
+}

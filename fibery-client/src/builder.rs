@@ -9,6 +9,7 @@ use url::Url;
 
 use crate::client::{Client, Limits};
 use crate::error::{Error, Result};
+use crate::oauth::{OAuthApp, Tokens};
 use crate::retry::RetryPolicy;
 use crate::transport::{AuthScheme, Transport, TransportConfig};
 
@@ -57,6 +58,7 @@ pub struct ClientBuilder {
     pages_per_request: usize,
     document_chunk: usize,
     retry: RetryPolicy,
+    oauth: Option<(OAuthApp, Tokens)>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -96,6 +98,7 @@ impl Default for ClientBuilder {
             pages_per_request: 1,
             document_chunk: 50,
             retry: RetryPolicy::default(),
+            oauth: None,
         }
     }
 }
@@ -152,6 +155,16 @@ impl ClientBuilder {
     /// Shorthand for an OAuth access token: sets the token and the `Bearer` scheme.
     pub fn oauth_token(self, token: impl Into<String>) -> Self {
         self.token(token).auth_scheme(AuthScheme::Bearer)
+    }
+
+    /// Acts for a user through OAuth: sends `tokens.access_token` as `Bearer`, and, when
+    /// `tokens` has a refresh token, refreshes it through `app` shortly before it expires
+    /// and once after a `401` (see [`oauth`](crate::oauth)).
+    pub fn oauth(mut self, app: OAuthApp, tokens: Tokens) -> Self {
+        self.token = Some(tokens.access_token.clone());
+        self.scheme = AuthScheme::Bearer;
+        self.oauth = Some((app, tokens));
+        self
     }
 
     /// Whole-request timeout (default 60 s).
@@ -264,6 +277,7 @@ impl ClientBuilder {
             min_delay: self.min_delay,
             pacing_margin: self.pacing_margin,
             retry: self.retry,
+            oauth: self.oauth,
         })?;
         Ok(Client::new(
             transport,

@@ -120,6 +120,12 @@ impl Client {
         self.inner.limits.max_commands
     }
 
+    /// The OAuth tokens in use (after any refresh), for you to persist; `None` unless
+    /// built with [`ClientBuilder::oauth`](crate::ClientBuilder::oauth).
+    pub fn oauth_tokens(&self) -> Option<crate::oauth::Tokens> {
+        self.inner.transport.oauth_tokens()
+    }
+
     pub(crate) fn transport(&self) -> &Transport {
         &self.inner.transport
     }

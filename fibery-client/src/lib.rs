@@ -7,7 +7,10 @@
 //! * Reads: [`Client::query`], [`Client::query_stream`] (keyset pagination on `fibery/id`),
 //!   [`Client::count`].
 //! * Typed entities: [`Client::entities`] (create, upsert, get, filter, update, delete).
-//! * [`documents`], [`files`], [`schema`](mod@schema) (cache + ETag + mutations), [`webhooks`].
+//! * [`documents`], [`files`], [`schema`](mod@schema) (cache + ETag + mutations), [`webhooks`],
+//!   [`comments`].
+//! * Sync: typed webhook [`events`], the `receiver` (feature `receiver`), the [`changes`]
+//!   feed, [`oauth`].
 //! * One error type, [`Error`]; retries and pacing are described in [`retry`] and [`pace`].
 //!
 //! ```
@@ -96,15 +99,22 @@
 
 pub mod batch;
 mod builder;
+pub mod changes;
 pub mod client;
 mod collections;
 mod command_batch;
+pub mod comments;
 pub mod documents;
 pub mod entities;
 pub mod error;
+pub mod events;
 pub mod files;
+pub mod oauth;
 pub mod pace;
 pub mod query;
+#[cfg(feature = "receiver")]
+#[cfg_attr(docsrs, doc(cfg(feature = "receiver")))]
+pub mod receiver;
 pub mod retry;
 pub mod schema;
 mod scrub;

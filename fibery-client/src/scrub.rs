@@ -18,7 +18,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
@@ -35,19 +35,21 @@ const MIN_ANYWHERE: usize = 8;
 /// Characters of a response body kept in an error (the rest is cut and marked with `…`).
 const SNIPPET_CHARS: usize = 300;
 
-/// Removes one token, in every form listed in the [module docs](self), from text.
+/// Removes tokens, each in every form listed in the [module docs](self), from text: the
+/// API token, or every OAuth token and client secret the client has held.
 pub(crate) struct Scrubber {
-    /// `Bearer <t>`, `Token <t>`, `<t>`: longest first, so that a prefixed form goes whole.
-    forms: Vec<SecretString>,
-    /// A match must not touch an ASCII letter or digit on either side (short tokens).
-    whole_word: bool,
+    /// Per token `Bearer <t>`, `Token <t>`, `<t>`, longest first, so that a prefixed form
+    /// goes whole; with whether a match must not touch an ASCII letter or digit on either
+    /// side (short tokens).
+    forms: RwLock<Vec<(SecretString, bool)>>,
 }
+
+/// OAuth secrets kept for scrubbing at most (older ones have long expired).
+const MAX_SECRETS: usize = 64;
 
 impl fmt::Debug for Scrubber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Scrubber")
-            .field("whole_word", &self.whole_word)
-            .finish_non_exhaustive()
+        f.debug_struct("Scrubber").finish_non_exhaustive()
     }
 }
 
@@ -55,31 +57,53 @@ impl Scrubber {
     /// A scrubber for `token` (as sent, without its scheme prefix). An empty token scrubs
     /// nothing.
     pub(crate) fn new(token: &str) -> Self {
-        let forms = if token.is_empty() {
-            Vec::new()
-        } else {
-            [
-                format!("Bearer {token}"),
-                format!("Token {token}"),
-                token.to_owned(),
-            ]
-            .into_iter()
-            .map(SecretString::from)
-            .collect()
+        let s = Scrubber {
+            forms: RwLock::new(Vec::new()),
         };
-        Scrubber {
-            forms,
-            whole_word: token.len() < MIN_ANYWHERE,
-        }
+        s.add(token);
+        s
     }
 
-    /// `text` with every occurrence of the token replaced by [`MARKER`].
+    /// A scrubber for several secrets.
+    pub(crate) fn many<'a>(tokens: impl IntoIterator<Item = &'a str>) -> Self {
+        let s = Scrubber::new("");
+        tokens.into_iter().for_each(|t| s.add(t));
+        s
+    }
+
+    /// Also scrubs `token` from now on (the oldest are forgotten past [`MAX_SECRETS`]).
+    pub(crate) fn add(&self, token: &str) {
+        let token = token.trim();
+        if token.is_empty() {
+            return;
+        }
+        let whole_word = token.len() < MIN_ANYWHERE;
+        let mut forms = self.forms.write().expect("scrubber lock");
+        if forms.iter().any(|(f, _)| f.expose_secret() == token) {
+            return;
+        }
+        if forms.len() >= MAX_SECRETS * 3 {
+            forms.drain(..3);
+        }
+        for f in [
+            format!("Bearer {token}"),
+            format!("Token {token}"),
+            token.to_owned(),
+        ] {
+            forms.push((SecretString::from(f), whole_word));
+        }
+        // Longest first across tokens too, so that no token's prefixed form is cut short.
+        forms.sort_by_key(|(f, _)| std::cmp::Reverse(f.expose_secret().len()));
+    }
+
+    /// `text` with every occurrence of a token replaced by [`MARKER`].
     pub(crate) fn text<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        let forms = self.forms.read().expect("scrubber lock");
         let bytes = text.as_bytes();
         let mut out = String::new();
         let (mut last, mut i) = (0, 0);
         while i < bytes.len() {
-            match self.match_at(bytes, i) {
+            match match_at(&forms, bytes, i) {
                 Some(end) => {
                     // Matches start and end on ASCII bytes, so these are char boundaries.
                     out.push_str(&text[last..i]);
@@ -94,18 +118,6 @@ impl Scrubber {
         }
         out.push_str(&text[last..]);
         Cow::Owned(out)
-    }
-
-    /// End of the form that matches at `i`, if one does.
-    fn match_at(&self, bytes: &[u8], i: usize) -> Option<usize> {
-        let is_word = |b: &u8| b.is_ascii_alphanumeric();
-        if self.whole_word && i > 0 && is_word(&bytes[i - 1]) {
-            return None;
-        }
-        self.forms.iter().find_map(|form| {
-            let end = i + encoded_match(&bytes[i..], form.expose_secret().as_bytes())?;
-            (!self.whole_word || bytes.get(end).is_none_or(|b| !is_word(b))).then_some(end)
-        })
     }
 
     /// An owned string, scrubbed.
@@ -231,6 +243,18 @@ impl Client {
     }
 }
 
+/// End of the form that matches at `i`, if one does.
+fn match_at(forms: &[(SecretString, bool)], bytes: &[u8], i: usize) -> Option<usize> {
+    let is_word = |b: &u8| b.is_ascii_alphanumeric();
+    forms.iter().find_map(|(form, whole_word)| {
+        if *whole_word && i > 0 && is_word(&bytes[i - 1]) {
+            return None;
+        }
+        let end = i + encoded_match(&bytes[i..], form.expose_secret().as_bytes())?;
+        (!whole_word || bytes.get(end).is_none_or(|b| !is_word(b))).then_some(end)
+    })
+}
+
 /// Length of the prefix of `s` that spells `form`, each byte written as is or encoded.
 fn encoded_match(s: &[u8], form: &[u8]) -> Option<usize> {
     let Some((&want, rest)) = form.split_first() else {
@@ -296,6 +320,25 @@ mod tests {
         ] {
             assert_eq!(scrub(T, text), want, "{text}");
         }
+    }
+
+    #[test]
+    fn added_secrets_are_removed_too_short_ones_as_words() {
+        let s = Scrubber::new("api-key-0123456789");
+        s.add("oauth-access-abcdef");
+        s.add("rf1");
+        s.add("");
+        let text =
+            "Token api-key-0123456789, Bearer oauth-access-abcdef, oauth%2Daccess-abcdef rf1 rf12";
+        assert_eq!(
+            s.text(text),
+            "[redacted], [redacted], [redacted] [redacted] rf12"
+        );
+        let many = Scrubber::many(["code-0123456789", "secret-0123456789"]);
+        assert_eq!(
+            many.text("code-0123456789 secret-0123456789"),
+            "[redacted] [redacted]"
+        );
     }
 
     #[test]

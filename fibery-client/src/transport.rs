@@ -3,8 +3,8 @@
 //! shared by buffered and streaming requests.
 
 use std::future::Future;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use backon::Retryable;
@@ -15,6 +15,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
 use crate::error::{Error, FiberyError, Result};
+use crate::oauth::{OAuthApp, Session, Tokens};
 use crate::pace::Pacer;
 use crate::retry::{
     MAX_CONNECT_BACKOFF, MAX_CONNECT_RETRIES, RetryPolicy, Safety, is_connect_failure, should_retry,
@@ -45,6 +46,8 @@ pub(crate) struct TransportConfig {
     pub(crate) min_delay: Duration,
     pub(crate) pacing_margin: Duration,
     pub(crate) retry: RetryPolicy,
+    /// An OAuth app and its tokens: the token above is their access token.
+    pub(crate) oauth: Option<(OAuthApp, Tokens)>,
 }
 
 /// Counters of what the transport did; see [`Client::stats`](crate::Client::stats).
@@ -93,7 +96,9 @@ impl HttpResponse {
 pub(crate) struct Transport {
     http: reqwest::Client,
     base: String,
-    auth: HeaderValue,
+    /// Replaced when an OAuth access token is refreshed.
+    auth: RwLock<HeaderValue>,
+    oauth: Option<Arc<Session>>,
     /// Removes the token from server text entering errors and logs.
     pub(crate) scrub: Arc<Scrubber>,
     pacer: Pacer,
@@ -119,14 +124,11 @@ impl Transport {
         if raw.is_empty() {
             return Err(Error::Config("the token is empty".into()));
         }
-        let prefix = match cfg.scheme {
-            AuthScheme::Token => "Token",
-            AuthScheme::Bearer => "Bearer",
-        };
-        let mut auth = HeaderValue::from_str(&format!("{prefix} {raw}")).map_err(|_| {
-            Error::Config("the token contains characters not allowed in a header".into())
-        })?;
-        auth.set_sensitive(true);
+        let auth = auth_header(cfg.scheme, raw)?;
+        let scrub = Arc::new(Scrubber::new(raw));
+        let oauth = cfg
+            .oauth
+            .map(|(app, tokens)| Arc::new(Session::new(app, tokens, scrub.clone())));
         let http = reqwest::Client::builder()
             .tls_backend_rustls()
             .https_only(cfg.base.starts_with("https://"))
@@ -139,8 +141,9 @@ impl Transport {
         Ok(Transport {
             http,
             base: cfg.base,
-            auth,
-            scrub: Arc::new(Scrubber::new(raw)),
+            auth: RwLock::new(auth),
+            oauth,
+            scrub,
             pacer: Pacer::new(
                 cfg.requests_per_second,
                 cfg.burst,
@@ -297,16 +300,55 @@ impl Transport {
         Ok((value, maybe_applied.load(Ordering::Relaxed)))
     }
 
-    /// One attempt up to the response head: authenticated, paced, counted.
+    /// The current OAuth tokens, if the client uses OAuth.
+    pub(crate) fn oauth_tokens(&self) -> Option<Tokens> {
+        self.oauth.as_ref().map(|o| o.tokens())
+    }
+
+    /// One attempt up to the response head: authenticated, paced, counted. With an OAuth
+    /// refresh token, a `401` refreshes the access token and the request is sent once more.
     async fn dispatch<F>(&self, path: &str, build: &F) -> Result<reqwest::Response>
     where
         F: Fn(&reqwest::Client, &str) -> Result<reqwest::RequestBuilder>,
     {
-        let req = build(&self.http, &self.url(path))?.header(AUTHORIZATION, self.auth.clone());
+        let (resp, generation) = self.dispatch_once(path, build).await?;
+        match &self.oauth {
+            Some(o) if resp.status() == StatusCode::UNAUTHORIZED && o.can_refresh() => {
+                tracing::debug!(endpoint = path, "401 with an OAuth token: refreshing");
+                self.refresh_auth(o, generation).await?;
+                Ok(self.dispatch_once(path, build).await?.0)
+            }
+            _ => Ok(resp),
+        }
+    }
+
+    /// Replaces the `Authorization` header with a refreshed OAuth access token.
+    async fn refresh_auth(&self, o: &Session, seen: u64) -> Result<()> {
+        let access = o.refresh(seen).await?;
+        let header = auth_header(AuthScheme::Bearer, access.expose_secret().trim())?;
+        *self.auth.write().expect("auth lock") = header;
+        Ok(())
+    }
+
+    /// Sends once (refreshing a due OAuth token first); returns the response head and the
+    /// OAuth token generation it was sent with.
+    async fn dispatch_once<F>(&self, path: &str, build: &F) -> Result<(reqwest::Response, u64)>
+    where
+        F: Fn(&reqwest::Client, &str) -> Result<reqwest::RequestBuilder>,
+    {
+        if let Some(o) = &self.oauth
+            && o.due()
+        {
+            self.refresh_auth(o, o.generation()).await?;
+        }
+        let generation = self.oauth.as_ref().map_or(0, |o| o.generation());
+        let auth = self.auth.read().expect("auth lock").clone();
+        let req = build(&self.http, &self.url(path))?.header(AUTHORIZATION, auth);
         self.pacer.acquire().await;
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(endpoint = path, "sending Fibery request");
-        req.send().await.map_err(Error::from_reqwest)
+        let resp = req.send().await.map_err(Error::from_reqwest)?;
+        Ok((resp, generation))
     }
 
     /// Reads the whole body and classifies the response.
@@ -387,6 +429,19 @@ impl Transport {
             body: self.scrub.snippet(body),
         }
     }
+}
+
+/// `Authorization: <scheme> <token>`, marked sensitive.
+fn auth_header(scheme: AuthScheme, token: &str) -> Result<HeaderValue> {
+    let prefix = match scheme {
+        AuthScheme::Token => "Token",
+        AuthScheme::Bearer => "Bearer",
+    };
+    let mut auth = HeaderValue::from_str(&format!("{prefix} {token}")).map_err(|_| {
+        Error::Config("the token contains characters not allowed in a header".into())
+    })?;
+    auth.set_sensitive(true);
+    Ok(auth)
 }
 
 /// Follows at most 5 redirects, never from https to http. reqwest itself drops the

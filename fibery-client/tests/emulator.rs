@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 mod common;
 mod issue13;
+mod sync;
 
 const TOKEN: &str = "emu-test-token-42";
 const TASK: &str = "Projects/Task";

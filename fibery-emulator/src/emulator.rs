@@ -209,6 +209,21 @@ impl Emulator {
             .map(|s| s.me.clone())
             .unwrap_or_default()
     }
+    /// Registers an OAuth app with the emulated authorization server (`/oauth2/auth`,
+    /// `/oauth2/token`); its access tokens are accepted as `Bearer` tokens.
+    pub fn register_oauth_app(&self, client_id: &str, client_secret: &str, redirect_uri: &str) {
+        self.shared
+            .oauth
+            .register(client_id, client_secret, redirect_uri);
+    }
+    /// Lifetime of access tokens issued from now on (default 1 h).
+    pub fn set_oauth_token_lifetime(&self, lifetime: std::time::Duration) {
+        self.shared.oauth.set_lifetime(lifetime);
+    }
+    /// Invalidates every OAuth access token issued so far (requests with them get 401).
+    pub fn expire_oauth_tokens(&self) {
+        self.shared.oauth.expire_access_tokens();
+    }
     /// Stops accepting connections and waits for the server task.
     pub async fn shutdown(mut self) {
         if let Some(tx) = self.shutdown.take() {

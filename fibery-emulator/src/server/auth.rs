@@ -24,6 +24,9 @@ impl std::fmt::Debug for Tokens {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct TokenId(u32);
 
+/// Every OAuth access token (one emulated user) shares one rate-limit bucket.
+const OAUTH: TokenId = TokenId(u32::MAX);
+
 impl Tokens {
     pub fn new(tokens: Vec<String>) -> Self {
         Tokens(tokens)
@@ -59,7 +62,12 @@ pub(crate) async fn layer(State(sh): State<Arc<Shared>>, mut req: Request, next:
         .strip_prefix("Token ")
         .or_else(|| auth.strip_prefix("Bearer "))
         .map(str::trim);
-    match presented.and_then(|t| sh.tokens.find(t)) {
+    let id = presented.and_then(|t| {
+        sh.tokens
+            .find(t)
+            .or_else(|| sh.oauth.accepts(t).then_some(OAUTH))
+    });
+    match id {
         Some(id) => {
             req.extensions_mut().insert(id);
             next.run(req).await

@@ -78,6 +78,7 @@ pub(crate) async fn start(cfg: Config) -> Result<Running, EmulatorError> {
             .timeout(Duration::from_secs(5))
             .build()
             .unwrap_or_default(),
+        oauth: Default::default(),
     });
     let app = router::router(shared.clone(), cfg.max_body);
     let listener = TcpListener::bind(cfg.addr).await?;

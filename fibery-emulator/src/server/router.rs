@@ -11,7 +11,7 @@ use tower::ServiceBuilder;
 
 use super::state::Shared;
 use super::{admin, auth, faults, rate_limit, request_log};
-use crate::api::{commands, documents, files, schema, webhooks};
+use crate::api::{commands, documents, files, oauth, schema, webhooks};
 
 /// The whole app. Every `/api` request (unknown paths too) passes, outermost first: the
 /// request log, auth, the rate limiter, fault injection.
@@ -39,7 +39,12 @@ pub(crate) fn router(sh: Arc<Shared>, max_body: usize) -> Router {
         .route("/api/webhooks/v2/{id}", delete(webhooks::remove))
         .fallback(|| async { (StatusCode::NOT_FOUND, "Not Found") })
         .layer(layers);
+    // The authorization server (another host in production): no API token, no API limits.
+    let auth_server = Router::new()
+        .route("/oauth2/auth", get(oauth::authorize))
+        .route("/oauth2/token", post(oauth::token));
     api.merge(admin::routes())
+        .merge(auth_server)
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(sh)
 }

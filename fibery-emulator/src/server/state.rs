@@ -44,6 +44,8 @@ pub(crate) struct Shared {
     pub behaviour: Behaviour,
     /// Client for webhook deliveries and `/api/files/from-url`.
     pub http: reqwest::Client,
+    /// OAuth apps and the tokens issued to them.
+    pub oauth: crate::api::oauth::Registry,
 }
 
 impl std::fmt::Debug for Shared {
