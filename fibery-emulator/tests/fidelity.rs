@@ -46,8 +46,6 @@ async fn schema_without_seed_gives_new_entities_the_default_workflow_state() {
     assert_eq!(rows[0]["sid"], json!(task_state_default_id()));
 }
 
-/// A project named `name`; returns its id.
-
 fn create_project(name: &str) -> Value {
     json!({"command": "fibery.entity/create",
            "args": {"type": "Projects/Project", "entity": {"Projects/Name": name}}})
