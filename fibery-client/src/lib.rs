@@ -123,6 +123,7 @@ pub use transport::{AuthScheme, Stats};
 pub use webhooks::Webhook;
 
 pub use fibery_core as core;
+pub use fibery_core::dates::{DateRange, DateTimeRange};
 pub use fibery_core::entity::{
     DocFormat, EncodedEntity, EntityRef, FiberyEntity, FieldMapping, MappingKind,
 };
@@ -135,9 +136,16 @@ pub use fibery_core::validate::{Rule, Violation};
 #[cfg(feature = "derive")]
 pub use fibery_derive::{FiberyEntity, FiberyEnum, entity, schema};
 
+/// The `futures` crate, for consuming streams ([`QueryStream`], [`Entities::stream`]) with
+/// `TryStreamExt` without a dependency of your own.
+pub use futures;
 pub use secrecy::SecretString;
 /// The JSON value type of query rows, and `json!` to build one (re-exported from serde_json).
 pub use serde_json::{Value, json};
+/// The date types of typed fields: `time::Date` is a `fibery/date` (`2026-03-15`),
+/// `time::OffsetDateTime` a `fibery/date-time` (`2020-01-22T01:02:23.977Z`); see also
+/// [`DateRange`] and [`DateTimeRange`] (re-exported crate).
+pub use time;
 /// The id type of Fibery entities (re-exported from uuid).
 pub use uuid::Uuid;
 pub use validator::Validate;
@@ -150,6 +158,7 @@ pub mod __private {
     pub use ::fibery_derive;
     pub use ::serde;
     pub use ::serde_json;
+    pub use ::time;
     pub use ::uuid;
     pub use ::validator;
 }

@@ -232,6 +232,8 @@ fn ident_camel(s: &str) -> String {
 struct Plan {
     attr: String,
     ty: String,
+    /// Whether `ty` implements `Default` (dates and date ranges do not; `Option`s do).
+    default: bool,
     validate: Vec<&'static str>,
     doc: String,
 }
@@ -245,6 +247,7 @@ fn plan_field(schema: &Schema, f: &FieldDef, o: &Options) -> Option<Plan> {
         return Some(Plan {
             attr: "id".to_owned(),
             ty: format!("::std::option::Option<{krate}::__private::uuid::Uuid>"),
+            default: true,
             validate: vec![],
             doc: "The entity id (`fibery/id`); `None` until created.".to_owned(),
         });
@@ -346,8 +349,18 @@ fn plan_field(schema: &Schema, f: &FieldDef, o: &Options) -> Option<Plan> {
     } else {
         format!(" ({})", flags.join(", "))
     };
+    let no_default = matches!(
+        ft,
+        FieldType::Primitive(
+            PrimitiveType::Date
+                | PrimitiveType::DateTime
+                | PrimitiveType::DateRange
+                | PrimitiveType::DateTimeRange
+        )
+    );
     Some(Plan {
         attr,
+        default: !(required && no_default),
         ty,
         validate,
         doc: format!("`{}`: {what}{flags}.", f.name),
@@ -367,10 +380,19 @@ fn primitive_rust_type(
         PrimitiveType::Decimal | PrimitiveType::Rank => ("f64".into(), vec![]),
         PrimitiveType::Bool => ("bool".into(), vec![]),
         PrimitiveType::Uuid => (format!("{krate}::__private::uuid::Uuid"), vec![]),
-        PrimitiveType::DateRange
-        | PrimitiveType::DateTimeRange
-        | PrimitiveType::JsonValue
-        | PrimitiveType::Location => (format!("{krate}::__private::serde_json::Value"), vec![]),
+        PrimitiveType::Date => (format!("{krate}::__private::time::Date"), vec![]),
+        PrimitiveType::DateTime => (format!("{krate}::__private::time::OffsetDateTime"), vec![]),
+        PrimitiveType::DateRange => (
+            format!("{krate}::__private::fibery_core::dates::DateRange"),
+            vec![],
+        ),
+        PrimitiveType::DateTimeRange => (
+            format!("{krate}::__private::fibery_core::dates::DateTimeRange"),
+            vec![],
+        ),
+        PrimitiveType::JsonValue | PrimitiveType::Location => {
+            (format!("{krate}::__private::serde_json::Value"), vec![])
+        }
         PrimitiveType::Email => ("String".into(), vec!["email"]),
         PrimitiveType::Url => ("String".into(), vec!["url"]),
         PrimitiveType::Text => {
@@ -395,6 +417,11 @@ fn lit(s: &str) -> String {
 fn write_struct(out: &mut String, schema: &Schema, def: &TypeDef, name: &str, o: &Options) {
     let krate = &o.crate_path;
     let p = format!("{krate}::__private");
+    // Rust field names: the part after the namespace, snake_case; namespace-prefixed on clash.
+    let fields: Vec<(&FieldDef, Plan)> = def
+        .live_fields()
+        .filter_map(|f| plan_field(schema, f, o).map(|p| (f, p)))
+        .collect();
     let mut derives = vec![
         format!("{p}::fibery_derive::FiberyEntity"),
         format!("{p}::validator::Validate"),
@@ -402,6 +429,9 @@ fn write_struct(out: &mut String, schema: &Schema, def: &TypeDef, name: &str, o:
         "::std::clone::Clone".to_owned(),
         "::std::cmp::PartialEq".to_owned(),
     ];
+    if fields.iter().all(|(_, plan)| plan.default) {
+        derives.push("::std::default::Default".to_owned());
+    }
     if o.serde {
         derives.push(format!("{p}::serde::Serialize"));
         derives.push(format!("{p}::serde::Deserialize"));
@@ -423,12 +453,6 @@ fn write_struct(out: &mut String, schema: &Schema, def: &TypeDef, name: &str, o:
         let _ = writeln!(out, "#[serde(crate = {})]", lit(&format!("{p}::serde")));
     }
     let _ = writeln!(out, "pub struct {name} {{");
-
-    // Rust field names: the part after the namespace, snake_case; namespace-prefixed on clash.
-    let fields: Vec<(&FieldDef, Plan)> = def
-        .live_fields()
-        .filter_map(|f| plan_field(schema, f, o).map(|p| (f, p)))
-        .collect();
     let local = |f: &FieldDef| {
         if f.name == "fibery/id" {
             return "id".to_owned();
