@@ -230,3 +230,51 @@ fn dates_are_typed_and_structs_derive_default() {
     // Every field of the fixture's types is optional or a collection: both derive Default.
     assert_eq!(code.matches("::std::default::Default").count(), 2, "{code}");
 }
+
+#[test]
+fn selects_with_known_options_become_enums() {
+    let options = fibery_codegen::enum_options_from_json(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../fibery-core/tests/fixtures/project-management.options.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        options["workflow/state_Projects/Task"],
+        ["Open", "In Progress", "Done"]
+    );
+    let code = generate(
+        &fixture("project-management"),
+        &["Projects/Task"],
+        &Options::default().enum_options(options),
+    )
+    .unwrap();
+    let task = struct_body(&code, "Task");
+    assert!(
+        task.contains("pub state: ::std::option::Option<TaskState>,"),
+        "{task}"
+    );
+    assert!(
+        task.contains("pub tags: ::std::vec::Vec<TaskTags>,"),
+        "{task}"
+    );
+    let state = &code[code.find("pub enum TaskState {").expect("the state enum")..];
+    let state = &state[..state.find("\n}\n").unwrap()];
+    assert!(
+        state.contains("#[default]\n    #[fibery(name = \"Open\")]"),
+        "{state}"
+    );
+    assert!(state.contains("#[fibery(name = \"In Progress\")]\n    #[serde(rename = \"In Progress\")]\n    InProgress,"), "{state}");
+    assert!(code.contains("/// The options of `workflow/state`."));
+    // Without options a select stays a `String`.
+    let plain = generate(
+        &fixture("project-management"),
+        &["Projects/Task"],
+        &Options::default(),
+    )
+    .unwrap();
+    assert!(!plain.contains("pub enum"));
+    assert!(fibery_codegen::enum_options_from_json("[1]").is_err());
+}

@@ -213,3 +213,36 @@ async fn generated_structs_default_and_type_dates() {
     let back = projects.get(id).await.unwrap().unwrap();
     assert_eq!(back.start, Some(day(2026, Month::January, 5)));
 }
+
+mod generated_enums {
+    fibery_client::schema!(
+        "../fibery-core/tests/fixtures/project-management.json",
+        types = ["Projects/Task"],
+        options = "../fibery-core/tests/fixtures/project-management.options.json",
+    );
+}
+
+#[tokio::test]
+async fn generated_selects_are_enums() {
+    use generated_enums::{Task, TaskPriority, TaskState, TaskTags};
+    let emu = emulator().await;
+    let client = emu.test_client();
+    // Item 9: selects and states are generated enums; every field has a default.
+    let task = Task {
+        name: Some("Generated".into()),
+        state: Some(TaskState::InProgress),
+        priority: Some(TaskPriority::High),
+        tags: vec![TaskTags::Api, TaskTags::Docs],
+        due: Some(day(2026, Month::June, 30)),
+        ..Default::default()
+    };
+    let tasks = client.entities::<Task>();
+    let id = tasks.create(task.clone()).await.unwrap().id.unwrap();
+    let mut back = tasks.get(id).await.unwrap().unwrap();
+    back.tags.sort_by_key(|t| *t as u8);
+    assert_eq!(back.state, Some(TaskState::InProgress));
+    assert_eq!(back.priority, Some(TaskPriority::High));
+    assert_eq!(back.tags, [TaskTags::Api, TaskTags::Docs]);
+    assert_eq!(back.due, task.due);
+    assert_eq!(TaskState::default(), TaskState::Open);
+}
