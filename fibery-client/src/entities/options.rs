@@ -64,26 +64,26 @@ impl<T: FiberyEntity> Entities<T> {
     /// Adds options to a multi-select field of one entity, by name:
     /// `tasks.add_options(id, "Projects/Tags", &["urgent", "backend"])`. Options already set
     /// are left as they are.
-    pub async fn add_options<S: AsRef<str>>(
-        &self,
-        id: Uuid,
-        field: &str,
-        names: &[S],
-    ) -> Result<()> {
-        let ids = self.multi_select_ids(field, names).await?;
-        let cmd = Command::add_collection_items(T::TYPE_NAME, field, id, &ids);
-        self.client.submit(cmd).await.map(|_| ())
+    pub async fn add_options<S: AsRef<str>>(&self, id: Uuid, f: &str, names: &[S]) -> Result<()> {
+        let ids = self.multi_select_ids(f, names).await?;
+        self.send(Command::add_collection_items(T::TYPE_NAME, f, id, &ids))
+            .await
     }
 
     /// Removes options from a multi-select field of one entity, by name.
     pub async fn remove_options<S: AsRef<str>>(
         &self,
         id: Uuid,
-        field: &str,
+        f: &str,
         names: &[S],
     ) -> Result<()> {
-        let ids = self.multi_select_ids(field, names).await?;
-        let cmd = Command::remove_collection_items(T::TYPE_NAME, field, id, &ids);
+        let ids = self.multi_select_ids(f, names).await?;
+        self.send(Command::remove_collection_items(T::TYPE_NAME, f, id, &ids))
+            .await
+    }
+
+    /// Sends one command through the auto-batcher, discarding its result.
+    async fn send(&self, cmd: Command) -> Result<()> {
         self.client.submit(cmd).await.map(|_| ())
     }
 
@@ -101,8 +101,8 @@ impl<T: FiberyEntity> Entities<T> {
             .await?[0];
         let mut fields = serde_json::Map::new();
         fields.insert(field.to_owned(), json!({"fibery/id": option}));
-        let cmd = Command::update(T::TYPE_NAME, id, Value::Object(fields));
-        self.client.submit(cmd).await.map(|_| ())
+        self.send(Command::update(T::TYPE_NAME, id, Value::Object(fields)))
+            .await
     }
 
     /// The option ids of `names` for a multi-select `field` (a validation error otherwise).
