@@ -4,9 +4,12 @@
 //!   [`secrecy::SecretString`], never printed), pacing, batching and retries.
 //! * Commands: [`Client::execute`] (N commands -> `ceil(N / max)` requests, results in order)
 //!   and [`Client::command`] (merged with concurrent callers by the automatic batcher).
-//! * Reads: [`Client::query`], [`Client::query_stream`] (keyset pagination on `fibery/id`),
-//!   [`Client::count`].
-//! * Typed entities: [`Client::entities`] (create, upsert, get, filter, update, delete).
+//! * Reads: [`Client::query`], [`Client::query_stream`] (keyset pagination in the query's
+//!   order, capped by its limit), [`Client::count`]. Concurrent `query`/`count` calls are
+//!   merged into one request by the automatic batcher.
+//! * Typed entities: [`Client::entities`] (create, upsert, get, filter, order, limit, typed
+//!   streams, update, delete, options by name). The derive's attribute reference is on the
+//!   [`FiberyEntity`](macro@FiberyEntity) macro's page.
 //! * [`documents`], [`files`], [`schema`](mod@schema) (cache + ETag + mutations), [`webhooks`].
 //! * One error type, [`Error`]; retries and pacing are described in [`retry`] and [`pace`].
 //!

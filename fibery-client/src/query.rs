@@ -1,9 +1,10 @@
 //! Reading: [`Client::query`], [`Client::query_stream`] (cursor pagination) and
 //! [`Client::count`].
 //!
-//! Pagination follows Fibery's documented keyset cursor: order by `fibery/id`, ask for
-//! `page_size + 1` rows (the extra row only says "there is more"), and continue with
-//! `fibery/id > last seen id`. `q/no-limit` is never sent.
+//! Pagination follows Fibery's documented keyset cursor: order by `fibery/id` (after the
+//! query's one order key, if any; see the `keyset` module), ask for `page_size + 1` rows (the
+//! extra row only says "there is more"), and continue after the last row seen. `q/no-limit` is
+//! never sent.
 
 use fibery_core::query::{COUNT_ALIAS, Filter, Limit, Query, Select, SelectItem};
 use std::pin::Pin;

@@ -45,7 +45,7 @@ impl<T: FiberyEntity + Send + 'static> Entities<T> {
     /// Orders by a field of `T`'s type (rows with equal values in `fibery/id` order). A
     /// stream keeps one order key (see [`Client::query_stream`]); a second key makes
     /// [`stream`](Self::stream) and [`all`](Self::all) fail with
-    /// [`Error::Unpageable`](crate::Error::Unpageable).
+    /// [`Error::Unpageable`].
     pub fn order_by(mut self, field: &str, order: Order) -> Self {
         self.read.order.push((field.to_owned(), order));
         self
