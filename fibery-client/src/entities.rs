@@ -13,7 +13,7 @@ use fibery_core::command::{Command, ConflictAction};
 use fibery_core::entity::{DocFormat, EncodedEntity, FiberyEntity, MappingKind};
 use fibery_core::query::{Filter, Order, Query};
 use fibery_core::validate::{Mode, Rule, Violation};
-use futures::{Stream, StreamExt, TryStreamExt};
+use futures::StreamExt;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 use validator::Validate;
@@ -22,8 +22,8 @@ use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::schema::{field_type, invalid, resolve, type_def, unknown_field};
 
-/// The secret field of a document, as selected through a rich-text field.
-const SECRET: &str = "Collaboration~Documents/secret";
+mod options;
+mod read;
 
 /// Per-item outcome of a bulk write, in input order. A failed item never hides the others.
 #[derive(Debug)]
@@ -63,7 +63,7 @@ impl BatchReport {
 /// Typed access to one Fibery type. Created by [`Client::entities`].
 pub struct Entities<T> {
     client: Client,
-    filter: Option<Filter>,
+    read: read::ReadSpec,
     _t: PhantomData<fn() -> T>,
 }
 
@@ -71,7 +71,7 @@ impl<T> Clone for Entities<T> {
     fn clone(&self) -> Self {
         Entities {
             client: self.client.clone(),
-            filter: self.filter.clone(),
+            read: self.read.clone(),
             _t: PhantomData,
         }
     }
@@ -80,7 +80,7 @@ impl<T> Clone for Entities<T> {
 impl<T> std::fmt::Debug for Entities<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Entities")
-            .field("filter", &self.filter)
+            .field("read", &self.read)
             .finish_non_exhaustive()
     }
 }
@@ -90,7 +90,7 @@ impl Client {
     pub fn entities<T: FiberyEntity>(&self) -> Entities<T> {
         Entities {
             client: self.clone(),
-            filter: None,
+            read: read::ReadSpec::default(),
             _t: PhantomData,
         }
     }
@@ -106,72 +106,6 @@ impl<T> Entities<T>
 where
     T: FiberyEntity + Validate + Send + Sync + 'static,
 {
-    /// Adds a filter (combined with earlier ones by `q/and`).
-    pub fn filter(mut self, f: Filter) -> Self {
-        self.filter = Some(match self.filter.take() {
-            None => f,
-            Some(prev) => prev.and(f),
-        });
-        self
-    }
-
-    /// Keeps entities whose `field` (a date or date-time) is in `[from, to)`. Values are
-    /// ISO strings (`2026-01-01` or `2026-01-01T00:00:00.000Z`).
-    pub fn date_range(self, field: &str, from: impl Into<Value>, to: impl Into<Value>) -> Self {
-        self.filter(Filter::ge(field, from.into()))
-            .filter(Filter::lt(field, to.into()))
-    }
-
-    /// Every mapped field of the matching entities (the derive's typed select).
-    fn query(&self) -> Query {
-        let mut q = Query::from(T::TYPE_NAME)
-            .with_select(T::select())
-            .limit(1000);
-        q.filter = self.filter.clone();
-        q
-    }
-
-    /// Every matching entity as a stream (pages of the client's page size; documents of
-    /// each page fetched in one batch).
-    pub fn stream(&self) -> impl Stream<Item = Result<T>> + Send + 'static + use<T> {
-        let client = self.client.clone();
-        let page = client.limits().page_size;
-        let q = self.query();
-        client
-            .query_stream(&q)
-            .try_chunks(page)
-            .map_err(|e| e.1)
-            .and_then(move |rows| {
-                let client = client.clone();
-                async move { decode_rows::<T>(&client, rows).await }
-            })
-            .map_ok(|v| futures::stream::iter(v.into_iter().map(Ok)))
-            .try_flatten()
-    }
-
-    /// Every matching entity.
-    pub async fn all(&self) -> Result<Vec<T>> {
-        self.stream().try_collect().await
-    }
-
-    /// Number of matching entities (`q/count`).
-    pub async fn count(&self) -> Result<u64> {
-        self.client.count(&self.query()).await
-    }
-
-    /// The entity with this id, if it exists.
-    pub async fn get(&self, id: Uuid) -> Result<Option<T>> {
-        let q = self
-            .query()
-            .and_filter(Filter::eq("fibery/id", id.to_string()))
-            .limit(1);
-        let rows = self.client.query(&q).await?;
-        Ok(decode_rows::<T>(&self.client, rows)
-            .await?
-            .into_iter()
-            .next())
-    }
-
     /// Creates one entity; returns it with its (client-generated) id set.
     pub async fn create(&self, item: T) -> Result<T> {
         let mut items = vec![item];
@@ -702,38 +636,4 @@ fn validate_all<T: FiberyEntity + Validate>(items: &[T]) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// Substitutes document contents for rich-text secrets, then decodes rows into `T`.
-async fn decode_rows<T: FiberyEntity>(client: &Client, mut rows: Vec<Value>) -> Result<Vec<T>> {
-    for m in T::FIELDS {
-        let MappingKind::RichText(fmt) = m.kind else {
-            continue;
-        };
-        let secrets: Vec<String> = rows
-            .iter()
-            .filter_map(|r| r[m.fibery_name][SECRET].as_str().map(str::to_owned))
-            .collect();
-        let contents = if secrets.is_empty() {
-            HashMap::new()
-        } else {
-            client.documents(&secrets, fmt).await?
-        };
-        for r in rows.iter_mut() {
-            let secret = r[m.fibery_name][SECRET].as_str().map(str::to_owned);
-            if let Value::Object(o) = r {
-                let v = secret
-                    .and_then(|s| contents.get(&s).cloned())
-                    .map(Value::String)
-                    .unwrap_or(Value::Null);
-                o.insert(m.fibery_name.to_owned(), v);
-            }
-        }
-    }
-    rows.iter()
-        .map(|r| {
-            T::decode(r)
-                .map_err(|e| client.scrub(Error::decode(format!("{} row", T::TYPE_NAME), e)))
-        })
-        .collect()
 }

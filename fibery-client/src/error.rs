@@ -152,6 +152,16 @@ pub enum Error {
     /// Local I/O failed (reading an upload, writing a download).
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
+
+    /// [`Client::query_stream`](crate::Client::query_stream) cannot keep the query's order
+    /// with a keyset on (order key, `fibery/id`); `reason` says why. Nothing more was sent.
+    #[error("cannot stream {type_name} in the query's order: {reason}")]
+    Unpageable {
+        /// The queried type.
+        type_name: String,
+        /// What about the order cannot be kept.
+        reason: crate::keyset::Unpageable,
+    },
 }
 
 /// Fibery error names that mean "this entity (or unique value) already exists". Fibery does
@@ -190,7 +200,8 @@ impl Error {
             | Error::InvalidInput(_)
             | Error::Validation { .. }
             | Error::Auth { .. }
-            | Error::RateLimited { .. } => false,
+            | Error::RateLimited { .. }
+            | Error::Unpageable { .. } => false,
             Error::Timeout { sent }
             | Error::Transport { sent, .. }
             | Error::BatcherStopped { sent } => *sent,

@@ -4,9 +4,12 @@
 //!   [`secrecy::SecretString`], never printed), pacing, batching and retries.
 //! * Commands: [`Client::execute`] (N commands -> `ceil(N / max)` requests, results in order)
 //!   and [`Client::command`] (merged with concurrent callers by the automatic batcher).
-//! * Reads: [`Client::query`], [`Client::query_stream`] (keyset pagination on `fibery/id`),
-//!   [`Client::count`].
-//! * Typed entities: [`Client::entities`] (create, upsert, get, filter, update, delete).
+//! * Reads: [`Client::query`], [`Client::query_stream`] (keyset pagination in the query's
+//!   order, capped by its limit), [`Client::count`]. Concurrent `query`/`count` calls are
+//!   merged into one request by the automatic batcher.
+//! * Typed entities: [`Client::entities`] (create, upsert, get, filter, order, limit, typed
+//!   streams, update, delete, options by name). The derive's attribute reference is on the
+//!   [`FiberyEntity`](macro@FiberyEntity) macro's page.
 //! * [`documents`], [`files`], [`schema`](mod@schema) (cache + ETag + mutations), [`webhooks`],
 //!   [`comments`].
 //! * Sync: typed webhook [`events`], the `receiver` (feature `receiver`), the [`changes`]
@@ -109,6 +112,7 @@ pub mod entities;
 pub mod error;
 pub mod events;
 pub mod files;
+mod keyset;
 pub mod oauth;
 pub mod pace;
 pub mod query;
@@ -127,6 +131,7 @@ pub use client::Client;
 pub use entities::{BatchReport, Entities};
 pub use error::{Error, FiberyError, Result};
 pub use files::FileInfo;
+pub use keyset::Unpageable;
 pub use query::QueryStream;
 pub use retry::RetryPolicy;
 pub use schema::{RelationKind, SchemaBatch};
@@ -134,6 +139,7 @@ pub use transport::{AuthScheme, Stats};
 pub use webhooks::Webhook;
 
 pub use fibery_core as core;
+pub use fibery_core::dates::{DateRange, DateTimeRange};
 pub use fibery_core::entity::{
     DocFormat, EncodedEntity, EntityRef, FiberyEntity, FieldMapping, MappingKind,
 };
@@ -146,9 +152,16 @@ pub use fibery_core::validate::{Rule, Violation};
 #[cfg(feature = "derive")]
 pub use fibery_derive::{FiberyEntity, FiberyEnum, entity, schema};
 
+/// The `futures` crate, for consuming streams ([`QueryStream`], [`Entities::stream`]) with
+/// `TryStreamExt` without a dependency of your own.
+pub use futures;
 pub use secrecy::SecretString;
 /// The JSON value type of query rows, and `json!` to build one (re-exported from serde_json).
 pub use serde_json::{Value, json};
+/// The date types of typed fields: `time::Date` is a `fibery/date` (`2026-03-15`),
+/// `time::OffsetDateTime` a `fibery/date-time` (`2020-01-22T01:02:23.977Z`); see also
+/// [`DateRange`] and [`DateTimeRange`] (re-exported crate).
+pub use time;
 /// The id type of Fibery entities (re-exported from uuid).
 pub use uuid::Uuid;
 pub use validator::Validate;
@@ -161,6 +174,7 @@ pub mod __private {
     pub use ::fibery_derive;
     pub use ::serde;
     pub use ::serde_json;
+    pub use ::time;
     pub use ::uuid;
     pub use ::validator;
 }

@@ -1,12 +1,14 @@
 //! Reading: [`Client::query`], [`Client::query_stream`] (cursor pagination) and
 //! [`Client::count`].
 //!
-//! Pagination follows Fibery's documented keyset cursor: order by `fibery/id`, ask for
-//! `page_size + 1` rows (the extra row only says "there is more"), and continue with
-//! `fibery/id > last seen id`. `q/no-limit` is never sent.
+//! Pagination follows Fibery's documented keyset cursor: order by `fibery/id` (after the
+//! query's one order key, if any; see the `keyset` module), ask for `page_size + 1` rows (the
+//! extra row only says "there is more"), and continue after the last row seen. `q/no-limit` is
+//! never sent.
 
-use fibery_core::query::{COUNT_ALIAS, Filter, Limit, Order, Query, Select, SelectItem};
+use fibery_core::query::{COUNT_ALIAS, Filter, Limit, Query, Select, SelectItem};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use fibery_core::command::{Command, names};
@@ -16,6 +18,7 @@ use serde_json::{Value, json};
 
 use crate::client::Client;
 use crate::error::{Error, Result};
+use crate::keyset::{Cursor, Plan};
 
 /// The rows of a query result.
 fn rows_of(result: Value, context: &str) -> Result<Vec<Value>> {
@@ -37,6 +40,9 @@ impl Client {
     /// valid query. With no schema cached yet, a query Fibery refuses is checked against
     /// the schema (fetched then), so a misspelt field gives the same did-you-mean
     /// [`Error::Validation`] on a cold cache as on a warm one.
+    ///
+    /// Concurrent `query` (and [`count`](Self::count)) calls are merged into one HTTP request
+    /// by the automatic batcher (see [`batch_window`](crate::ClientBuilder::batch_window)).
     pub async fn query(&self, query: &Query) -> Result<Vec<Value>> {
         self.preflight(query).await?;
         match self.query_rows(query.clone()).await {
@@ -114,11 +120,19 @@ impl Client {
         rows_of(self.submit(cmd).await?, "query result").map_err(|e| self.scrub(e))
     }
 
-    /// Every row matching `query`, as a stream over pages of
+    /// The rows of `query` in its order, as a stream over pages of
     /// [`page_size`](crate::ClientBuilder::page_size) rows, fetched
     /// [`pages_per_request`](crate::ClientBuilder::pages_per_request) pages per HTTP request
-    /// (default 1). The query's own order and limit are replaced by the `fibery/id` cursor
-    /// (rows come in id order).
+    /// (default 1).
+    ///
+    /// * `q/limit` caps the stream's total (note that [`Query::from`] starts at 100): call
+    ///   [`Query::no_limit`] for every row. `q/offset` skips rows first.
+    /// * The order is kept with a keyset on (order key, `fibery/id`): no order or
+    ///   `fibery/id` gives id order; one field `k` (optionally followed by `fibery/id`) gives
+    ///   `k` order with ties in id order, rows with `k` null last ascending and first
+    ///   descending. Any other order (several keys, a path through a relation, `q/start`)
+    ///   is refused: the stream's first item is [`Error::Unpageable`] saying why, and nothing
+    ///   is sent.
     ///
     /// The returned [`QueryStream`] can be tuned before it is first polled:
     /// `client.query_stream(&q).page_size(1000).pages_per_request(4)`.
@@ -137,17 +151,16 @@ impl Client {
         self.query_stream(query).page_size(page_size)
     }
 
-    /// One HTTP request's worth of rows after `cursor`: `k` consecutive pages of `n` rows
-    /// (see [`QueryStream::pages_per_request`]). Returns the rows (at most `k * n`) and
-    /// whether more rows follow.
+    /// One HTTP request's worth of rows from the page query `first` (`n + 1` rows at
+    /// `offset`): `k` consecutive pages of `n` rows (see [`QueryStream::pages_per_request`]).
+    /// Returns the rows (at most `k * n`) and whether more rows follow.
     async fn fetch_pages(
         &self,
-        base: &Query,
-        cursor: Option<&str>,
+        first: Query,
+        offset: u64,
         n: usize,
         k: usize,
     ) -> Result<(Vec<Value>, bool)> {
-        let first = page_query(base, cursor, n);
         if k <= 1 {
             let mut rows = self.query(&first).await?;
             let more = rows.len() > n;
@@ -159,7 +172,8 @@ impl Client {
         let cmds: Vec<Command> = (0..k)
             .map(|i| {
                 let mut q = first.clone();
-                q.offset = (i > 0).then_some((i * n) as u64);
+                let at = offset + (i * n) as u64;
+                q.offset = (at > 0).then_some(at);
                 q.limit = Limit::Count(n as u64 + u64::from(i + 1 == k));
                 Command::query(q)
             })
@@ -211,15 +225,23 @@ impl Client {
     }
 
     /// Number of entities matching the query's type and filter, via a top-level `q/count`
-    /// aggregate. When the server rejects the aggregate (unsupported, or a database with
-    /// row-level permissions), falls back to paging through the ids.
+    /// aggregate. The query's `q/limit`, `q/offset` and order are ignored: this is the
+    /// number of matching entities, not of the rows one query would return. When the server
+    /// rejects the aggregate (unsupported, or a database with row-level permissions), falls
+    /// back to paging through the ids.
+    ///
+    /// Concurrent `count` (and [`query`](Self::query)) calls are merged into one request
+    /// by the automatic batcher (see [`batch_window`](crate::ClientBuilder::batch_window)).
     pub async fn count(&self, query: &Query) -> Result<u64> {
         match self.count_aggregate(query).await {
             Err(Error::Command { error, .. }) => {
                 tracing::debug!(error = %error, "q/count rejected; counting by id pages");
-                let ids = query
+                let mut ids = query
                     .clone()
-                    .with_select(Select::Fields(vec![SelectItem::Field("fibery/id".into())]));
+                    .with_select(Select::Fields(vec![SelectItem::Field("fibery/id".into())]))
+                    .no_limit();
+                ids.order_by.clear();
+                ids.offset = None;
                 let mut n = 0u64;
                 let mut s = self.query_stream_with_page_size(&ids, 1000);
                 while s.try_next().await?.is_some() {
@@ -295,7 +317,7 @@ impl Client {
                 };
                 let mut child = Query::from(target.clone())
                     .with_select(sub.select.clone())
-                    .limit(1000);
+                    .no_limit();
                 child.filter = sub.filter.clone();
                 let child = child.and_filter(by_parent);
                 tracing::debug!(field = %field, parent = %parent, "paging a truncated collection");
@@ -310,52 +332,7 @@ impl Client {
     }
 }
 
-/// Makes sure `fibery/id` is selected (the cursor needs it); says whether it was added.
-fn with_id_selected(mut q: Query) -> (Query, bool) {
-    let added = match &mut q.select {
-        Select::Fields(items) => {
-            if items
-                .iter()
-                .any(|i| matches!(i, SelectItem::Field(f) if f == "fibery/id"))
-            {
-                false
-            } else {
-                items.insert(0, SelectItem::Field("fibery/id".into()));
-                true
-            }
-        }
-        Select::Aliased(items) => {
-            if items.iter().any(|(k, _)| k == "fibery/id") {
-                false
-            } else {
-                items.insert(
-                    0,
-                    (
-                        "fibery/id".into(),
-                        fibery_core::query::AliasedExpr::Path(vec!["fibery/id".into()]),
-                    ),
-                );
-                true
-            }
-        }
-    };
-    (q, added)
-}
-
-pub(crate) fn page_query(base: &Query, cursor: Option<&str>, page_size: usize) -> Query {
-    let mut q = base.clone();
-    q.order_by.clear();
-    q.offset = None;
-    let mut q = q
-        .order_by("fibery/id", Order::Asc)
-        .limit(page_size as u64 + 1);
-    if let Some(c) = cursor {
-        q = q.and_filter(Filter::gt("fibery/id", c));
-    }
-    q
-}
-
-/// Every row of a query, page by page along the `fibery/id` cursor; returned by
+/// The rows of a query in its order, page by page along a keyset cursor; returned by
 /// [`Client::query_stream`].
 ///
 /// Nothing is sent until the stream is first polled; until then [`page_size`](Self::page_size)
@@ -424,65 +401,123 @@ impl QueryStream {
     }
 
     fn start(&self) -> Pin<Box<dyn Stream<Item = Result<Value>> + Send>> {
-        let page_size = self.page_size.max(1);
-        let k = self.pages_per_request.max(1);
-        let client = self.client.clone();
-        let (base, added_id) = with_id_selected(self.query.clone());
-        struct State {
-            cursor: Option<String>,
-            done: bool,
-        }
-        let pages = futures::stream::try_unfold(
-            State {
-                cursor: None,
-                done: false,
-            },
-            move |st| {
-                let client = client.clone();
-                let base = base.clone();
-                async move {
-                    if st.done {
-                        return Ok(None);
-                    }
-                    let (rows, more) = client
-                        .fetch_pages(&base, st.cursor.as_deref(), page_size, k)
-                        .await?;
-                    let cursor = match rows.last() {
-                        Some(last) => Some(
-                            last.get("fibery/id")
-                                .and_then(Value::as_str)
-                                .ok_or_else(|| {
-                                    Error::decode("query page", "row without a string `fibery/id`")
-                                })?
-                                .to_owned(),
-                        ),
-                        None => None,
-                    };
-                    if more && cursor == st.cursor {
-                        return Err(Error::decode("query page", "cursor did not advance"));
-                    }
-                    Ok(Some((
-                        rows,
-                        State {
-                            cursor,
-                            done: !more,
-                        },
-                    )))
-                }
-            },
+        let plan = match Plan::new(&self.query) {
+            Ok(plan) => Arc::new(plan),
+            Err(reason) => {
+                let e = Error::Unpageable {
+                    type_name: self.query.from.clone(),
+                    reason,
+                };
+                return Box::pin(futures::stream::once(async move { Err(e) }));
+            }
+        };
+        let (client, page_size, k) = (
+            self.client.clone(),
+            self.page_size.max(1),
+            self.pages_per_request.max(1),
         );
+        let start = Position {
+            phase: 0,
+            cursor: None,
+            offset: plan.offset,
+            emitted: 0,
+        };
+        let added = plan.added.clone();
+        let pages = futures::stream::try_unfold(start, move |at| {
+            let (client, plan) = (client.clone(), plan.clone());
+            async move { next_rows(&client, &plan, at, page_size, k).await }
+        });
         Box::pin(
             pages
                 .map_ok(move |rows| {
+                    let added = added.clone();
                     futures::stream::iter(rows.into_iter().map(move |mut r| {
-                        if added_id && let Value::Object(m) = &mut r {
-                            m.remove("fibery/id");
+                        if let Value::Object(m) = &mut r {
+                            for f in &added {
+                                m.remove(f);
+                            }
                         }
                         Ok(r)
                     }))
                 })
                 .try_flatten(),
         )
+    }
+}
+
+/// Where a stream stands: its phase, the cursor in it, the offset still to skip and the
+/// rows handed out so far.
+struct Position {
+    phase: usize,
+    cursor: Option<Cursor>,
+    offset: u64,
+    emitted: u64,
+}
+
+/// The next non-empty batch of rows (one HTTP request, or a few when phases end), or `None`
+/// at the end of the stream.
+async fn next_rows(
+    client: &Client,
+    plan: &Plan,
+    mut at: Position,
+    page_size: usize,
+    k: usize,
+) -> Result<Option<(Vec<Value>, Position)>> {
+    loop {
+        let Some(phase) = plan.phases.get(at.phase) else {
+            return Ok(None);
+        };
+        let remaining = plan.cap.map(|cap| cap.saturating_sub(at.emitted) as usize);
+        // Never ask for more rows than the cap leaves.
+        let (n, k) = match remaining {
+            Some(0) => return Ok(None),
+            Some(r) if r <= page_size => (r, 1),
+            Some(r) => (page_size, k.min(r.div_ceil(page_size))),
+            None => (page_size, k),
+        };
+        let first = plan.page(phase, at.cursor.as_ref(), n, at.offset);
+        let (mut rows, more) = client.fetch_pages(first, at.offset, n, k).await?;
+        if let Some(r) = remaining {
+            rows.truncate(r);
+        }
+        if rows.is_empty() && at.offset > 0 {
+            // The offset skips this whole phase: carry the rest of it to the next one.
+            let phase_rows = plan.phase_query(phase);
+            let count: Pin<Box<dyn std::future::Future<Output = Result<u64>> + Send + '_>> =
+                Box::pin(client.count(&phase_rows));
+            at.offset = at.offset.saturating_sub(count.await?);
+            at.phase += 1;
+            continue;
+        }
+        at.offset = 0;
+        let cursor = match rows.last() {
+            None => None,
+            Some(last) => Some(
+                phase
+                    .cursor(last)
+                    .map_err(|reason| Error::Unpageable {
+                        type_name: plan.base.from.clone(),
+                        reason,
+                    })?
+                    .ok_or_else(|| {
+                        Error::decode("query page", "row without a string `fibery/id`")
+                    })?,
+            ),
+        };
+        if more && cursor == at.cursor {
+            return Err(Error::decode("query page", "cursor did not advance"));
+        }
+        if more {
+            at.cursor = cursor;
+        } else {
+            at.phase += 1;
+            at.cursor = None;
+        }
+        if rows.is_empty() {
+            continue;
+        }
+        at.emitted += rows.len() as u64;
+        return Ok(Some((rows, at)));
     }
 }
 

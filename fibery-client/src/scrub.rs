@@ -219,6 +219,7 @@ impl Scrubber {
             | Error::Validation { .. }
             | Error::RateLimited { .. }
             | Error::Timeout { .. }
+            | Error::Unpageable { .. }
             | Error::Io(_)) => e,
         }
     }

@@ -538,7 +538,7 @@ async fn query_stream_pages_with_the_id_cursor() {
         .collect::<Result<Vec<_>, _>>()
         .unwrap();
     let before = client.stats().requests;
-    let q = Query::from(TASK).select(["Projects/Name"]).limit(5);
+    let q = Query::from(TASK).select(["Projects/Name"]).no_limit();
     let rows: Vec<Value> = client.query_stream(&q).try_collect().await.unwrap();
     assert_eq!(rows.len(), 25);
     assert_eq!(
@@ -559,8 +559,10 @@ async fn query_stream_pages_with_the_id_cursor() {
         .select(["fibery/id"])
         .filter(Filter::contains("Projects/Name", "s1"))
         .limit(1);
+    // `count` ignores the limit; the stream honours it.
     assert_eq!(client.count(&q).await.unwrap(), 11); // s1, s10..s19
-    assert_eq!(client.query_all(&q).await.unwrap().len(), 11);
+    assert_eq!(client.query_all(&q).await.unwrap().len(), 1);
+    assert_eq!(client.query_all(&q.no_limit()).await.unwrap().len(), 11);
 }
 
 /// `ceil(pages / k)` requests, at least one (an empty result still costs a request).
@@ -575,7 +577,7 @@ async fn query_stream_several_pages_per_request_matches_keyset_paging() {
     let client = fast(&emu).page_size(page).build().unwrap();
     let q = Query::from(TASK)
         .select(["fibery/id", "Projects/Name"])
-        .limit(3);
+        .no_limit();
     let mut created = 0;
     // Empty, one short page, exact multiples of the page and of 3 and 8 pages, partial
     // last pages inside and at the end of a request.
@@ -656,7 +658,7 @@ async fn query_stream_several_pages_per_request_matches_keyset_paging() {
     // its first request (its second page is short).
     assert_eq!(small.stats().requests - before, 4);
     // The cursor column added by the client is still removed.
-    let bare = Query::from(TASK).select(["Projects/Name"]).limit(3);
+    let bare = Query::from(TASK).select(["Projects/Name"]).no_limit();
     let rows: Vec<Value> = client
         .query_stream(&bare)
         .pages_per_request(3)
@@ -1203,3 +1205,5 @@ async fn bad_arguments_are_invalid_input_not_configuration() {
     }
     assert_eq!(emu.stats().requests, 0, "nothing was sent");
 }
+#[path = "emulator/stream_order.rs"]
+mod stream_order;

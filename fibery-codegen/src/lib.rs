@@ -41,11 +41,37 @@
 //! assert!(code.contains("pub email: ::std::option::Option<String>,"));
 //! ```
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use fibery_core::schema::{FieldDef, FieldType, PrimitiveType, Schema, TypeDef};
 use heck::{ToSnakeCase, ToUpperCamelCase};
+
+/// Reads enum options from JSON of the shape
+/// `{"Projects/Priority_Projects/Task": [{"enum/name": "Low"}, "Medium", ..], ..}` (option
+/// objects, as a query of the enum type returns them, or bare names; the emulator's seed
+/// files use this shape) for [`Options::enum_options`].
+pub fn enum_options_from_json(text: &str) -> Result<BTreeMap<String, Vec<String>>, String> {
+    let v: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let obj = v.as_object().ok_or("expected an object of enum types")?;
+    let mut out = BTreeMap::new();
+    for (enum_type, options) in obj {
+        let list = options
+            .as_array()
+            .ok_or_else(|| format!("`{enum_type}`: expected an array of options"))?;
+        let names = list
+            .iter()
+            .map(|o| {
+                o.as_str()
+                    .or_else(|| o.get("enum/name").and_then(|n| n.as_str()))
+                    .map(str::to_owned)
+                    .ok_or_else(|| format!("`{enum_type}`: an option without `enum/name`"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        out.insert(enum_type.clone(), names);
+    }
+    Ok(out)
+}
 
 /// What [`generate`] can fail on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -81,6 +107,10 @@ pub struct Options {
     pub include_readonly: bool,
     /// Derive `serde::Serialize` and `serde::Deserialize` (default `true`).
     pub serde: bool,
+    /// Option names per enum type (`Projects/Priority_Projects/Task` -> `["Low", ..]`): a
+    /// select whose enum type is listed becomes a generated Rust enum (`FiberyEnum`) instead
+    /// of `String` (the schema itself does not carry options). See [`enum_options_from_json`].
+    pub enum_options: BTreeMap<String, Vec<String>>,
 }
 
 impl Default for Options {
@@ -89,6 +119,7 @@ impl Default for Options {
             crate_path: "::fibery_client".to_owned(),
             include_readonly: true,
             serde: true,
+            enum_options: BTreeMap::new(),
         }
     }
 }
@@ -103,6 +134,12 @@ impl Options {
     /// Sets [`Options::include_readonly`].
     pub fn include_readonly(mut self, yes: bool) -> Self {
         self.include_readonly = yes;
+        self
+    }
+
+    /// Sets [`Options::enum_options`].
+    pub fn enum_options(mut self, options: BTreeMap<String, Vec<String>>) -> Self {
+        self.enum_options = options;
         self
     }
 
@@ -232,6 +269,10 @@ fn ident_camel(s: &str) -> String {
 struct Plan {
     attr: String,
     ty: String,
+    /// Whether `ty` implements `Default` (dates and date ranges do not; `Option`s do).
+    default: bool,
+    /// The options of a select generated as an enum; `ty` then names it `{ENUM}`.
+    options: Option<Vec<String>>,
     validate: Vec<&'static str>,
     doc: String,
 }
@@ -245,6 +286,8 @@ fn plan_field(schema: &Schema, f: &FieldDef, o: &Options) -> Option<Plan> {
         return Some(Plan {
             attr: "id".to_owned(),
             ty: format!("::std::option::Option<{krate}::__private::uuid::Uuid>"),
+            default: true,
+            options: None,
             validate: vec![],
             doc: "The entity id (`fibery/id`); `None` until created.".to_owned(),
         });
@@ -315,13 +358,13 @@ fn plan_field(schema: &Schema, f: &FieldDef, o: &Options) -> Option<Plan> {
         }
         FieldType::SingleSelect { enum_type } | FieldType::WorkflowState { enum_type } => (
             format!("enum_field = {name}{ro}"),
-            wrap("String".to_owned()),
+            wrap(select_type(o, enum_type)),
             vec![],
             format!("option name of `{enum_type}`"),
         ),
         FieldType::MultiSelect { enum_type } => (
             format!("enum_field = {name}{ro}"),
-            "::std::vec::Vec<String>".to_owned(),
+            format!("::std::vec::Vec<{}>", select_type(o, enum_type)),
             vec![],
             format!("option names of `{enum_type}`"),
         ),
@@ -346,15 +389,43 @@ fn plan_field(schema: &Schema, f: &FieldDef, o: &Options) -> Option<Plan> {
     } else {
         format!(" ({})", flags.join(", "))
     };
+    // Plain (required) types without a `Default`: dates and single relations.
+    let no_default = matches!(
+        ft,
+        FieldType::Primitive(
+            PrimitiveType::Date
+                | PrimitiveType::DateTime
+                | PrimitiveType::DateRange
+                | PrimitiveType::DateTimeRange
+        ) | FieldType::Relation {
+            collection: false,
+            ..
+        } | FieldType::User { collection: false }
+    );
+    let options = ft
+        .enum_type()
+        .and_then(|t| o.enum_options.get(t))
+        .filter(|names| !names.is_empty())
+        .cloned();
     Some(Plan {
         attr,
+        options,
+        default: !(required && no_default),
         ty,
         validate,
         doc: format!("`{}`: {what}{flags}.", f.name),
     })
 }
 
-/// A Rust string literal.
+/// The Rust type of one option of a select: its generated enum (named later) when the
+/// options are known, else the option name.
+fn select_type(o: &Options, enum_type: &str) -> String {
+    match o.enum_options.get(enum_type) {
+        Some(names) if !names.is_empty() => "{ENUM}".to_owned(),
+        _ => "String".to_owned(),
+    }
+}
+
 /// The Rust type of a primitive and its `validator` rules (`email`, `url`, `length`).
 fn primitive_rust_type(
     p: &PrimitiveType,
@@ -367,10 +438,19 @@ fn primitive_rust_type(
         PrimitiveType::Decimal | PrimitiveType::Rank => ("f64".into(), vec![]),
         PrimitiveType::Bool => ("bool".into(), vec![]),
         PrimitiveType::Uuid => (format!("{krate}::__private::uuid::Uuid"), vec![]),
-        PrimitiveType::DateRange
-        | PrimitiveType::DateTimeRange
-        | PrimitiveType::JsonValue
-        | PrimitiveType::Location => (format!("{krate}::__private::serde_json::Value"), vec![]),
+        PrimitiveType::Date => (format!("{krate}::__private::time::Date"), vec![]),
+        PrimitiveType::DateTime => (format!("{krate}::__private::time::OffsetDateTime"), vec![]),
+        PrimitiveType::DateRange => (
+            format!("{krate}::__private::fibery_core::dates::DateRange"),
+            vec![],
+        ),
+        PrimitiveType::DateTimeRange => (
+            format!("{krate}::__private::fibery_core::dates::DateTimeRange"),
+            vec![],
+        ),
+        PrimitiveType::JsonValue | PrimitiveType::Location => {
+            (format!("{krate}::__private::serde_json::Value"), vec![])
+        }
         PrimitiveType::Email => ("String".into(), vec!["email"]),
         PrimitiveType::Url => ("String".into(), vec!["url"]),
         PrimitiveType::Text => {
@@ -395,6 +475,11 @@ fn lit(s: &str) -> String {
 fn write_struct(out: &mut String, schema: &Schema, def: &TypeDef, name: &str, o: &Options) {
     let krate = &o.crate_path;
     let p = format!("{krate}::__private");
+    // Rust field names: the part after the namespace, snake_case; namespace-prefixed on clash.
+    let fields: Vec<(&FieldDef, Plan)> = def
+        .live_fields()
+        .filter_map(|f| plan_field(schema, f, o).map(|p| (f, p)))
+        .collect();
     let mut derives = vec![
         format!("{p}::fibery_derive::FiberyEntity"),
         format!("{p}::validator::Validate"),
@@ -402,6 +487,9 @@ fn write_struct(out: &mut String, schema: &Schema, def: &TypeDef, name: &str, o:
         "::std::clone::Clone".to_owned(),
         "::std::cmp::PartialEq".to_owned(),
     ];
+    if fields.iter().all(|(_, plan)| plan.default) {
+        derives.push("::std::default::Default".to_owned());
+    }
     if o.serde {
         derives.push(format!("{p}::serde::Serialize"));
         derives.push(format!("{p}::serde::Deserialize"));
@@ -423,12 +511,6 @@ fn write_struct(out: &mut String, schema: &Schema, def: &TypeDef, name: &str, o:
         let _ = writeln!(out, "#[serde(crate = {})]", lit(&format!("{p}::serde")));
     }
     let _ = writeln!(out, "pub struct {name} {{");
-
-    // Rust field names: the part after the namespace, snake_case; namespace-prefixed on clash.
-    let fields: Vec<(&FieldDef, Plan)> = def
-        .live_fields()
-        .filter_map(|f| plan_field(schema, f, o).map(|p| (f, p)))
-        .collect();
     let local = |f: &FieldDef| {
         if f.name == "fibery/id" {
             return "id".to_owned();
@@ -436,6 +518,7 @@ fn write_struct(out: &mut String, schema: &Schema, def: &TypeDef, name: &str, o:
         ident_snake(f.name.split_once('/').map_or(f.name.as_str(), |(_, l)| l))
     };
     let mut used = BTreeSet::new();
+    let mut enums = Vec::new();
     for (f, plan) in &fields {
         let mut ident = local(f);
         let clashes = fields
@@ -454,7 +537,61 @@ fn write_struct(out: &mut String, schema: &Schema, def: &TypeDef, name: &str, o:
         for v in &plan.validate {
             let _ = writeln!(out, "    #[validate({v})]");
         }
-        let _ = writeln!(out, "    pub {ident}: {},", plan.ty);
+        let ty = match &plan.options {
+            Some(names) => {
+                let enum_name = format!("{name}{}", ident_camel(&ident));
+                enums.push((enum_name.clone(), f.name.clone(), names.clone()));
+                plan.ty.replace("{ENUM}", &enum_name)
+            }
+            None => plan.ty.clone(),
+        };
+        let _ = writeln!(out, "    pub {ident}: {ty},");
+    }
+    out.push_str("}\n");
+    for (enum_name, field, names) in enums {
+        write_enum(out, &enum_name, &field, &names, o);
+    }
+}
+
+/// A unit enum deriving `FiberyEnum` for the options of select `field`; its first option is
+/// the `Default`.
+fn write_enum(out: &mut String, name: &str, field: &str, options: &[String], o: &Options) {
+    let p = format!("{}::__private", o.crate_path);
+    let mut derives = vec![
+        format!("{p}::fibery_derive::FiberyEnum"),
+        "::std::fmt::Debug".to_owned(),
+        "::std::clone::Clone".to_owned(),
+        "::std::marker::Copy".to_owned(),
+        "::std::cmp::PartialEq".to_owned(),
+        "::std::cmp::Eq".to_owned(),
+        "::std::hash::Hash".to_owned(),
+        "::std::default::Default".to_owned(),
+    ];
+    if o.serde {
+        derives.push(format!("{p}::serde::Serialize"));
+        derives.push(format!("{p}::serde::Deserialize"));
+    }
+    let _ = writeln!(out, "\n/// The options of `{field}`.");
+    let _ = writeln!(out, "#[derive({})]", derives.join(", "));
+    if o.serde {
+        let _ = writeln!(out, "#[serde(crate = {})]", lit(&format!("{p}::serde")));
+    }
+    let _ = writeln!(out, "pub enum {name} {{");
+    let mut used = BTreeSet::new();
+    for (i, option) in options.iter().enumerate() {
+        let mut variant = ident_camel(option);
+        while !used.insert(variant.clone()) {
+            variant.push('_');
+        }
+        let _ = writeln!(out, "    /// `{option}`");
+        if i == 0 {
+            out.push_str("    #[default]\n");
+        }
+        let _ = writeln!(out, "    #[fibery(name = {})]", lit(option));
+        if o.serde {
+            let _ = writeln!(out, "    #[serde(rename = {})]", lit(option));
+        }
+        let _ = writeln!(out, "    {variant},");
     }
     out.push_str("}\n");
 }

@@ -70,6 +70,32 @@ pub fn decode_value<T: DeserializeOwned>(
     }
 }
 
+/// Rich-text content: a string (blank content, an empty document, reads as `null` when `T`
+/// accepts it, i.e. `None` for an `Option<String>`), or `null`. A row straight from a query
+/// holds the document reference (`{"Collaboration~Documents/secret": ..}`) instead of its
+/// content: that reads as a document not loaded, `None` for an `Option`, and otherwise fails
+/// with a reason saying how to load it.
+pub fn decode_rich_text<T: DeserializeOwned>(
+    type_name: &str,
+    field: &str,
+    v: &Value,
+) -> Result<T, DecodeError> {
+    match v {
+        Value::String(s) if s.trim().is_empty() => {
+            T::deserialize(&Value::Null).or_else(|_| decode_value(type_name, field, v))
+        }
+        Value::Object(_) => T::deserialize(&Value::Null).map_err(|_| {
+            decode_error(
+                type_name,
+                field,
+                "the row holds the document reference, not its content: decode it with \
+                 `Entities::decode` (which fetches the documents)",
+            )
+        }),
+        _ => decode_value(type_name, field, v),
+    }
+}
+
 /// One relation item `{"fibery/id": ..}`, read as `T` itself (e.g.
 /// [`EntityRef`](crate::entity::EntityRef), or any type deserializable from that object) or,
 /// failing that, from the bare id (e.g. [`Uuid`]).
@@ -150,6 +176,69 @@ pub fn decode_enum_names<'a>(
     }
 }
 
+/// A value with a wire form of its own, where serde's default form is not Fibery's:
+/// `time::Date` (`2026-03-15`) and `time::OffsetDateTime` (`2020-01-22T01:02:23.977Z`), and
+/// `Option`s of them. The derive uses it for fields whose type is named `Date` or
+/// `OffsetDateTime`.
+pub trait Wire: Sized {
+    /// The JSON Fibery expects.
+    fn to_wire(&self) -> Value;
+    /// Reads the JSON Fibery returns.
+    fn from_wire(v: &Value) -> Result<Self, String>;
+}
+
+impl Wire for time::Date {
+    fn to_wire(&self) -> Value {
+        Value::String(crate::value::format_date(*self))
+    }
+    fn from_wire(v: &Value) -> Result<Self, String> {
+        let s = v
+            .as_str()
+            .ok_or_else(|| format!("expected a date, got {v}"))?;
+        crate::dates::parse_day(s).map_err(|e| e.to_string())
+    }
+}
+
+impl Wire for time::OffsetDateTime {
+    fn to_wire(&self) -> Value {
+        Value::String(crate::value::format_date_time(*self))
+    }
+    fn from_wire(v: &Value) -> Result<Self, String> {
+        let s = v
+            .as_str()
+            .ok_or_else(|| format!("expected a date-time, got {v}"))?;
+        crate::value::parse_date_time(s).map_err(|e| e.to_string())
+    }
+}
+
+impl<T: Wire> Wire for Option<T> {
+    fn to_wire(&self) -> Value {
+        self.as_ref().map_or(Value::Null, Wire::to_wire)
+    }
+    fn from_wire(v: &Value) -> Result<Self, String> {
+        match v {
+            Value::Null => Ok(None),
+            v => T::from_wire(v).map(Some),
+        }
+    }
+}
+
+/// Encodes a [`Wire`] value.
+pub fn encode_wire<T: Wire>(_field: &str, v: &T) -> Result<Value, EncodeError> {
+    Ok(v.to_wire())
+}
+
+/// Decodes a [`Wire`] value; `null` for a type that needs a value is a missing value.
+pub fn decode_wire<T: Wire>(type_name: &str, field: &str, v: &Value) -> Result<T, DecodeError> {
+    T::from_wire(v).map_err(|e| {
+        if v.is_null() {
+            decode_error(type_name, field, MISSING)
+        } else {
+            decode_error(type_name, field, e)
+        }
+    })
+}
+
 /// Serializes a primitive (or an id) to its JSON value.
 pub fn encode_value<T: Serialize + ?Sized>(field: &str, v: &T) -> Result<Value, EncodeError> {
     serde_json::to_value(v).map_err(|e| encode_error(field, e))
@@ -223,6 +312,63 @@ mod tests {
             decode_value::<Option<i64>>(T, "P/N", &Value::Null),
             Ok(None)
         );
+    }
+
+    #[test]
+    fn rich_text_reads_blank_as_none_and_references_as_not_loaded() {
+        let secret = json!({"Collaboration~Documents/secret": "s"});
+        assert_eq!(
+            decode_rich_text::<Option<String>>(T, "P/D", &json!("")),
+            Ok(None)
+        );
+        assert_eq!(
+            decode_rich_text::<Option<String>>(T, "P/D", &json!(" \n")),
+            Ok(None)
+        );
+        assert_eq!(
+            decode_rich_text::<Option<String>>(T, "P/D", &json!("# x")),
+            Ok(Some("# x".to_owned()))
+        );
+        assert_eq!(
+            decode_rich_text::<String>(T, "P/D", &json!("")),
+            Ok(String::new())
+        );
+        assert_eq!(
+            decode_rich_text::<Option<String>>(T, "P/D", &secret),
+            Ok(None)
+        );
+        let e = decode_rich_text::<String>(T, "P/D", &secret).unwrap_err();
+        assert_eq!(e.field, "P/D");
+        assert!(e.reason.contains("Entities::decode"), "{}", e.reason);
+    }
+
+    #[test]
+    fn dates_use_fiberys_wire_forms() {
+        use time::macros::{date, datetime};
+        let d = date!(2026 - 03 - 15);
+        assert_eq!(encode_wire("P/Due", &d), Ok(json!("2026-03-15")));
+        assert_eq!(encode_wire("P/Due", &Some(d)), Ok(json!("2026-03-15")));
+        assert_eq!(
+            encode_wire::<Option<time::Date>>("P/Due", &None),
+            Ok(Value::Null)
+        );
+        assert_eq!(decode_wire(T, "P/Due", &json!("2026-03-15")), Ok(d));
+        assert_eq!(
+            decode_wire::<Option<time::Date>>(T, "P/Due", &Value::Null),
+            Ok(None)
+        );
+        let e = decode_wire::<time::Date>(T, "P/Due", &Value::Null).unwrap_err();
+        assert_eq!(e.reason, MISSING);
+        let e = decode_wire::<time::Date>(T, "P/Due", &json!(3)).unwrap_err();
+        assert_eq!(e.reason, "expected a date, got 3");
+        let dt = datetime!(2020-01-22 03:02:23.9771 +02:00);
+        assert_eq!(
+            encode_wire("P/At", &dt),
+            Ok(json!("2020-01-22T01:02:23.977Z"))
+        );
+        let back: time::OffsetDateTime =
+            decode_wire(T, "P/At", &json!("2020-01-22T01:02:23.977Z")).unwrap();
+        assert_eq!(back, datetime!(2020-01-22 01:02:23.977 UTC));
     }
 
     #[test]

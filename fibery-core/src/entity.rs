@@ -134,7 +134,9 @@ pub struct DecodeError {
     pub reason: String,
 }
 
-/// A Rust type mapped onto a Fibery type. Usually derived with `#[derive(FiberyEntity)]`.
+/// A Rust type mapped onto a Fibery type. Usually derived with `#[derive(FiberyEntity)]` or
+/// `#[fibery_client::entity(type = "..")]`, whose attribute reference is on the derive
+/// macro's page (`fibery_client::FiberyEntity`, the macro).
 ///
 /// Row shape expected by [`FiberyEntity::decode`]: the row of a query that used
 /// [`FiberyEntity::select`], except that each rich-text field holds the document content as a

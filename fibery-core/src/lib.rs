@@ -63,6 +63,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod command;
+pub mod dates;
 pub mod entity;
 pub mod error;
 pub mod query;

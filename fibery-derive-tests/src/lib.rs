@@ -9,6 +9,7 @@ pub mod __private {
     pub use ::fibery_derive;
     pub use ::serde;
     pub use ::serde_json;
+    pub use ::time;
     pub use ::uuid;
     pub use ::validator;
 }

@@ -126,7 +126,7 @@ const _: () = {
                     "Projects/Name",
                     _d::field(row, "Projects/Name"),
                 )?,
-                description: _d::decode_value::<Option<String>>(
+                description: _d::decode_rich_text::<Option<String>>(
                     __TYPE_NAME,
                     "Projects/Description",
                     _d::field(row, "Projects/Description"),

@@ -14,6 +14,7 @@ pub(crate) struct SchemaInput {
     types_span: Span,
     krate: Option<LitStr>,
     include_readonly: Option<syn::LitBool>,
+    options: Option<LitStr>,
 }
 
 impl Parse for SchemaInput {
@@ -22,6 +23,7 @@ impl Parse for SchemaInput {
         let mut types = None;
         let mut krate = None;
         let mut include_readonly = None;
+        let mut options = None;
         while !input.is_empty() {
             input.parse::<Token![,]>()?;
             if input.is_empty() {
@@ -42,11 +44,12 @@ impl Parse for SchemaInput {
                 }
                 "crate" => krate = Some(input.parse::<LitStr>()?),
                 "include_readonly" => include_readonly = Some(input.parse::<syn::LitBool>()?),
+                "options" => options = Some(input.parse::<LitStr>()?),
                 other => {
                     return Err(syn::Error::new(
                         key.span(),
                         format!(
-                            "unknown argument `{other}`; expected `types`, `crate` or `include_readonly`"
+                            "unknown argument `{other}`; expected `types`, `crate`, `include_readonly` or `options`"
                         ),
                     ));
                 }
@@ -64,6 +67,7 @@ impl Parse for SchemaInput {
             types_span,
             krate,
             include_readonly,
+            options,
         })
     }
 }
@@ -75,16 +79,7 @@ pub(crate) fn expand(input: SchemaInput) -> syn::Result<TokenStream> {
             "CARGO_MANIFEST_DIR is not set (not run by cargo?)",
         )
     })?;
-    let full = std::path::Path::new(&dir).join(input.path.value());
-    let text = std::fs::read_to_string(&full).map_err(|e| {
-        syn::Error::new(
-            input.path.span(),
-            format!(
-                "cannot read schema file `{}` (relative to CARGO_MANIFEST_DIR): {e}",
-                input.path.value()
-            ),
-        )
-    })?;
+    let (full, text) = read_relative(&dir, &input.path, "schema")?;
     let schema = fibery_core::schema::Schema::parse(&text)
         .map_err(|e| syn::Error::new(input.path.span(), format!("invalid schema file: {e}")))?;
 
@@ -94,6 +89,14 @@ pub(crate) fn expand(input: SchemaInput) -> syn::Result<TokenStream> {
     }
     if let Some(b) = &input.include_readonly {
         options = options.include_readonly(b.value);
+    }
+    let mut rebuild = vec![full.clone()];
+    if let Some(path) = &input.options {
+        let (full, text) = read_relative(&dir, path, "options")?;
+        let enums = fibery_codegen::enum_options_from_json(&text)
+            .map_err(|e| syn::Error::new(path.span(), format!("invalid options file: {e}")))?;
+        options = options.enum_options(enums);
+        rebuild.push(full);
     }
     let names: Vec<String> = input.types.iter().map(LitStr::value).collect();
     let code = fibery_codegen::generate(&schema, &names, &options).map_err(|e| {
@@ -115,10 +118,29 @@ pub(crate) fn expand(input: SchemaInput) -> syn::Result<TokenStream> {
             format!("fibery-codegen produced invalid tokens: {e}"),
         )
     })?;
-    // Rebuild when the schema file changes.
-    let full = full.to_string_lossy().into_owned();
+    // Rebuild when the schema (or options) file changes.
+    let rebuild = rebuild.iter().map(|p| p.to_string_lossy().into_owned());
     Ok(quote! {
-        const _: &str = ::std::include_str!(#full);
+        #(const _: &str = ::std::include_str!(#rebuild);)*
         #items
     })
+}
+
+/// Reads the file at `path` (relative to the crate's manifest directory `dir`).
+fn read_relative(
+    dir: &str,
+    path: &LitStr,
+    what: &str,
+) -> syn::Result<(std::path::PathBuf, String)> {
+    let full = std::path::Path::new(dir).join(path.value());
+    let text = std::fs::read_to_string(&full).map_err(|e| {
+        syn::Error::new(
+            path.span(),
+            format!(
+                "cannot read {what} file `{}` (relative to CARGO_MANIFEST_DIR): {e}",
+                path.value()
+            ),
+        )
+    })?;
+    Ok((full, text))
 }

@@ -143,3 +143,6 @@ async fn generated_struct_round_trips() {
     assert_eq!(back.name.as_deref(), Some("Outside"));
     assert_eq!(back.id, created.id);
 }
+
+#[path = "roundtrip/typed.rs"]
+mod typed;

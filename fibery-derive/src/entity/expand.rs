@@ -5,7 +5,7 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use super::{DocFormat, Entity, Field, Kind};
-use crate::types::{Wrapper, split_wrapper};
+use crate::types::{Wrapper, split_wrapper, type_is};
 
 fn doc_format(f: DocFormat) -> TokenStream {
     match f {
@@ -44,6 +44,21 @@ fn mapping(f: &Field) -> Option<TokenStream> {
     })
 }
 
+/// Whether a primitive's type is `time::Date` or `time::OffsetDateTime` (by its last path
+/// segment), whose serde form is not Fibery's: they go through `_d::Wire` instead.
+fn has_wire_form(inner: &syn::Type) -> bool {
+    type_is(inner, "Date") || type_is(inner, "OffsetDateTime")
+}
+
+/// The helper that encodes a primitive of type `inner`.
+fn primitive_encoder(inner: &syn::Type) -> TokenStream {
+    if has_wire_form(inner) {
+        quote!(_d::encode_wire)
+    } else {
+        quote!(_d::encode_value)
+    }
+}
+
 fn encode_field(f: &Field) -> TokenStream {
     let ident = &f.ident;
     let name = &f.fibery_name;
@@ -72,14 +87,26 @@ fn encode_field(f: &Field) -> TokenStream {
                 out.fields.insert(#name.to_owned(), _json::Value::String(self.#ident.to_string()));
             }
         },
-        (Kind::Primitive, Wrapper::Option) => quote! {
-            if let ::std::option::Option::Some(v) = &self.#ident {
-                out.fields.insert(#name.to_owned(), _d::encode_value(#name, v)?);
+        (Kind::Primitive, Wrapper::Option) => {
+            let encode = primitive_encoder(inner);
+            quote! {
+                if let ::std::option::Option::Some(v) = &self.#ident {
+                    out.fields.insert(#name.to_owned(), #encode(#name, v)?);
+                }
             }
-        },
-        (Kind::Primitive, _) => quote! {
-            out.fields.insert(#name.to_owned(), _d::encode_value(#name, &self.#ident)?);
-        },
+        }
+        (Kind::Primitive, Wrapper::Plain) => {
+            let encode = primitive_encoder(inner);
+            quote! {
+                out.fields.insert(#name.to_owned(), #encode(#name, &self.#ident)?);
+            }
+        }
+        (Kind::Primitive, Wrapper::Vec) => {
+            let encode = quote!(_d::encode_value);
+            quote! {
+                out.fields.insert(#name.to_owned(), #encode(#name, &self.#ident)?);
+            }
+        }
         (Kind::RichText(fmt), Wrapper::Option) => {
             let fmt = doc_format(fmt);
             quote! {
@@ -146,8 +173,14 @@ fn decode_field(f: &Field) -> TokenStream {
     let value = quote!(_d::field(row, #name));
     let expr = match (f.kind, f.wrapper) {
         (Kind::Skip, _) => quote!(::std::default::Default::default()),
-        (Kind::Id | Kind::Primitive | Kind::RichText(_), _) => {
+        (Kind::Primitive, Wrapper::Plain | Wrapper::Option) if has_wire_form(inner) => {
+            quote!(_d::decode_wire::<#ty>(__TYPE_NAME, #name, #value)?)
+        }
+        (Kind::Id | Kind::Primitive, _) => {
             quote!(_d::decode_value::<#ty>(__TYPE_NAME, #name, #value)?)
+        }
+        (Kind::RichText(_), _) => {
+            quote!(_d::decode_rich_text::<#ty>(__TYPE_NAME, #name, #value)?)
         }
         (Kind::Relation | Kind::Files, Wrapper::Vec) => {
             quote!(_d::decode_refs::<#inner>(__TYPE_NAME, #name, #value)?)
@@ -223,6 +256,10 @@ fn primitive_family(f: &Field) -> &'static [&'static str] {
         | "usize" => &["fibery/int", "fibery/rank"],
         "f32" | "f64" => &["fibery/decimal", "fibery/int", "fibery/rank"],
         "bool" => &["fibery/bool"],
+        "Date" => &["fibery/date"],
+        "OffsetDateTime" => &["fibery/date-time"],
+        "DateRange" => &["fibery/date-range"],
+        "DateTimeRange" => &["fibery/date-time-range"],
         "Uuid" => &["fibery/uuid"],
         "String" => &[
             "fibery/text",

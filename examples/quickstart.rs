@@ -1,51 +1,27 @@
 //! Quickstart: a typed entity, batched creates, a query, an update.
 //!
-//! `cargo run -p fibery-client --example quickstart` (in-process emulator), or
+//! `cargo run --example quickstart` (in-process emulator), or
 //! `FIBERY_LIVE=1 FIBERY_ACCOUNT=acme FIBERY_TOKEN=... cargo run ...` against a real workspace
 //! that has the `Projects/Task` database.
 
-mod common;
-
-use fibery_client::{EntityRef, FiberyEntity, Filter, Order, Query, Validate};
-use uuid::Uuid;
-
-#[derive(FiberyEntity, Validate, Debug, Clone)]
-#[fibery(type = "Projects/Task")]
-struct Task {
-    #[fibery(id)]
-    id: Option<Uuid>,
-    #[fibery(field = "Projects/Name")]
-    #[validate(length(min = 1, max = 200))]
-    name: String,
-    #[fibery(field = "Projects/Effort")]
-    #[validate(range(min = 0))]
-    effort: Option<i64>,
-    #[fibery(field = "Projects/Done")]
-    done: bool,
-    #[fibery(enum_field = "Projects/Priority")]
-    priority: Option<String>,
-    #[fibery(enum_field = "workflow/state")]
-    state: Option<String>,
-    #[fibery(relation = "Projects/Project")]
-    project: Option<EntityRef>,
-}
+use fibery_client::{Filter, Order, Query};
+use fibery_examples::{Task, connect};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let session = common::connect().await?;
+    let session = connect().await?;
     let client = &session.client;
     let tasks = client.entities::<Task>();
 
     // 250 creates -> ceil(250 / 100) = 3 requests, enum names resolved to option ids.
     let new: Vec<Task> = (0..250)
         .map(|i| Task {
-            id: None,
             name: format!("Task #{i}"),
             effort: Some(i % 8),
             done: i % 5 == 0,
             priority: Some(["Low", "Medium", "High"][i as usize % 3].to_owned()),
             state: Some("Open".into()),
-            project: None,
+            ..Task::default()
         })
         .collect();
     let report = tasks.create_all(new).await?;
@@ -57,13 +33,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // A validation error never reaches the network.
     let bad = Task {
-        id: None,
         name: String::new(),
         effort: Some(-1),
-        done: false,
-        priority: None,
-        state: None,
-        project: None,
+        ..Task::default()
     };
     if let Err(e) = tasks.create(bad).await {
         println!("rejected locally: {e}");

@@ -1,6 +1,6 @@
 //! Files: upload from a path (streamed) and from bytes, attach to an entity, download.
 
-mod common;
+use fibery_examples as common;
 
 use fibery_client::core::command::Command;
 use serde_json::json;

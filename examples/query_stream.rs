@@ -1,9 +1,10 @@
-//! Stream every row of a large database with cursor pagination (never `q/no-limit`).
+//! Stream every row of a large database with keyset pagination (never `q/no-limit` on the
+//! wire), then the top rows of an ordered, limited query. `cargo run --example query_stream`.
 
-mod common;
+use fibery_examples as common;
 
 use fibery_client::core::command::Command;
-use fibery_client::{Filter, Query};
+use fibery_client::{Filter, Order, Query};
 use futures::TryStreamExt;
 use serde_json::json;
 use uuid::Uuid;
@@ -28,7 +29,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let q = Query::from("Projects/Task")
         .select(["Projects/Name", "Projects/Effort"])
-        .filter(Filter::lt("Projects/Effort", 3));
+        .filter(Filter::lt("Projects/Effort", 3))
+        .no_limit(); // a stream honours `q/limit`: `no_limit` for every row
     let before = client.stats().requests;
     let mut stream = std::pin::pin!(client.query_stream_with_page_size(&q, 1000));
     let mut n = 0;
@@ -43,6 +45,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         client.stats().requests - before
     );
     println!("count(): {}", client.count(&q).await?);
+
+    // The query's order and limit are kept: a keyset on (effort, id).
+    let top = Query::from("Projects/Task")
+        .select(["Projects/Name", "Projects/Effort"])
+        .order_by("Projects/Effort", Order::Desc)
+        .limit(3);
+    for row in client.query_all(&top).await? {
+        println!("  top: {row}");
+    }
     session.finish().await;
     Ok(())
 }

@@ -1,12 +1,12 @@
 //! Rich text: write on create (batched), read in md / html / plain text / json.
 
-mod common;
+use fibery_examples as common;
 
-use fibery_client::{DocFormat, FiberyEntity, Validate};
+use fibery_client::DocFormat;
 use uuid::Uuid;
 
-#[derive(FiberyEntity, Validate, Debug, Clone)]
-#[fibery(type = "Projects/Task")]
+#[fibery_client::entity(type = "Projects/Task")]
+#[derive(Debug, Clone)]
 struct Note {
     #[fibery(id)]
     id: Option<Uuid>,

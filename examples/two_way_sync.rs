@@ -2,11 +2,9 @@
 //! changes come back as JSON lines, from the change feed (a cursor saved between runs) and
 //! from a webhook receiver (which also sees deletions, invisible to any query).
 //!
-//! `cargo run -p fibery-client --example two_way_sync` (in-process emulator). Against a
+//! `cargo run --example two_way_sync` (in-process emulator). Against a
 //! workspace: `FIBERY_LIVE=1`, `FIBERY_ACCOUNT`, `FIBERY_TOKEN`, and `SYNC_PUBLIC_URL`, an
 //! HTTPS address of this machine that Fibery can reach, forwarded to port `SYNC_PORT`.
-
-mod common;
 
 use std::time::Duration;
 
@@ -98,7 +96,7 @@ async fn start_receiver() -> Result<(Receiver, String), Box<dyn std::error::Erro
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let session = common::connect().await?;
+    let session = fibery_examples::connect().await?;
     let client = &session.client;
     let (receiver, url) = start_receiver().await?;
     let hook = client.create_webhook(&url, "Projects/Task").await?;

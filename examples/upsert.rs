@@ -1,28 +1,10 @@
 //! Idempotent sync: upsert by an external key, twice; the second run updates in place.
 
-mod common;
-
-use fibery_client::{FiberyEntity, Validate};
-use uuid::Uuid;
-
-#[derive(FiberyEntity, Validate, Debug, Clone)]
-#[fibery(type = "Projects/Task")]
-struct Task {
-    #[fibery(id)]
-    id: Option<Uuid>,
-    #[fibery(field = "Projects/Name")]
-    #[validate(length(min = 1))]
-    name: String,
-    #[fibery(field = "Projects/External Id")]
-    external_id: Option<String>,
-    #[fibery(enum_field = "Projects/Tags")]
-    tags: Vec<String>,
-}
+use fibery_examples::{Task, connect};
 
 fn rows(version: u32) -> Vec<Task> {
     (0..40)
         .map(|i| Task {
-            id: None,
             name: format!("Issue {i} (v{version})"),
             external_id: Some(format!("JIRA-{i}")),
             tags: if version == 2 {
@@ -30,13 +12,14 @@ fn rows(version: u32) -> Vec<Task> {
             } else {
                 vec![]
             },
+            ..Task::default()
         })
         .collect()
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let session = common::connect().await?;
+    let session = connect().await?;
     let tasks = session.client.entities::<Task>();
     let first = tasks.upsert_all(rows(1), "Projects/External Id").await?;
     let second = tasks.upsert_all(rows(2), "Projects/External Id").await?;
