@@ -11,12 +11,12 @@ use std::time::Duration;
 use fibery_client::changes::Cursor;
 use fibery_client::events::Event;
 use fibery_client::receiver::Receiver;
-use fibery_client::{Client, FiberyEntity, Validate};
+use fibery_client::Client;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-#[derive(FiberyEntity, Validate, Debug, Clone)]
-#[fibery(type = "Projects/Task")]
+#[fibery_client::entity(type = "Projects/Task")]
+#[derive(Debug, Clone)]
 struct Task {
     #[fibery(id)]
     id: Option<Uuid>,

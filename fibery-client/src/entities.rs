@@ -10,7 +10,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use fibery_core::command::{Command, ConflictAction};
-use fibery_core::entity::{DocFormat, EncodedEntity, FiberyEntity, MappingKind};
+use fibery_core::entity::{DocFormat, EncodedEntity, FiberyEntity};
 use fibery_core::query::{Filter, Order, Query};
 use fibery_core::validate::{Mode, Rule, Violation};
 use futures::StreamExt;

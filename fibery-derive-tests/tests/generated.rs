@@ -2,8 +2,7 @@
 //! their schema, validate what the schema implies, and round-trip through encode/decode.
 
 use fibery_core::dates::DateRange;
-use fibery_core::entity::{EncodedEntity, MappingKind};
-use fibery_core::schema::Schema;
+use fibery_core::entity::MappingKind;
 use fibery_derive_tests::fixtures::{fixture, row_from};
 use fibery_derive_tests::{EntityRef, FiberyEntity};
 use serde_json::json;
