@@ -34,6 +34,7 @@ pub struct EmulatorBuilder {
     addr: Option<SocketAddr>,
     max_body: Option<usize>,
     behaviour: Behaviour,
+    outbound: Option<Vec<String>>,
 }
 
 impl std::fmt::Debug for EmulatorBuilder {
@@ -48,6 +49,7 @@ impl std::fmt::Debug for EmulatorBuilder {
             .field("data", &self.data)
             .field("addr", &self.addr)
             .field("behaviour", &self.behaviour)
+            .field("outbound", &self.outbound)
             .finish_non_exhaustive()
     }
 }
@@ -112,6 +114,18 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Restricts the emulator's own outbound calls (`/api/files/from-url`, webhook deliveries,
+    /// and every redirect hop of them) to these `host:port` pairs, which must also be loopback
+    /// (default: any loopback target).
+    pub fn allow_outbound<I, S>(mut self, targets: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.outbound = Some(targets.into_iter().map(Into::into).collect());
+        self
+    }
+
     /// Binds and starts serving in a tokio task.
     pub async fn start(self) -> Result<Emulator, EmulatorError> {
         let limits = if self.no_limits {
@@ -136,6 +150,7 @@ impl EmulatorBuilder {
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0))),
             max_body: self.max_body.unwrap_or(16 * 1024 * 1024),
             behaviour: self.behaviour,
+            outbound: self.outbound,
         };
         let running = server::start(cfg).await?;
         Ok(Emulator {
@@ -168,6 +183,11 @@ impl Emulator {
     /// The bound address.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+    /// The admin token accepted by `/_emulator/*` (random per start; API tokens work too).
+    /// A secret like the API token: show it only to the developer.
+    pub fn admin_token(&self) -> &str {
+        self.shared.admin_token.reveal()
     }
     /// Current counters.
     pub fn stats(&self) -> Stats {

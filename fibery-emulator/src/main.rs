@@ -68,6 +68,10 @@ struct Args {
     /// Accept inline values in `q/where` (Fibery expects `$params`; refused by default).
     #[arg(long)]
     allow_inline_values: bool,
+    /// Restrict outbound calls (files from URL, webhooks, their redirects) to this loopback
+    /// `host:port`; repeat for several (default: any loopback target).
+    #[arg(long)]
+    allow_outbound: Vec<String>,
     /// How a failing `fibery.command/batch` answers: `atomic` (roll back, one outer failure)
     /// or `partial` (each command on its own, failures as nested `success: false`).
     #[arg(long, value_enum, default_value_t = BatchMode::Atomic)]
@@ -109,6 +113,9 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             latency: std::time::Duration::from_millis(args.latency_ms),
             seed: args.fault_seed,
         });
+    if !args.allow_outbound.is_empty() {
+        b = b.allow_outbound(args.allow_outbound.clone());
+    }
     if let Some(p) = &args.schema {
         b = b.schema(fibery_emulator::load_schema_file(p)?);
     }
@@ -132,6 +139,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     };
     let emu = b.start().await?;
     println!("fibery-emulator listening on {}", emu.base_url());
+    println!("admin token (for /_emulator/*): {}", emu.admin_token());
     // Flush so a parent process reading the pipe sees the address immediately.
     use std::io::Write;
     let _ = std::io::stdout().flush();

@@ -8,7 +8,6 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use serde_json::{Value, json};
 
-use super::is_loopback_url;
 use crate::response::{self, Answer, bad_request, server_error};
 use crate::server::state::Shared;
 use crate::store::{Effect, Webhook};
@@ -83,8 +82,8 @@ pub(crate) struct Changes {
     pub correlation_id: Option<String>,
 }
 
-/// Posts each subscriber its type's effects in the background (loopback URLs only) and
-/// records the run.
+/// Posts each subscriber its type's effects in the background (to targets the outbound rule
+/// allows, every redirect hop included) and records the run.
 pub(crate) fn deliver(sh: &Arc<Shared>, changes: Changes) {
     let Ok(s) = sh.store() else { return };
     let hooks = s.webhooks.clone();
@@ -102,7 +101,7 @@ pub(crate) fn deliver(sh: &Arc<Shared>, changes: Changes) {
             .filter(|e| e.type_name == h.type_name)
             .map(|e| effect_json(e, type_ids.get(&e.type_name)))
             .collect();
-        if mine.is_empty() || !is_loopback_url(&h.url) {
+        if mine.is_empty() || !sh.outbound.allows_str(&h.url) {
             continue;
         }
         let payload = json!({

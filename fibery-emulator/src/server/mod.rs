@@ -2,6 +2,7 @@
 //! request log), the router and the admin endpoints.
 
 mod admin;
+mod admin_guard;
 mod auth;
 pub(crate) mod faults;
 pub(crate) mod rate_limit;
@@ -15,7 +16,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
@@ -27,6 +27,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, watch};
 
 use crate::EmulatorError;
+use crate::api::outbound::OutboundRule;
 use crate::store::Persistence;
 use faults::{FaultInjector, Faults};
 use rate_limit::{RateLimiter, RateLimits};
@@ -44,6 +45,8 @@ pub(crate) struct Config {
     pub addr: SocketAddr,
     pub max_body: usize,
     pub behaviour: crate::api::commands::Behaviour,
+    /// `host:port` pairs outbound calls are restricted to (any loopback target when `None`).
+    pub outbound: Option<Vec<String>>,
 }
 
 /// Per-connection handle to drop the connection without answering (fault injection).
@@ -65,19 +68,19 @@ pub(crate) async fn start(cfg: Config) -> Result<Running, EmulatorError> {
     if fresh {
         persistence.save(&store);
     }
+    let outbound = OutboundRule::new(cfg.outbound);
     let shared = Arc::new(Shared {
         store: Mutex::new(store),
         persistence,
         tokens: auth::Tokens::new(cfg.tokens),
+        admin_token: admin_guard::AdminToken::random(),
         limiter: RateLimiter::new(cfg.limits),
         faults: FaultInjector::new(cfg.faults),
         log: RequestLog::default(),
         commands: AtomicU64::new(0),
         behaviour: cfg.behaviour,
-        http: reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
-            .build()
-            .unwrap_or_default(),
+        http: outbound.client(),
+        outbound,
     });
     let app = router::router(shared.clone(), cfg.max_body);
     let listener = TcpListener::bind(cfg.addr).await?;

@@ -39,7 +39,7 @@ pub(crate) fn router(sh: Arc<Shared>, max_body: usize) -> Router {
         .route("/api/webhooks/v2/{id}", delete(webhooks::remove))
         .fallback(|| async { (StatusCode::NOT_FOUND, "Not Found") })
         .layer(layers);
-    api.merge(admin::routes())
+    api.merge(admin::routes(sh.clone()))
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(sh)
 }

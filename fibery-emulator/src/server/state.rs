@@ -6,11 +6,13 @@ use std::sync::{Mutex, MutexGuard};
 use fibery_core::error::FiberyError;
 use serde::{Deserialize, Serialize};
 
+use super::admin_guard::AdminToken;
 use super::auth::Tokens;
 use super::faults::FaultInjector;
 use super::rate_limit::RateLimiter;
 use super::request_log::RequestLog;
 use crate::api::commands::Behaviour;
+use crate::api::outbound::OutboundRule;
 use crate::error;
 use crate::store::{Persistence, Store};
 
@@ -35,6 +37,8 @@ pub(crate) struct Shared {
     pub store: Mutex<Store>,
     pub persistence: Persistence,
     pub tokens: Tokens,
+    /// Accepted by `/_emulator/*` besides the API tokens.
+    pub admin_token: AdminToken,
     pub limiter: RateLimiter,
     pub faults: FaultInjector,
     pub log: RequestLog,
@@ -42,7 +46,9 @@ pub(crate) struct Shared {
     pub commands: AtomicU64,
     /// Switches for undocumented command behaviour.
     pub behaviour: Behaviour,
-    /// Client for webhook deliveries and `/api/files/from-url`.
+    /// Which URLs webhook deliveries and `/api/files/from-url` may call.
+    pub outbound: OutboundRule,
+    /// Client for webhook deliveries and `/api/files/from-url` (redirects checked by `outbound`).
     pub http: reqwest::Client,
 }
 
