@@ -35,6 +35,7 @@ pub struct EmulatorBuilder {
     max_body: Option<usize>,
     behaviour: Behaviour,
     outbound: Option<Vec<String>>,
+    work_budget: Option<u64>,
 }
 
 impl std::fmt::Debug for EmulatorBuilder {
@@ -50,6 +51,7 @@ impl std::fmt::Debug for EmulatorBuilder {
             .field("addr", &self.addr)
             .field("behaviour", &self.behaviour)
             .field("outbound", &self.outbound)
+            .field("work_budget", &self.work_budget)
             .finish_non_exhaustive()
     }
 }
@@ -126,6 +128,13 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Work one query may spend, in field evaluations per row (default 50,000,000); a query
+    /// over it fails with `entity.error/query-too-complex` instead of stalling the emulator.
+    pub fn query_work_budget(mut self, units: u64) -> Self {
+        self.work_budget = Some(units);
+        self
+    }
+
     /// Binds and starts serving in a tokio task.
     pub async fn start(self) -> Result<Emulator, EmulatorError> {
         let limits = if self.no_limits {
@@ -151,6 +160,7 @@ impl EmulatorBuilder {
             max_body: self.max_body.unwrap_or(16 * 1024 * 1024),
             behaviour: self.behaviour,
             outbound: self.outbound,
+            work_budget: self.work_budget,
         };
         let running = server::start(cfg).await?;
         Ok(Emulator {
@@ -211,7 +221,7 @@ impl Emulator {
     pub fn entities(&self, type_name: &str) -> Vec<Value> {
         self.shared
             .store
-            .lock()
+            .read()
             .map(|s| s.snapshot(type_name))
             .unwrap_or_default()
     }
@@ -219,7 +229,7 @@ impl Emulator {
     pub fn user_id(&self) -> String {
         self.shared
             .store
-            .lock()
+            .read()
             .map(|s| s.me.clone())
             .unwrap_or_default()
     }

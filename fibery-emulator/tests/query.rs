@@ -1,6 +1,7 @@
 //! The query language: every operator, params, paths, sub-queries, aggregates, paging.
 
 mod common;
+mod query_cost;
 
 use common::{Api, option_id, pm};
 use serde_json::{Value, json};

@@ -125,12 +125,7 @@ pub(crate) async fn from_url(State(sh): State<Arc<Shared>>, body: Bytes) -> Answ
 
 /// `GET /api/files/{secret}`: the bytes with the stored content type.
 pub(crate) async fn download(State(sh): State<Arc<Shared>>, Path(secret): Path<String>) -> Answer {
-    let f = sh
-        .store()
-        .map_err(server_error)?
-        .files
-        .get(&secret)
-        .cloned();
+    let f = sh.read().map_err(server_error)?.files.get(&secret).cloned();
     let f = f.ok_or_else(|| response::not_found(&format!("File \"{secret}\" was not found.")))?;
     let ct = HeaderValue::from_str(&f.content_type)
         .unwrap_or(HeaderValue::from_static("application/octet-stream"));

@@ -19,7 +19,7 @@ fn webhook_json(w: &Webhook) -> Value {
 
 /// `GET /api/webhooks/v2`.
 pub(crate) async fn list(State(sh): State<Arc<Shared>>) -> Answer {
-    let s = sh.store().map_err(server_error)?;
+    let s = sh.read().map_err(server_error)?;
     let list: Vec<Value> = s.webhooks.iter().map(webhook_json).collect();
     Ok(response::json(list))
 }
@@ -85,7 +85,7 @@ pub(crate) struct Changes {
 /// Posts each subscriber its type's effects in the background (to targets the outbound rule
 /// allows, every redirect hop included) and records the run.
 pub(crate) fn deliver(sh: &Arc<Shared>, changes: Changes) {
-    let Ok(s) = sh.store() else { return };
+    let Ok(s) = sh.read() else { return };
     let hooks = s.webhooks.clone();
     let type_ids: HashMap<String, Value> = s
         .schema

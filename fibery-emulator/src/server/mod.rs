@@ -15,7 +15,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, RwLock};
 
 use axum::Router;
 use axum::body::Body;
@@ -47,6 +47,8 @@ pub(crate) struct Config {
     pub behaviour: crate::api::commands::Behaviour,
     /// `host:port` pairs outbound calls are restricted to (any loopback target when `None`).
     pub outbound: Option<Vec<String>>,
+    /// Work units one query may spend (default `qeval::DEFAULT_WORK_BUDGET`).
+    pub work_budget: Option<u64>,
 }
 
 /// Per-connection handle to drop the connection without answering (fault injection).
@@ -64,13 +66,16 @@ pub(crate) struct Running {
 /// Builds the workspace, binds and starts serving in a tokio task.
 pub(crate) async fn start(cfg: Config) -> Result<Running, EmulatorError> {
     let persistence = Persistence::new(cfg.data);
-    let (store, fresh) = seed::initial_store(&persistence, cfg.schema, cfg.seed.as_ref())?;
+    let (mut store, fresh) = seed::initial_store(&persistence, cfg.schema, cfg.seed.as_ref())?;
+    if let Some(b) = cfg.work_budget {
+        store.work_budget = b;
+    }
     if fresh {
         persistence.save(&store);
     }
     let outbound = OutboundRule::new(cfg.outbound);
     let shared = Arc::new(Shared {
-        store: Mutex::new(store),
+        store: RwLock::new(store),
         persistence,
         tokens: auth::Tokens::new(cfg.tokens),
         admin_token: admin_guard::AdminToken::random(),

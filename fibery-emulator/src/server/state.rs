@@ -1,7 +1,7 @@
 //! The state shared by every layer and handler.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use fibery_core::error::FiberyError;
 use serde::{Deserialize, Serialize};
@@ -34,7 +34,8 @@ pub struct Stats {
 
 /// The workspace plus each layer's state.
 pub(crate) struct Shared {
-    pub store: Mutex<Store>,
+    /// Readers (queries, document and file reads) share it; writes take it alone.
+    pub store: RwLock<Store>,
     pub persistence: Persistence,
     pub tokens: Tokens,
     /// Accepted by `/_emulator/*` besides the API tokens.
@@ -62,9 +63,14 @@ impl std::fmt::Debug for Shared {
 }
 
 impl Shared {
-    /// The workspace, or `server/poisoned` after a handler panicked holding it.
-    pub fn store(&self) -> Result<MutexGuard<'_, Store>, FiberyError> {
-        self.store.lock().map_err(|_| error::unavailable())
+    /// The workspace for writing, or `server/poisoned` after a handler panicked holding it.
+    pub fn store(&self) -> Result<RwLockWriteGuard<'_, Store>, FiberyError> {
+        self.store.write().map_err(|_| error::unavailable())
+    }
+
+    /// The workspace for reading (shared with other readers).
+    pub fn read(&self) -> Result<RwLockReadGuard<'_, Store>, FiberyError> {
+        self.store.read().map_err(|_| error::unavailable())
     }
 
     /// Current counters.
@@ -76,7 +82,7 @@ impl Shared {
             faults_injected: self.faults.injected(),
             entities: self
                 .store
-                .lock()
+                .read()
                 .map(|s| s.count_entities() as u64)
                 .unwrap_or(0),
         }

@@ -70,9 +70,16 @@ pub(crate) struct Store {
     /// Undo log of the running all-or-nothing command, if any.
     #[serde(skip)]
     journal: Option<Journal>,
+    /// Work units one query may spend (see `qeval::limits`); set at start.
+    #[serde(skip, default = "default_work_budget")]
+    pub work_budget: u64,
     /// Lazily built value -> ids indexes for unique and conflict-field lookups.
     #[serde(skip)]
     index: HashMap<IndexKey, HashMap<String, Vec<String>>>,
+}
+
+fn default_work_budget() -> u64 {
+    qeval::DEFAULT_WORK_BUDGET
 }
 
 /// (type, field, case-insensitive)
@@ -184,6 +191,7 @@ impl Store {
             last_ts: 0,
             sequence: 0,
             journal: None,
+            work_budget: default_work_budget(),
             index: HashMap::new(),
         };
         system_types::ensure_system_types(&mut s.schema);

@@ -48,7 +48,7 @@ pub(crate) async fn get(
     Query(q): Query<FormatParam>,
 ) -> Answer {
     let fmt = q.get()?;
-    let store = sh.store().map_err(server_error)?;
+    let store = sh.read().map_err(server_error)?;
     match store.documents.get(&secret) {
         Some(md) => Ok(response::json(document(&secret, md, fmt))),
         None => Err(missing(&secret)),
@@ -130,7 +130,7 @@ pub(crate) async fn commands(
 
 /// `get-documents`: `[{"secret"}]` (bare strings tolerated) -> `[{"secret", "content"}]`.
 fn get_documents(sh: &Shared, args: &[Value], fmt: &str) -> Answer {
-    let s = sh.store().map_err(server_error)?;
+    let s = sh.read().map_err(server_error)?;
     let mut out = vec![];
     for a in args {
         let Some(secret) = a

@@ -4,8 +4,11 @@
 //! a query is validated up front (so errors don't depend on whether rows exist).
 
 mod filter;
+mod limits;
 mod operand;
 mod project;
+
+pub(crate) use limits::DEFAULT_WORK_BUDGET;
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -26,9 +29,11 @@ use project::{aggregate_over, project};
 
 /// Runs a top-level query.
 pub(crate) fn run(store: &Store, q: &Query) -> Result<Value, FiberyError> {
+    limits::check(q)?;
     let cx = Cx {
         store,
         cache: RefCell::new(HashMap::new()),
+        budget: limits::Budget::new(store.work_budget),
     };
     run_in(&cx, q)
 }
@@ -43,6 +48,7 @@ struct Res {
 pub(crate) struct Cx<'a> {
     store: &'a Store,
     cache: RefCell<HashMap<String, HashMap<String, Rc<Res>>>>,
+    budget: limits::Budget,
 }
 
 impl std::ops::Deref for Cx<'_> {
@@ -146,6 +152,8 @@ pub(super) fn select_rows<'a>(
     for (o, _) in &order {
         numeric.push(eval_operand(store, ty, None, o)?.numeric);
     }
+    let per_row = 1 + filter.map_or(0, limits::filter_cost);
+    store.budget.charge(cands.len() as u64 * per_row)?;
     let mut kept = Vec::with_capacity(cands.len());
     for e in cands {
         let ok = match filter {
@@ -168,6 +176,12 @@ pub(super) fn select_rows<'a>(
             _ => None,
         })
         .collect();
+    // Keys, then about n log n comparisons of up to every key.
+    let n = kept.len() as u64;
+    let keys = order.len() as u64;
+    store
+        .budget
+        .charge(n * keys * (1 + u64::from(n.max(1).ilog2())))?;
     type Keyed<'k> = (Vec<Cow<'k, Value>>, &'k Entity);
     let mut keyed: Vec<Keyed<'a>> = Vec::with_capacity(kept.len());
     for e in kept {
