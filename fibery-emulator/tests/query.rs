@@ -2,6 +2,7 @@
 
 mod common;
 mod query_cost;
+mod query_plan;
 
 use common::{Api, option_id, pm};
 use serde_json::{Value, json};

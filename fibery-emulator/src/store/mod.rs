@@ -29,7 +29,8 @@ pub(crate) type Entity = Map<String, Value>;
 /// Entities of one type.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub(crate) struct TypeStore {
-    pub entities: HashMap<String, Entity>,
+    /// By id: ordered, so keyset pages on `fibery/id` read a range instead of sorting.
+    pub entities: BTreeMap<String, Entity>,
     pub next_public_id: u64,
 }
 
@@ -297,7 +298,11 @@ impl Store {
     pub fn rollback(&mut self) {
         let Some(j) = self.journal.take() else { return };
         for ((ty, id), old) in j.entities {
-            restore(&mut self.types.entry(ty).or_default().entities, id, old);
+            let ents = &mut self.types.entry(ty).or_default().entities;
+            match old {
+                Some(e) => ents.insert(id, e),
+                None => ents.remove(&id),
+            };
         }
         for (ty, n) in j.public_ids {
             self.types.entry(ty).or_default().next_public_id = n;

@@ -6,6 +6,7 @@
 mod filter;
 mod limits;
 mod operand;
+mod plan;
 mod project;
 
 pub(crate) use limits::DEFAULT_WORK_BUDGET;
@@ -84,12 +85,8 @@ fn run_in(store: &Cx<'_>, q: &Query) -> Result<Value, FiberyError> {
         Some(t) if !t.meta.primitive => {}
         _ => return Err(error::type_not_found(&q.from)),
     }
-    let cands: Vec<&Entity> = store
-        .types
-        .get(&q.from)
-        .map(|t| t.entities.values().collect())
-        .unwrap_or_default();
-    if let Some(v) = top_level_aggregate(store, q, &cands)? {
+    let ents = store.types.get(&q.from).map(|t| &t.entities);
+    if let Some(v) = top_level_aggregate(store, q, ents)? {
         return Ok(v);
     }
     let window = Window {
@@ -98,7 +95,7 @@ fn run_in(store: &Cx<'_>, q: &Query) -> Result<Value, FiberyError> {
         limit: q.limit,
         offset: q.offset,
     };
-    let rows = select_rows(store, &q.from, cands, &window)?;
+    let rows = plan::top_rows(store, &q.from, ents, &window)?;
     project_rows(store, &q.from, &rows, &q.select)
 }
 
@@ -322,10 +319,10 @@ pub(super) fn collection_target(
 
 /// `{"alias": ["q/count", "fibery/id"]}` at the top level: one row aggregating every matching
 /// row (limit and offset do not apply). Only when every select entry is such an aggregate.
-fn top_level_aggregate(
-    store: &Cx<'_>,
+fn top_level_aggregate<'a>(
+    store: &Cx<'a>,
     q: &Query,
-    cands: &[&Entity],
+    ents: Option<&'a std::collections::BTreeMap<String, Entity>>,
 ) -> Result<Option<Value>, FiberyError> {
     let Select::Aliased(pairs) = &q.select else {
         return Ok(None);
@@ -353,7 +350,7 @@ fn top_level_aggregate(
         limit: Limit::NoLimit,
         offset: None,
     };
-    let rows = select_rows(store, &q.from, cands.to_vec(), &window)?;
+    let rows = plan::top_rows(store, &q.from, ents, &window)?;
     let mut out = Map::new();
     for (alias, func, inner) in plan {
         out.insert(
