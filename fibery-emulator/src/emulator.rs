@@ -8,7 +8,7 @@ use fibery_core::schema::Schema;
 use serde_json::Value;
 
 use crate::server::{self, state::Shared};
-use crate::{BatchFailure, Behaviour, Faults, RateLimits, RequestRecord, Stats};
+use crate::{BatchFailure, Behaviour, Faults, Fsync, RateLimits, Recovery, RequestRecord, Stats};
 
 /// Errors starting an emulator.
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +36,7 @@ pub struct EmulatorBuilder {
     behaviour: Behaviour,
     outbound: Option<Vec<String>>,
     work_budget: Option<u64>,
+    fsync: Fsync,
 }
 
 impl std::fmt::Debug for EmulatorBuilder {
@@ -52,6 +53,7 @@ impl std::fmt::Debug for EmulatorBuilder {
             .field("behaviour", &self.behaviour)
             .field("outbound", &self.outbound)
             .field("work_budget", &self.work_budget)
+            .field("fsync", &self.fsync)
             .finish_non_exhaustive()
     }
 }
@@ -88,7 +90,9 @@ impl EmulatorBuilder {
         self.seed = Some(seed);
         self
     }
-    /// Persist state to this JSON file (loaded if it exists; written atomically after changes).
+    /// Persist state to this JSON snapshot plus an append-only change log beside it
+    /// (`<file>.log`), both loaded at start: each acknowledged write survives a crash of the
+    /// process (see the crate README for the fsync policy and compaction).
     pub fn data_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.data = Some(path.into());
         self
@@ -128,6 +132,12 @@ impl EmulatorBuilder {
         self
     }
 
+    /// When the `--data` log reaches the disk (default [`Fsync::Interval`]).
+    pub fn fsync(mut self, policy: Fsync) -> Self {
+        self.fsync = policy;
+        self
+    }
+
     /// Work one query may spend, in field evaluations per row (default 50,000,000); a query
     /// over it fails with `entity.error/query-too-complex` instead of stalling the emulator.
     pub fn query_work_budget(mut self, units: u64) -> Self {
@@ -161,6 +171,7 @@ impl EmulatorBuilder {
             behaviour: self.behaviour,
             outbound: self.outbound,
             work_budget: self.work_budget,
+            fsync: self.fsync,
         };
         let running = server::start(cfg).await?;
         Ok(Emulator {
@@ -198,6 +209,11 @@ impl Emulator {
     /// A secret like the API token: show it only to the developer.
     pub fn admin_token(&self) -> &str {
         self.shared.admin_token.reveal()
+    }
+    /// What the start recovered from the data file (`None` without one, or when it did not
+    /// exist yet).
+    pub fn recovery(&self) -> Option<Recovery> {
+        self.shared.persistence.recovery()
     }
     /// Current counters.
     pub fn stats(&self) -> Stats {

@@ -4,7 +4,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use clap::Parser;
-use fibery_emulator::{BatchFailure, Emulator, Faults, RateLimits};
+use fibery_emulator::{BatchFailure, Emulator, Faults, Fsync, RateLimits};
 
 /// A local emulator of the Fibery HTTP API (commands, schema, documents, files, webhooks)
 /// with Fibery's auth, envelopes, error names and rate limits, plus optional fault injection.
@@ -29,9 +29,14 @@ struct Args {
     /// Schema file: the result of `fibery.schema/query` (bare, or inside its envelope).
     #[arg(long)]
     schema: Option<PathBuf>,
-    /// State file: loaded at start if it exists, rewritten atomically after every change.
+    /// State file: a snapshot plus an append-only change log (`<file>.log`), loaded at start
+    /// if it exists; every acknowledged write survives a crash of the process.
     #[arg(long)]
     data: Option<PathBuf>,
+    /// fsync the change log before answering every write (default: at most once a second,
+    /// which survives a process crash but may lose the last second on power loss).
+    #[arg(long)]
+    fsync_always: bool,
     /// Seed file applied to a fresh state: `{"entities": {"Type": [..]}, "commands": [..]}`.
     #[arg(long)]
     seed: Option<PathBuf>,
@@ -125,6 +130,9 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     if let Some(p) = &args.data {
         b = b.data_file(p);
     }
+    if args.fsync_always {
+        b = b.fsync(Fsync::Always);
+    }
     if let Some(p) = &args.seed {
         b = b.seed_json(serde_json::from_str(&std::fs::read_to_string(p)?)?);
     }
@@ -139,6 +147,12 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     };
     let emu = b.start().await?;
     println!("fibery-emulator listening on {}", emu.base_url());
+    if let Some(r) = emu.recovery() {
+        println!(
+            "recovered state: snapshot + {} logged changes ({} torn bytes dropped)",
+            r.changes, r.dropped_bytes
+        );
+    }
     println!("admin token (for /_emulator/*): {}", emu.admin_token());
     // Flush so a parent process reading the pipe sees the address immediately.
     use std::io::Write;

@@ -30,9 +30,10 @@ fn store_file(sh: &Shared, name: String, content_type: String, bytes: &[u8]) -> 
     }
     let answer = Value::Object(e.clone());
     s.insert_raw("fibery/file", e);
+    s.mark_file(&secret);
     s.files
         .insert(secret, FileBlob::new(id, name, content_type, bytes));
-    sh.persistence.save(&s);
+    sh.persistence.record(&mut s);
     Ok(response::json(answer))
 }
 

@@ -55,7 +55,7 @@ pub(crate) async fn create(State(sh): State<Arc<Shared>>, body: Bytes) -> Answer
     };
     s.next_webhook_id += 1;
     s.webhooks.push(w.clone());
-    sh.persistence.save(&s);
+    sh.persistence.record(&mut s);
     Ok(response::json(webhook_json(&w)))
 }
 
@@ -70,7 +70,7 @@ pub(crate) async fn remove(State(sh): State<Arc<Shared>>, Path(id): Path<String>
     if s.webhooks.len() == before {
         return Err(response::not_found(&format!("Webhook {id} was not found.")));
     }
-    sh.persistence.save(&s);
+    sh.persistence.record(&mut s);
     Ok(response::json(json!({})))
 }
 

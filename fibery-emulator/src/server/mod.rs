@@ -28,7 +28,7 @@ use tokio::sync::{Notify, watch};
 
 use crate::EmulatorError;
 use crate::api::outbound::OutboundRule;
-use crate::store::Persistence;
+use crate::store::{Fsync, Persistence};
 use faults::{FaultInjector, Faults};
 use rate_limit::{RateLimiter, RateLimits};
 use request_log::RequestLog;
@@ -49,6 +49,8 @@ pub(crate) struct Config {
     pub outbound: Option<Vec<String>>,
     /// Work units one query may spend (default `qeval::DEFAULT_WORK_BUDGET`).
     pub work_budget: Option<u64>,
+    /// When the `--data` log is fsync'ed.
+    pub fsync: Fsync,
 }
 
 /// Per-connection handle to drop the connection without answering (fault injection).
@@ -65,13 +67,14 @@ pub(crate) struct Running {
 
 /// Builds the workspace, binds and starts serving in a tokio task.
 pub(crate) async fn start(cfg: Config) -> Result<Running, EmulatorError> {
-    let persistence = Persistence::new(cfg.data);
+    let persistence = Persistence::new(cfg.data, cfg.fsync);
     let (mut store, fresh) = seed::initial_store(&persistence, cfg.schema, cfg.seed.as_ref())?;
     if let Some(b) = cfg.work_budget {
         store.work_budget = b;
     }
     if fresh {
-        persistence.save(&store);
+        store.take_dirty();
+        persistence.snapshot(&store);
     }
     let outbound = OutboundRule::new(cfg.outbound);
     let shared = Arc::new(Shared {

@@ -2,6 +2,7 @@
 //! of all-or-nothing commands and the value indexes of unique and conflict-field lookups.
 //! Writes live in the submodules; query evaluation in [`qeval`].
 
+mod dirty;
 mod persist;
 pub(crate) mod qeval;
 mod relations;
@@ -19,6 +20,7 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
 use fibery_core::value::format_date_time;
+pub use persist::{Fsync, Recovery};
 pub(crate) use persist::Persistence;
 use schema::{DOC_SECRET, Kind, find_field, find_type, kind_of};
 
@@ -71,6 +73,9 @@ pub(crate) struct Store {
     /// Undo log of the running all-or-nothing command, if any.
     #[serde(skip)]
     journal: Option<Journal>,
+    /// Keys written since the last persisted record.
+    #[serde(skip)]
+    dirty: dirty::Dirty,
     /// Work units one query may spend (see `qeval::limits`); set at start.
     #[serde(skip, default = "default_work_budget")]
     pub work_budget: u64,
@@ -192,6 +197,7 @@ impl Store {
             last_ts: 0,
             sequence: 0,
             journal: None,
+            dirty: dirty::Dirty::default(),
             work_budget: default_work_budget(),
             index: HashMap::new(),
         };
@@ -315,6 +321,7 @@ impl Store {
 
     /// Records the current state of an entity in the undo log (first touch only).
     fn touch(&mut self, ty: &str, id: &str) {
+        self.dirty.entities.insert((ty.to_string(), id.to_string()));
         if let Some(j) = &mut self.journal {
             let key = (ty.to_string(), id.to_string());
             if let std::collections::hash_map::Entry::Vacant(slot) = j.entities.entry(key) {
@@ -324,12 +331,30 @@ impl Store {
     }
 
     fn touch_doc(&mut self, secret: &str) {
+        self.mark_doc(secret);
         if let Some(j) = &mut self.journal
             && !j.docs.contains_key(secret)
         {
             j.docs
                 .insert(secret.to_string(), self.documents.get(secret).cloned());
         }
+    }
+
+    /// Marks a document as written (for persistence).
+    pub fn mark_doc(&mut self, secret: &str) {
+        if !self.dirty.docs.contains(secret) {
+            self.dirty.docs.insert(secret.to_string());
+        }
+    }
+
+    /// Marks a file as written (for persistence).
+    pub fn mark_file(&mut self, secret: &str) {
+        self.dirty.files.insert(secret.to_string());
+    }
+
+    /// Takes the keys written since the last call.
+    pub(crate) fn take_dirty(&mut self) -> dirty::Dirty {
+        std::mem::take(&mut self.dirty)
     }
 
     /// Forgets every index (after schema changes that rewrite values).

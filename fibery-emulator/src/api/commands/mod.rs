@@ -84,9 +84,6 @@ fn execute(
             })
         })
         .collect();
-    if ctx.mutated {
-        sh.persistence.save(&store);
-    }
     let changes = (!ctx.effects.is_empty()).then(|| {
         store.sequence += 1;
         Changes {
@@ -99,6 +96,16 @@ fn execute(
             }),
         }
     });
+    if ctx.mutated {
+        sh.persistence.record(&mut store);
+    }
+    drop(store);
+    // Compaction serialises the whole store: under the read lock, so readers go on.
+    if sh.persistence.compaction_due()
+        && let Ok(s) = sh.read()
+    {
+        sh.persistence.snapshot(&s);
+    }
     Ok((envelopes, changes))
 }
 
@@ -120,6 +127,22 @@ fn count(c: &Result<Command, FiberyError>) -> usize {
         }
     }
     c.as_ref().map_or(1, of)
+}
+
+/// Parses and runs a `/api/commands` body against a store directly (the benchmark hook).
+pub(crate) fn run_body(store: &mut crate::store::Store, body: &[u8]) -> Result<Vec<Value>, FiberyError> {
+    let req = request::parse(body, Behaviour::default())?;
+    let mut ctx = Ctx::new(Behaviour::default());
+    Ok(req
+        .commands
+        .iter()
+        .map(|c| {
+            envelope(match c {
+                Ok(c) => run(store, c, &mut ctx),
+                Err(e) => Err(e.clone()),
+            })
+        })
+        .collect())
 }
 
 /// Parses and runs `fibery.entity/query` args directly (the benchmark hook).

@@ -64,6 +64,7 @@ fn write(sh: &Shared, items: &[(String, Value)], fmt: &str, append: bool) -> Ans
     }
     let mut s = sh.store().map_err(server_error)?;
     for (secret, md) in converted {
+        s.mark_doc(&secret);
         let entry = s.documents.entry(secret).or_default();
         if append && !entry.is_empty() {
             entry.push_str("\n\n");
@@ -72,7 +73,7 @@ fn write(sh: &Shared, items: &[(String, Value)], fmt: &str, append: bool) -> Ans
             *entry = md;
         }
     }
-    sh.persistence.save(&s);
+    sh.persistence.record(&mut s);
     Ok(response::json(true))
 }
 
