@@ -91,9 +91,11 @@ fn create_100(bencher: divan::Bencher, n: usize) {
     bencher.bench_local(|| {
         round += 1;
         let body: Vec<Value> = (0..100)
-            .map(|i| json!({"command": "fibery.entity/create", "args": {"type": "Projects/Task",
+            .map(|i| {
+                json!({"command": "fibery.entity/create", "args": {"type": "Projects/Task",
                 "entity": {"Projects/Name": format!("new {round}-{i}"), "Projects/Effort": i,
-                    "Projects/Estimate": "1.5", "Projects/Done": false}}}))
+                    "Projects/Estimate": "1.5", "Projects/Done": false}}})
+            })
             .collect();
         let body = serde_json::to_vec(&body).unwrap();
         let out = fibery_emulator::__bench::commands(&mut p, &body);

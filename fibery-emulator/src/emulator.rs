@@ -37,6 +37,7 @@ pub struct EmulatorBuilder {
     outbound: Option<Vec<String>>,
     work_budget: Option<u64>,
     fsync: Fsync,
+    max_entities: Option<u64>,
 }
 
 impl std::fmt::Debug for EmulatorBuilder {
@@ -54,6 +55,7 @@ impl std::fmt::Debug for EmulatorBuilder {
             .field("outbound", &self.outbound)
             .field("work_budget", &self.work_budget)
             .field("fsync", &self.fsync)
+            .field("max_entities", &self.max_entities)
             .finish_non_exhaustive()
     }
 }
@@ -138,6 +140,13 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Entities the workspace may hold, system ones included (default: no limit); creates
+    /// beyond it fail with `entity.error/limit-reached`.
+    pub fn max_entities(mut self, n: u64) -> Self {
+        self.max_entities = Some(n);
+        self
+    }
+
     /// Work one query may spend, in field evaluations per row (default 50,000,000); a query
     /// over it fails with `entity.error/query-too-complex` instead of stalling the emulator.
     pub fn query_work_budget(mut self, units: u64) -> Self {
@@ -172,6 +181,7 @@ impl EmulatorBuilder {
             outbound: self.outbound,
             work_budget: self.work_budget,
             fsync: self.fsync,
+            max_entities: self.max_entities,
         };
         let running = server::start(cfg).await?;
         Ok(Emulator {

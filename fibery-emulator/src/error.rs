@@ -103,3 +103,13 @@ pub(crate) fn unavailable() -> FiberyError {
 pub(crate) fn query_too_complex(message: impl Into<String>) -> FiberyError {
     new("entity.error/query-too-complex", message)
 }
+
+/// `entity.error/limit-reached`: the workspace holds the configured maximum of entities
+/// (`EmulatorBuilder::max_entities`); an emulator name in Fibery's style.
+pub(crate) fn entity_limit_reached(max: u64) -> FiberyError {
+    new(
+        "entity.error/limit-reached",
+        format!("The workspace holds the maximum of {max} entities this emulator allows."),
+    )
+    .with_data(json!({"max-entities": max}))
+}

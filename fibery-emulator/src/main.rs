@@ -37,6 +37,10 @@ struct Args {
     /// which survives a process crash but may lose the last second on power loss).
     #[arg(long)]
     fsync_always: bool,
+    /// Maximum number of entities (system ones included); creates beyond it fail with
+    /// `entity.error/limit-reached`.
+    #[arg(long)]
+    max_entities: Option<u64>,
     /// Seed file applied to a fresh state: `{"entities": {"Type": [..]}, "commands": [..]}`.
     #[arg(long)]
     seed: Option<PathBuf>,
@@ -129,6 +133,9 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     }
     if let Some(p) = &args.data {
         b = b.data_file(p);
+    }
+    if let Some(n) = args.max_entities {
+        b = b.max_entities(n);
     }
     if args.fsync_always {
         b = b.fsync(Fsync::Always);

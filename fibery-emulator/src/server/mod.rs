@@ -49,6 +49,8 @@ pub(crate) struct Config {
     pub outbound: Option<Vec<String>>,
     /// Work units one query may spend (default `qeval::DEFAULT_WORK_BUDGET`).
     pub work_budget: Option<u64>,
+    /// Entities the workspace may hold.
+    pub max_entities: Option<u64>,
     /// When the `--data` log is fsync'ed.
     pub fsync: Fsync,
 }
@@ -72,6 +74,7 @@ pub(crate) async fn start(cfg: Config) -> Result<Running, EmulatorError> {
     if let Some(b) = cfg.work_budget {
         store.work_budget = b;
     }
+    store.max_entities = cfg.max_entities;
     if fresh {
         store.take_dirty();
         persistence.snapshot(&store);

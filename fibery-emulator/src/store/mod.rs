@@ -20,8 +20,8 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
 use fibery_core::value::format_date_time;
-pub use persist::{Fsync, Recovery};
 pub(crate) use persist::Persistence;
+pub use persist::{Fsync, Recovery};
 use schema::{DOC_SECRET, Kind, find_field, find_type, kind_of};
 
 /// One stored entity: field name -> stored value. Single refs are stored as the target id
@@ -76,6 +76,9 @@ pub(crate) struct Store {
     /// Keys written since the last persisted record.
     #[serde(skip)]
     dirty: dirty::Dirty,
+    /// Entities the workspace may hold (creates fail beyond it); set at start.
+    #[serde(skip)]
+    pub max_entities: Option<u64>,
     /// Work units one query may spend (see `qeval::limits`); set at start.
     #[serde(skip, default = "default_work_budget")]
     pub work_budget: u64,
@@ -198,6 +201,7 @@ impl Store {
             sequence: 0,
             journal: None,
             dirty: dirty::Dirty::default(),
+            max_entities: None,
             work_budget: default_work_budget(),
             index: HashMap::new(),
         };

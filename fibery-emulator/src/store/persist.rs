@@ -258,10 +258,16 @@ impl Persistence {
     }
 
     fn try_snapshot(&self, path: &Path, store: &Store) -> std::io::Result<()> {
-        let mut guard = self.log.lock().map_err(|_| std::io::Error::other("poisoned"))?;
+        let mut guard = self
+            .log
+            .lock()
+            .map_err(|_| std::io::Error::other("poisoned"))?;
         let bytes = write_atomic(path, store)?;
         // Crashing before this truncation is harmless: replaying the log again changes nothing.
-        let file = OpenOptions::new().create(true).append(true).open(log_path(path))?;
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log_path(path))?;
         file.set_len(0)?;
         file.sync_all()?;
         *guard = Some(Log {

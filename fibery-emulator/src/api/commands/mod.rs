@@ -130,7 +130,10 @@ fn count(c: &Result<Command, FiberyError>) -> usize {
 }
 
 /// Parses and runs a `/api/commands` body against a store directly (the benchmark hook).
-pub(crate) fn run_body(store: &mut crate::store::Store, body: &[u8]) -> Result<Vec<Value>, FiberyError> {
+pub(crate) fn run_body(
+    store: &mut crate::store::Store,
+    body: &[u8],
+) -> Result<Vec<Value>, FiberyError> {
     let req = request::parse(body, Behaviour::default())?;
     let mut ctx = Ctx::new(Behaviour::default());
     Ok(req
