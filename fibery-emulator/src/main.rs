@@ -153,17 +153,22 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         })
     };
     let emu = b.start().await?;
-    println!("fibery-emulator listening on {}", emu.base_url());
+    let mut banner = format!("fibery-emulator listening on {}\n", emu.base_url());
     if let Some(r) = emu.recovery() {
-        println!(
-            "recovered state: snapshot + {} logged changes ({} torn bytes dropped)",
+        banner.push_str(&format!(
+            "recovered state: snapshot + {} logged changes ({} torn bytes dropped)\n",
             r.changes, r.dropped_bytes
-        );
+        ));
     }
-    println!("admin token (for /_emulator/*): {}", emu.admin_token());
-    // Flush so a parent process reading the pipe sees the address immediately.
+    banner.push_str(&format!(
+        "admin token (for /_emulator/*): {}\n",
+        emu.admin_token()
+    ));
+    // Written and flushed at once so a parent reading the pipe sees the address immediately;
+    // a reader that closed the pipe early is not an error.
     use std::io::Write;
-    let _ = std::io::stdout().flush();
+    let mut out = std::io::stdout();
+    let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
     tokio::signal::ctrl_c().await?;
     emu.shutdown().await;
     Ok(())
