@@ -8,10 +8,10 @@
 
 use std::time::Duration;
 
+use fibery_client::Client;
 use fibery_client::changes::Cursor;
 use fibery_client::events::Event;
 use fibery_client::receiver::Receiver;
-use fibery_client::Client;
 use serde_json::{Value, json};
 use uuid::Uuid;
 

@@ -35,3 +35,71 @@ fn filter_order_limit_100k(bencher: divan::Bencher) {
     assert_eq!(first.as_array().map(Vec::len), Some(100));
     bencher.bench_local(|| fibery_emulator::__bench::query(&p, divan::black_box(&args)));
 }
+
+/// Store sizes of the scale benches (1,000,000 only with `EMULATOR_BENCH_MILLION=1`: it
+/// takes a few GB and a minute to fill).
+fn sizes() -> Vec<usize> {
+    let mut v = vec![10_000, 100_000];
+    if std::env::var_os("EMULATOR_BENCH_MILLION").is_some() {
+        v.push(1_000_000);
+    }
+    v
+}
+
+/// `n` tasks of ten primitive fields each.
+fn filled(n: usize) -> fibery_emulator::__bench::Prepared {
+    let p = format!(
+        "{}/../fibery-core/tests/fixtures/project-management.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+    let schema = fibery_emulator::schema_from_value(v).unwrap();
+    fibery_emulator::__bench::prepare(schema, "Projects/Task", n, |i| {
+        let mut m = Map::new();
+        m.insert("Projects/Name".into(), json!(format!("task {i}")));
+        m.insert("Projects/Effort".into(), json!((i * 7919) % 1000));
+        m.insert("Projects/Estimate".into(), json!(format!("{}.5", i % 50)));
+        m.insert("Projects/Done".into(), json!(i % 3 == 0));
+        m
+    })
+}
+
+/// One 500-row keyset page (`fibery/id > cursor`, ordered by `fibery/id`) from the middle.
+#[divan::bench(args = sizes(), sample_count = 20)]
+fn keyset_page_500(bencher: divan::Bencher, n: usize) {
+    let p = filled(n);
+    let all = fibery_emulator::__bench::query(
+        &p,
+        &json!({"query": {"q/from": "Projects/Task", "q/select": ["fibery/id"],
+            "q/order-by": [[["fibery/id"], "q/asc"]], "q/limit": 1, "q/offset": n / 2}}),
+    );
+    let cursor = all[0]["fibery/id"].clone();
+    let args = json!({"query": {"q/from": "Projects/Task",
+        "q/select": ["fibery/id", "Projects/Name", "Projects/Effort", "Projects/Estimate"],
+        "q/where": [">", ["fibery/id"], "$cursor"],
+        "q/order-by": [[["fibery/id"], "q/asc"]], "q/limit": 500}, "params": {"$cursor": cursor}});
+    let first = fibery_emulator::__bench::query(&p, &args);
+    assert_eq!(first.as_array().map(Vec::len), Some(500));
+    bencher.bench_local(|| fibery_emulator::__bench::query(&p, divan::black_box(&args)));
+}
+
+/// One request of 100 `fibery.entity/create` commands (the store grows by 100 per sample).
+#[divan::bench(args = sizes(), sample_count = 20)]
+fn create_100(bencher: divan::Bencher, n: usize) {
+    let mut p = filled(n);
+    let mut round = 0usize;
+    bencher.bench_local(|| {
+        round += 1;
+        let body: Vec<Value> = (0..100)
+            .map(|i| {
+                json!({"command": "fibery.entity/create", "args": {"type": "Projects/Task",
+                "entity": {"Projects/Name": format!("new {round}-{i}"), "Projects/Effort": i,
+                    "Projects/Estimate": "1.5", "Projects/Done": false}}})
+            })
+            .collect();
+        let body = serde_json::to_vec(&body).unwrap();
+        let out = fibery_emulator::__bench::commands(&mut p, &body);
+        assert_eq!(out[99]["success"], true);
+        out
+    });
+}

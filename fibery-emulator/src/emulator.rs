@@ -8,7 +8,7 @@ use fibery_core::schema::Schema;
 use serde_json::Value;
 
 use crate::server::{self, state::Shared};
-use crate::{BatchFailure, Behaviour, Faults, RateLimits, RequestRecord, Stats};
+use crate::{BatchFailure, Behaviour, Faults, Fsync, RateLimits, Recovery, RequestRecord, Stats};
 
 /// Errors starting an emulator.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +34,10 @@ pub struct EmulatorBuilder {
     addr: Option<SocketAddr>,
     max_body: Option<usize>,
     behaviour: Behaviour,
+    outbound: Option<Vec<String>>,
+    work_budget: Option<u64>,
+    fsync: Fsync,
+    max_entities: Option<u64>,
 }
 
 impl std::fmt::Debug for EmulatorBuilder {
@@ -48,6 +52,10 @@ impl std::fmt::Debug for EmulatorBuilder {
             .field("data", &self.data)
             .field("addr", &self.addr)
             .field("behaviour", &self.behaviour)
+            .field("outbound", &self.outbound)
+            .field("work_budget", &self.work_budget)
+            .field("fsync", &self.fsync)
+            .field("max_entities", &self.max_entities)
             .finish_non_exhaustive()
     }
 }
@@ -84,7 +92,9 @@ impl EmulatorBuilder {
         self.seed = Some(seed);
         self
     }
-    /// Persist state to this JSON file (loaded if it exists; written atomically after changes).
+    /// Persist state to this JSON snapshot plus an append-only change log beside it
+    /// (`<file>.log`), both loaded at start: each acknowledged write survives a crash of the
+    /// process (see the crate README for the fsync policy and compaction).
     pub fn data_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.data = Some(path.into());
         self
@@ -112,6 +122,38 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Restricts the emulator's own outbound calls (`/api/files/from-url`, webhook deliveries,
+    /// and every redirect hop of them) to these `host:port` pairs, which must also be loopback
+    /// (default: any loopback target).
+    pub fn allow_outbound<I, S>(mut self, targets: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.outbound = Some(targets.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// When the `--data` log reaches the disk (default [`Fsync::Interval`]).
+    pub fn fsync(mut self, policy: Fsync) -> Self {
+        self.fsync = policy;
+        self
+    }
+
+    /// Entities the workspace may hold, system ones included (default: no limit); creates
+    /// beyond it fail with `entity.error/limit-reached`.
+    pub fn max_entities(mut self, n: u64) -> Self {
+        self.max_entities = Some(n);
+        self
+    }
+
+    /// Work one query may spend, in field evaluations per row (default 50,000,000); a query
+    /// over it fails with `entity.error/query-too-complex` instead of stalling the emulator.
+    pub fn query_work_budget(mut self, units: u64) -> Self {
+        self.work_budget = Some(units);
+        self
+    }
+
     /// Binds and starts serving in a tokio task.
     pub async fn start(self) -> Result<Emulator, EmulatorError> {
         let limits = if self.no_limits {
@@ -136,6 +178,10 @@ impl EmulatorBuilder {
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0))),
             max_body: self.max_body.unwrap_or(16 * 1024 * 1024),
             behaviour: self.behaviour,
+            outbound: self.outbound,
+            work_budget: self.work_budget,
+            fsync: self.fsync,
+            max_entities: self.max_entities,
         };
         let running = server::start(cfg).await?;
         Ok(Emulator {
@@ -169,6 +215,16 @@ impl Emulator {
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
+    /// The admin token accepted by `/_emulator/*` (random per start; API tokens work too).
+    /// A secret like the API token: show it only to the developer.
+    pub fn admin_token(&self) -> &str {
+        self.shared.admin_token.reveal()
+    }
+    /// What the start recovered from the data file (`None` without one, or when it did not
+    /// exist yet).
+    pub fn recovery(&self) -> Option<Recovery> {
+        self.shared.persistence.recovery()
+    }
     /// Current counters.
     pub fn stats(&self) -> Stats {
         self.shared.stats()
@@ -197,7 +253,7 @@ impl Emulator {
     pub fn entities(&self, type_name: &str) -> Vec<Value> {
         self.shared
             .store
-            .lock()
+            .read()
             .map(|s| s.snapshot(type_name))
             .unwrap_or_default()
     }
@@ -205,7 +261,7 @@ impl Emulator {
     pub fn user_id(&self) -> String {
         self.shared
             .store
-            .lock()
+            .read()
             .map(|s| s.me.clone())
             .unwrap_or_default()
     }

@@ -97,3 +97,19 @@ pub(crate) fn invalid_json(why: impl std::fmt::Display) -> FiberyError {
 pub(crate) fn unavailable() -> FiberyError {
     new("server/poisoned", "Emulator state is unavailable.")
 }
+
+/// `entity.error/query-too-complex`: the query is over the emulator's cost caps (order-by
+/// keys, nesting, work per request). An emulator name in Fibery's style: Fibery times out.
+pub(crate) fn query_too_complex(message: impl Into<String>) -> FiberyError {
+    new("entity.error/query-too-complex", message)
+}
+
+/// `entity.error/limit-reached`: the workspace holds the configured maximum of entities
+/// (`EmulatorBuilder::max_entities`); an emulator name in Fibery's style.
+pub(crate) fn entity_limit_reached(max: u64) -> FiberyError {
+    new(
+        "entity.error/limit-reached",
+        format!("The workspace holds the maximum of {max} entities this emulator allows."),
+    )
+    .with_data(json!({"max-entities": max}))
+}

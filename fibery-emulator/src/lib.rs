@@ -48,6 +48,7 @@ pub use server::faults::Faults;
 pub use server::rate_limit::RateLimits;
 pub use server::request_log::RequestRecord;
 pub use server::state::Stats;
+pub use store::{Fsync, Recovery};
 
 /// Direct access to the query engine for benchmarks (not a stable API).
 #[doc(hidden)]
@@ -72,6 +73,14 @@ pub mod __bench {
             s.insert_raw(ty, e);
         }
         Prepared(s)
+    }
+
+    /// Runs a `/api/commands` body (JSON bytes); returns the envelopes or the error JSON.
+    pub fn commands(p: &mut Prepared, body: &[u8]) -> Value {
+        match crate::api::commands::run_body(&mut p.0, body) {
+            Ok(v) => Value::Array(v),
+            Err(e) => e.to_value(),
+        }
     }
 
     /// Runs `fibery.entity/query` args; returns the result or the error JSON.

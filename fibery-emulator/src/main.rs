@@ -4,7 +4,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use clap::Parser;
-use fibery_emulator::{BatchFailure, Emulator, Faults, RateLimits};
+use fibery_emulator::{BatchFailure, Emulator, Faults, Fsync, RateLimits};
 
 /// A local emulator of the Fibery HTTP API (commands, schema, documents, files, webhooks)
 /// with Fibery's auth, envelopes, error names and rate limits, plus optional fault injection.
@@ -29,9 +29,18 @@ struct Args {
     /// Schema file: the result of `fibery.schema/query` (bare, or inside its envelope).
     #[arg(long)]
     schema: Option<PathBuf>,
-    /// State file: loaded at start if it exists, rewritten atomically after every change.
+    /// State file: a snapshot plus an append-only change log (`<file>.log`), loaded at start
+    /// if it exists; every acknowledged write survives a crash of the process.
     #[arg(long)]
     data: Option<PathBuf>,
+    /// fsync the change log before answering every write (default: at most once a second,
+    /// which survives a process crash but may lose the last second on power loss).
+    #[arg(long)]
+    fsync_always: bool,
+    /// Maximum number of entities (system ones included); creates beyond it fail with
+    /// `entity.error/limit-reached`.
+    #[arg(long)]
+    max_entities: Option<u64>,
     /// Seed file applied to a fresh state: `{"entities": {"Type": [..]}, "commands": [..]}`.
     #[arg(long)]
     seed: Option<PathBuf>,
@@ -68,6 +77,10 @@ struct Args {
     /// Accept inline values in `q/where` (Fibery expects `$params`; refused by default).
     #[arg(long)]
     allow_inline_values: bool,
+    /// Restrict outbound calls (files from URL, webhooks, their redirects) to this loopback
+    /// `host:port`; repeat for several (default: any loopback target).
+    #[arg(long)]
+    allow_outbound: Vec<String>,
     /// How a failing `fibery.command/batch` answers: `atomic` (roll back, one outer failure)
     /// or `partial` (each command on its own, failures as nested `success: false`).
     #[arg(long, value_enum, default_value_t = BatchMode::Atomic)]
@@ -109,6 +122,9 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             latency: std::time::Duration::from_millis(args.latency_ms),
             seed: args.fault_seed,
         });
+    if !args.allow_outbound.is_empty() {
+        b = b.allow_outbound(args.allow_outbound.clone());
+    }
     if let Some(p) = &args.schema {
         b = b.schema(fibery_emulator::load_schema_file(p)?);
     }
@@ -117,6 +133,12 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     }
     if let Some(p) = &args.data {
         b = b.data_file(p);
+    }
+    if let Some(n) = args.max_entities {
+        b = b.max_entities(n);
+    }
+    if args.fsync_always {
+        b = b.fsync(Fsync::Always);
     }
     if let Some(p) = &args.seed {
         b = b.seed_json(serde_json::from_str(&std::fs::read_to_string(p)?)?);
@@ -131,10 +153,22 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         })
     };
     let emu = b.start().await?;
-    println!("fibery-emulator listening on {}", emu.base_url());
-    // Flush so a parent process reading the pipe sees the address immediately.
+    let mut banner = format!("fibery-emulator listening on {}\n", emu.base_url());
+    if let Some(r) = emu.recovery() {
+        banner.push_str(&format!(
+            "recovered state: snapshot + {} logged changes ({} torn bytes dropped)\n",
+            r.changes, r.dropped_bytes
+        ));
+    }
+    banner.push_str(&format!(
+        "admin token (for /_emulator/*): {}\n",
+        emu.admin_token()
+    ));
+    // Written and flushed at once so a parent reading the pipe sees the address immediately;
+    // a reader that closed the pipe early is not an error.
     use std::io::Write;
-    let _ = std::io::stdout().flush();
+    let mut out = std::io::stdout();
+    let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
     tokio::signal::ctrl_c().await?;
     emu.shutdown().await;
     Ok(())

@@ -1,6 +1,7 @@
 //! Endpoint behaviour over real HTTP on 127.0.0.1.
 
 mod common;
+mod doors;
 
 use common::{Api, TOKEN, option_id, pm};
 use serde_json::{Value, json};
@@ -995,6 +996,7 @@ async fn admin_endpoints_expose_counters_faults_and_log() {
     let f: Value = api
         .http
         .put(format!("{}/_emulator/faults", api.base))
+        .header("Authorization", format!("Token {TOKEN}"))
         .json(&json!({"error_5xx": 1.0, "seed": 3}))
         .send()
         .await
@@ -1019,6 +1021,8 @@ async fn admin_endpoints_expose_counters_faults_and_log() {
     let r = api
         .http
         .put(format!("{}/_emulator/faults", api.base))
+        .header("Authorization", format!("Token {TOKEN}"))
+        .header("Content-Type", "application/json")
         .body("not json")
         .send()
         .await
@@ -1040,6 +1044,7 @@ async fn admin_json_is_the_public_stats_and_faults_types() {
         let url = format!("{}/_emulator/{path}", api.base);
         async move {
             http.get(url)
+                .header("Authorization", format!("Token {TOKEN}"))
                 .send()
                 .await
                 .unwrap()
@@ -1069,6 +1074,7 @@ async fn admin_json_is_the_public_stats_and_faults_types() {
     let put: Faults = api
         .http
         .put(format!("{}/_emulator/faults", api.base))
+        .header("Authorization", format!("Token {TOKEN}"))
         .json(&json!({"drop": 7.5, "rate_limited": -1.0, "latency_ms": 3_600_000}))
         .send()
         .await

@@ -179,3 +179,30 @@ async fn faults_are_reproducible_for_a_seed() {
     );
     assert_ne!(a, statuses(43).await);
 }
+
+/// `max_entities`: creates beyond the limit fail by name; reads and deletes go on, and a
+/// delete makes room again.
+#[tokio::test]
+async fn entity_limit_is_a_named_error() {
+    let probe = pm_builder().start().await.unwrap();
+    let base = probe.stats().entities;
+    drop(probe);
+    let emu = pm_builder().max_entities(base + 2).start().await.unwrap();
+    let api = Api::new(&emu);
+    let a = api.task("a", json!({})).await;
+    api.task("b", json!({})).await;
+    let name = api
+        .err(
+            "fibery.entity/create",
+            json!({"type": "Projects/Task", "entity": {"Projects/Name": "c"}}),
+        )
+        .await;
+    assert_eq!(name, "entity.error/limit-reached");
+    assert_eq!(emu.entities("Projects/Task").len(), 2);
+    api.ok(
+        "fibery.entity/delete",
+        json!({"type": "Projects/Task", "entity": {"fibery/id": a}}),
+    )
+    .await;
+    api.task("c", json!({})).await;
+}

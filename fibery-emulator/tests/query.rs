@@ -1,6 +1,8 @@
 //! The query language: every operator, params, paths, sub-queries, aggregates, paging.
 
 mod common;
+mod query_cost;
+mod query_plan;
 
 use common::{Api, option_id, pm};
 use serde_json::{Value, json};

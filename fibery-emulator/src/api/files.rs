@@ -9,7 +9,6 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
-use super::is_loopback_url;
 use crate::response::{self, Answer, bad_request, server_error};
 use crate::server::state::Shared;
 use crate::store::FileBlob;
@@ -31,9 +30,10 @@ fn store_file(sh: &Shared, name: String, content_type: String, bytes: &[u8]) -> 
     }
     let answer = Value::Object(e.clone());
     s.insert_raw("fibery/file", e);
+    s.mark_file(&secret);
     s.files
         .insert(secret, FileBlob::new(id, name, content_type, bytes));
-    sh.persistence.save(&s);
+    sh.persistence.record(&mut s);
     Ok(response::json(answer))
 }
 
@@ -64,7 +64,8 @@ pub(crate) async fn upload(State(sh): State<Arc<Shared>>, mut mp: Multipart) -> 
     }
 }
 
-/// `POST /api/files/from-url` `{url, name?, method?, headers?}`: fetches loopback URLs only.
+/// `POST /api/files/from-url` `{url, name?, method?, headers?}`: fetches what the outbound
+/// rule allows, every redirect hop included.
 pub(crate) async fn from_url(State(sh): State<Arc<Shared>>, body: Bytes) -> Answer {
     let v: Value = serde_json::from_slice(&body)
         .map_err(|e| bad_request(&format!("Body must be JSON {{\"url\": ...}}: {e}")))?;
@@ -72,9 +73,9 @@ pub(crate) async fn from_url(State(sh): State<Arc<Shared>>, body: Bytes) -> Answ
         .get("url")
         .and_then(Value::as_str)
         .ok_or_else(|| bad_request("\"url\" is required"))?;
-    if !is_loopback_url(url) {
+    if !sh.outbound.allows_str(url) {
         return Err(bad_request(&format!(
-            "The emulator only fetches loopback URLs (http://127.0.0.1, http://localhost); refusing \"{url}\"."
+            "The emulator only fetches allowed loopback URLs (http://127.0.0.1, http://localhost); refusing \"{url}\"."
         )));
     }
     let method = v.get("method").and_then(Value::as_str).unwrap_or("GET");
@@ -125,12 +126,7 @@ pub(crate) async fn from_url(State(sh): State<Arc<Shared>>, body: Bytes) -> Answ
 
 /// `GET /api/files/{secret}`: the bytes with the stored content type.
 pub(crate) async fn download(State(sh): State<Arc<Shared>>, Path(secret): Path<String>) -> Answer {
-    let f = sh
-        .store()
-        .map_err(server_error)?
-        .files
-        .get(&secret)
-        .cloned();
+    let f = sh.read().map_err(server_error)?.files.get(&secret).cloned();
     let f = f.ok_or_else(|| response::not_found(&format!("File \"{secret}\" was not found.")))?;
     let ct = HeaderValue::from_str(&f.content_type)
         .unwrap_or(HeaderValue::from_static("application/octet-stream"));

@@ -27,7 +27,7 @@ pub(crate) async fn get(
     headers: HeaderMap,
 ) -> Answer {
     let body = {
-        let store = sh.store().map_err(server_error)?;
+        let store = sh.read().map_err(server_error)?;
         public_schema(&store.schema, p.with_description, p.with_soft_deleted)
     };
     let bytes = serde_json::to_vec(&body).unwrap_or_default();

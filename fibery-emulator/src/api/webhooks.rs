@@ -8,7 +8,6 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use serde_json::{Value, json};
 
-use super::is_loopback_url;
 use crate::response::{self, Answer, bad_request, server_error};
 use crate::server::state::Shared;
 use crate::store::{Effect, Webhook};
@@ -20,7 +19,7 @@ fn webhook_json(w: &Webhook) -> Value {
 
 /// `GET /api/webhooks/v2`.
 pub(crate) async fn list(State(sh): State<Arc<Shared>>) -> Answer {
-    let s = sh.store().map_err(server_error)?;
+    let s = sh.read().map_err(server_error)?;
     let list: Vec<Value> = s.webhooks.iter().map(webhook_json).collect();
     Ok(response::json(list))
 }
@@ -56,7 +55,7 @@ pub(crate) async fn create(State(sh): State<Arc<Shared>>, body: Bytes) -> Answer
     };
     s.next_webhook_id += 1;
     s.webhooks.push(w.clone());
-    sh.persistence.save(&s);
+    sh.persistence.record(&mut s);
     Ok(response::json(webhook_json(&w)))
 }
 
@@ -71,7 +70,7 @@ pub(crate) async fn remove(State(sh): State<Arc<Shared>>, Path(id): Path<String>
     if s.webhooks.len() == before {
         return Err(response::not_found(&format!("Webhook {id} was not found.")));
     }
-    sh.persistence.save(&s);
+    sh.persistence.record(&mut s);
     Ok(response::json(json!({})))
 }
 
@@ -83,10 +82,10 @@ pub(crate) struct Changes {
     pub correlation_id: Option<String>,
 }
 
-/// Posts each subscriber its type's effects in the background (loopback URLs only) and
-/// records the run.
+/// Posts each subscriber its type's effects in the background (to targets the outbound rule
+/// allows, every redirect hop included) and records the run.
 pub(crate) fn deliver(sh: &Arc<Shared>, changes: Changes) {
-    let Ok(s) = sh.store() else { return };
+    let Ok(s) = sh.read() else { return };
     let hooks = s.webhooks.clone();
     let type_ids: HashMap<String, Value> = s
         .schema
@@ -102,7 +101,7 @@ pub(crate) fn deliver(sh: &Arc<Shared>, changes: Changes) {
             .filter(|e| e.type_name == h.type_name)
             .map(|e| effect_json(e, type_ids.get(&e.type_name)))
             .collect();
-        if mine.is_empty() || !is_loopback_url(&h.url) {
+        if mine.is_empty() || !sh.outbound.allows_str(&h.url) {
             continue;
         }
         let payload = json!({

@@ -1,5 +1,5 @@
-//! The emulator's own endpoints under `/_emulator/` (no auth; loopback only): counters, fault
-//! settings, the request log.
+//! The emulator's own endpoints under `/_emulator/`: counters, fault settings, the request log.
+//! Behind [`admin_guard`](super::admin_guard): a credential and JSON bodies.
 
 use std::sync::Arc;
 
@@ -10,12 +10,13 @@ use axum::response::Response;
 use axum::routing::get;
 use serde_json::{Value, json};
 
+use super::admin_guard;
 use super::faults::Faults;
 use super::state::Shared;
 use crate::response::{Answer, bad_request, json};
 
-/// The admin routes.
-pub(crate) fn routes() -> Router<Arc<Shared>> {
+/// The admin routes, behind the admin guard.
+pub(crate) fn routes(sh: Arc<Shared>) -> Router<Arc<Shared>> {
     Router::new()
         .route("/_emulator/stats", get(stats))
         .route(
@@ -23,6 +24,7 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
             get(faults_get).put(faults_put).post(faults_put),
         )
         .route("/_emulator/requests", get(requests))
+        .layer(axum::middleware::from_fn_with_state(sh, admin_guard::layer))
 }
 
 async fn stats(State(sh): State<Arc<Shared>>) -> Response {

@@ -38,6 +38,11 @@ impl Tokens {
         self.0.first()
     }
 
+    /// Whether `presented` is one of the tokens (constant time).
+    pub(crate) fn accepts(&self, presented: &str) -> bool {
+        self.find(presented).is_some()
+    }
+
     /// The matching token, compared in constant time against every configured one.
     fn find(&self, presented: &str) -> Option<TokenId> {
         let mut found = subtle::Choice::from(0u8);

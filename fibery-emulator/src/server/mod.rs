@@ -2,6 +2,7 @@
 //! request log), the router and the admin endpoints.
 
 mod admin;
+mod admin_guard;
 mod auth;
 pub(crate) mod faults;
 pub(crate) mod rate_limit;
@@ -14,8 +15,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, RwLock};
 
 use axum::Router;
 use axum::body::Body;
@@ -27,7 +27,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, watch};
 
 use crate::EmulatorError;
-use crate::store::Persistence;
+use crate::api::outbound::OutboundRule;
+use crate::store::{Fsync, Persistence};
 use faults::{FaultInjector, Faults};
 use rate_limit::{RateLimiter, RateLimits};
 use request_log::RequestLog;
@@ -44,6 +45,14 @@ pub(crate) struct Config {
     pub addr: SocketAddr,
     pub max_body: usize,
     pub behaviour: crate::api::commands::Behaviour,
+    /// `host:port` pairs outbound calls are restricted to (any loopback target when `None`).
+    pub outbound: Option<Vec<String>>,
+    /// Work units one query may spend (default `qeval::DEFAULT_WORK_BUDGET`).
+    pub work_budget: Option<u64>,
+    /// Entities the workspace may hold.
+    pub max_entities: Option<u64>,
+    /// When the `--data` log is fsync'ed.
+    pub fsync: Fsync,
 }
 
 /// Per-connection handle to drop the connection without answering (fault injection).
@@ -60,24 +69,29 @@ pub(crate) struct Running {
 
 /// Builds the workspace, binds and starts serving in a tokio task.
 pub(crate) async fn start(cfg: Config) -> Result<Running, EmulatorError> {
-    let persistence = Persistence::new(cfg.data);
-    let (store, fresh) = seed::initial_store(&persistence, cfg.schema, cfg.seed.as_ref())?;
-    if fresh {
-        persistence.save(&store);
+    let persistence = Persistence::new(cfg.data, cfg.fsync);
+    let (mut store, fresh) = seed::initial_store(&persistence, cfg.schema, cfg.seed.as_ref())?;
+    if let Some(b) = cfg.work_budget {
+        store.work_budget = b;
     }
+    store.max_entities = cfg.max_entities;
+    if fresh {
+        store.take_dirty();
+        persistence.snapshot(&store);
+    }
+    let outbound = OutboundRule::new(cfg.outbound);
     let shared = Arc::new(Shared {
-        store: Mutex::new(store),
+        store: RwLock::new(store),
         persistence,
         tokens: auth::Tokens::new(cfg.tokens),
+        admin_token: admin_guard::AdminToken::random(),
         limiter: RateLimiter::new(cfg.limits),
         faults: FaultInjector::new(cfg.faults),
         log: RequestLog::default(),
         commands: AtomicU64::new(0),
         behaviour: cfg.behaviour,
-        http: reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
-            .build()
-            .unwrap_or_default(),
+        http: outbound.client(),
+        outbound,
         oauth: Default::default(),
     });
     let app = router::router(shared.clone(), cfg.max_body);

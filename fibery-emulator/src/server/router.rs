@@ -43,7 +43,7 @@ pub(crate) fn router(sh: Arc<Shared>, max_body: usize) -> Router {
     let auth_server = Router::new()
         .route("/oauth2/auth", get(oauth::authorize))
         .route("/oauth2/token", post(oauth::token));
-    api.merge(admin::routes())
+    api.merge(admin::routes(sh.clone()))
         .merge(auth_server)
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(sh)

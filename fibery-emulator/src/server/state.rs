@@ -1,16 +1,18 @@
 //! The state shared by every layer and handler.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use fibery_core::error::FiberyError;
 use serde::{Deserialize, Serialize};
 
+use super::admin_guard::AdminToken;
 use super::auth::Tokens;
 use super::faults::FaultInjector;
 use super::rate_limit::RateLimiter;
 use super::request_log::RequestLog;
 use crate::api::commands::Behaviour;
+use crate::api::outbound::OutboundRule;
 use crate::error;
 use crate::store::{Persistence, Store};
 
@@ -32,9 +34,12 @@ pub struct Stats {
 
 /// The workspace plus each layer's state.
 pub(crate) struct Shared {
-    pub store: Mutex<Store>,
+    /// Readers (queries, document and file reads) share it; writes take it alone.
+    pub store: RwLock<Store>,
     pub persistence: Persistence,
     pub tokens: Tokens,
+    /// Accepted by `/_emulator/*` besides the API tokens.
+    pub admin_token: AdminToken,
     pub limiter: RateLimiter,
     pub faults: FaultInjector,
     pub log: RequestLog,
@@ -42,7 +47,9 @@ pub(crate) struct Shared {
     pub commands: AtomicU64,
     /// Switches for undocumented command behaviour.
     pub behaviour: Behaviour,
-    /// Client for webhook deliveries and `/api/files/from-url`.
+    /// Which URLs webhook deliveries and `/api/files/from-url` may call.
+    pub outbound: OutboundRule,
+    /// Client for webhook deliveries and `/api/files/from-url` (redirects checked by `outbound`).
     pub http: reqwest::Client,
     /// OAuth apps and the tokens issued to them.
     pub oauth: crate::api::oauth::Registry,
@@ -58,9 +65,14 @@ impl std::fmt::Debug for Shared {
 }
 
 impl Shared {
-    /// The workspace, or `server/poisoned` after a handler panicked holding it.
-    pub fn store(&self) -> Result<MutexGuard<'_, Store>, FiberyError> {
-        self.store.lock().map_err(|_| error::unavailable())
+    /// The workspace for writing, or `server/poisoned` after a handler panicked holding it.
+    pub fn store(&self) -> Result<RwLockWriteGuard<'_, Store>, FiberyError> {
+        self.store.write().map_err(|_| error::unavailable())
+    }
+
+    /// The workspace for reading (shared with other readers).
+    pub fn read(&self) -> Result<RwLockReadGuard<'_, Store>, FiberyError> {
+        self.store.read().map_err(|_| error::unavailable())
     }
 
     /// Current counters.
@@ -72,7 +84,7 @@ impl Shared {
             faults_injected: self.faults.injected(),
             entities: self
                 .store
-                .lock()
+                .read()
                 .map(|s| s.count_entities() as u64)
                 .unwrap_or(0),
         }

@@ -2,6 +2,7 @@
 //! of all-or-nothing commands and the value indexes of unique and conflict-field lookups.
 //! Writes live in the submodules; query evaluation in [`qeval`].
 
+mod dirty;
 mod persist;
 pub(crate) mod qeval;
 mod relations;
@@ -20,6 +21,7 @@ use time::OffsetDateTime;
 
 use fibery_core::value::format_date_time;
 pub(crate) use persist::Persistence;
+pub use persist::{Fsync, Recovery};
 use schema::{DOC_SECRET, Kind, find_field, find_type, kind_of};
 
 /// One stored entity: field name -> stored value. Single refs are stored as the target id
@@ -29,7 +31,8 @@ pub(crate) type Entity = Map<String, Value>;
 /// Entities of one type.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub(crate) struct TypeStore {
-    pub entities: HashMap<String, Entity>,
+    /// By id: ordered, so keyset pages on `fibery/id` read a range instead of sorting.
+    pub entities: BTreeMap<String, Entity>,
     pub next_public_id: u64,
 }
 
@@ -70,9 +73,22 @@ pub(crate) struct Store {
     /// Undo log of the running all-or-nothing command, if any.
     #[serde(skip)]
     journal: Option<Journal>,
+    /// Keys written since the last persisted record.
+    #[serde(skip)]
+    dirty: dirty::Dirty,
+    /// Entities the workspace may hold (creates fail beyond it); set at start.
+    #[serde(skip)]
+    pub max_entities: Option<u64>,
+    /// Work units one query may spend (see `qeval::limits`); set at start.
+    #[serde(skip, default = "default_work_budget")]
+    pub work_budget: u64,
     /// Lazily built value -> ids indexes for unique and conflict-field lookups.
     #[serde(skip)]
     index: HashMap<IndexKey, HashMap<String, Vec<String>>>,
+}
+
+fn default_work_budget() -> u64 {
+    qeval::DEFAULT_WORK_BUDGET
 }
 
 /// (type, field, case-insensitive)
@@ -184,6 +200,9 @@ impl Store {
             last_ts: 0,
             sequence: 0,
             journal: None,
+            dirty: dirty::Dirty::default(),
+            max_entities: None,
+            work_budget: default_work_budget(),
             index: HashMap::new(),
         };
         system_types::ensure_system_types(&mut s.schema);
@@ -289,7 +308,11 @@ impl Store {
     pub fn rollback(&mut self) {
         let Some(j) = self.journal.take() else { return };
         for ((ty, id), old) in j.entities {
-            restore(&mut self.types.entry(ty).or_default().entities, id, old);
+            let ents = &mut self.types.entry(ty).or_default().entities;
+            match old {
+                Some(e) => ents.insert(id, e),
+                None => ents.remove(&id),
+            };
         }
         for (ty, n) in j.public_ids {
             self.types.entry(ty).or_default().next_public_id = n;
@@ -302,6 +325,7 @@ impl Store {
 
     /// Records the current state of an entity in the undo log (first touch only).
     fn touch(&mut self, ty: &str, id: &str) {
+        self.dirty.entities.insert((ty.to_string(), id.to_string()));
         if let Some(j) = &mut self.journal {
             let key = (ty.to_string(), id.to_string());
             if let std::collections::hash_map::Entry::Vacant(slot) = j.entities.entry(key) {
@@ -311,12 +335,30 @@ impl Store {
     }
 
     fn touch_doc(&mut self, secret: &str) {
+        self.mark_doc(secret);
         if let Some(j) = &mut self.journal
             && !j.docs.contains_key(secret)
         {
             j.docs
                 .insert(secret.to_string(), self.documents.get(secret).cloned());
         }
+    }
+
+    /// Marks a document as written (for persistence).
+    pub fn mark_doc(&mut self, secret: &str) {
+        if !self.dirty.docs.contains(secret) {
+            self.dirty.docs.insert(secret.to_string());
+        }
+    }
+
+    /// Marks a file as written (for persistence).
+    pub fn mark_file(&mut self, secret: &str) {
+        self.dirty.files.insert(secret.to_string());
+    }
+
+    /// Takes the keys written since the last call.
+    pub(crate) fn take_dirty(&mut self) -> dirty::Dirty {
+        std::mem::take(&mut self.dirty)
     }
 
     /// Forgets every index (after schema changes that rewrite values).

@@ -184,6 +184,11 @@ impl Store {
         ty: &str,
         fields: &Map<String, Value>,
     ) -> Result<(Value, Effect), FiberyError> {
+        if let Some(max) = self.max_entities
+            && self.count_entities() as u64 >= max
+        {
+            return Err(error::entity_limit_reached(max));
+        }
         let Prepared { prims, mut refs } = self.prepare(ty, fields)?;
         let id = self.new_id(ty, fields)?;
         self.check_unique(ty, &prims, None)?;

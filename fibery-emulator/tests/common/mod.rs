@@ -162,10 +162,9 @@ impl Api {
         self.get(path).await.json().await.expect("a JSON answer")
     }
 
-    /// A GET of the admin API's `path` (which takes no token) as JSON.
+    /// A GET of the admin API's `path` (the API token is one of its credentials) as JSON.
     pub async fn admin_json(&self, path: &str) -> Value {
-        let r = self.http.get(format!("{}{path}", self.base)).send().await;
-        r.expect("request").json().await.expect("a JSON answer")
+        self.get_json(path).await
     }
 
     pub async fn task(&self, name: &str, extra: Value) -> String {

@@ -42,7 +42,7 @@ impl Ctx {
 /// Runs one command; returns its envelope's result.
 pub(crate) fn run(store: &mut Store, cmd: &Command, ctx: &mut Ctx) -> Result<Value, FiberyError> {
     match cmd {
-        Command::Query(q) => qeval::run(store, q).map_err(|e| with_query_data(e, store, q)),
+        Command::Query(_) | Command::SchemaQuery { .. } => run_read(store, cmd),
         Command::Create(a) => {
             let (v, eff) = store.create(&a.type_name, &a.entity)?;
             ctx.changed([eff]);
@@ -66,11 +66,6 @@ pub(crate) fn run(store: &mut Store, cmd: &Command, ctx: &mut Ctx) -> Result<Val
             Ok(v)
         }
         Command::Batch(cmds) => batch(store, cmds, ctx),
-        Command::SchemaQuery { with_description } => Ok(public_schema(
-            &store.schema,
-            with_description.unwrap_or(false),
-            false,
-        )),
         Command::SchemaBatch(cmds) => schema::batch(store, cmds, ctx),
         Command::Correlated { command, .. } => run(store, command, ctx),
         Command::Raw { command, args } => match command.as_str() {
@@ -80,6 +75,29 @@ pub(crate) fn run(store: &mut Store, cmd: &Command, ctx: &mut Ctx) -> Result<Val
             other => Err(error::command_not_found(other)),
         },
         // Commands fibery-core models later: not served until the emulator learns them.
+        other => Err(error::command_not_found(other.name())),
+    }
+}
+
+/// Whether a command only reads, so it may run under the shared read lock.
+pub(crate) fn is_read(cmd: &Command) -> bool {
+    match cmd {
+        Command::Query(_) | Command::SchemaQuery { .. } => true,
+        Command::Correlated { command, .. } => is_read(command),
+        _ => false,
+    }
+}
+
+/// Runs a command [`is_read`] accepts (others are refused as unknown).
+pub(crate) fn run_read(store: &Store, cmd: &Command) -> Result<Value, FiberyError> {
+    match cmd {
+        Command::Query(q) => qeval::run(store, q).map_err(|e| with_query_data(e, store, q)),
+        Command::SchemaQuery { with_description } => Ok(public_schema(
+            &store.schema,
+            with_description.unwrap_or(false),
+            false,
+        )),
+        Command::Correlated { command, .. } => run_read(store, command),
         other => Err(error::command_not_found(other.name())),
     }
 }

@@ -20,7 +20,7 @@ use fibery_core::error::FiberyError;
 use serde_json::Value;
 
 pub use behaviour::{BatchFailure, Behaviour};
-pub(crate) use dispatch::{Ctx, run};
+pub(crate) use dispatch::{Ctx, is_read, run, run_read};
 pub(crate) use request::parse_one;
 
 use crate::api::webhooks::{self, Changes};
@@ -35,11 +35,16 @@ pub(crate) async fn handler(State(sh): State<Arc<Shared>>, body: Bytes) -> Respo
         Ok(r) => r,
         Err(e) => return server_error(e).into_response(),
     };
-    let (mut envelopes, changes) = match execute(&sh, &req.commands) {
-        Ok(done) => done,
-        Err(e) => return server_error(e).into_response(),
-    };
     let executed: usize = req.commands.iter().map(count).sum();
+    let n = req.commands.len();
+    // Off the async workers: a long query must not hold up other connections.
+    let worker = sh.clone();
+    let done = tokio::task::spawn_blocking(move || execute(&worker, &req.commands)).await;
+    let (mut envelopes, changes) = match done {
+        Ok(Ok(done)) => done,
+        Ok(Err(e)) => return server_error(e).into_response(),
+        Err(_) => return server_error(crate::error::unavailable()).into_response(),
+    };
     sh.commands.fetch_add(executed as u64, Ordering::Relaxed);
     if let Some(changes) = changes {
         webhooks::deliver(&sh, changes);
@@ -49,35 +54,36 @@ pub(crate) async fn handler(State(sh): State<Arc<Shared>>, body: Bytes) -> Respo
     } else {
         response::json(envelopes)
     };
-    resp.extensions_mut()
-        .insert(CommandCount(req.commands.len()));
+    resp.extensions_mut().insert(CommandCount(n));
     resp
 }
 
-/// Runs the commands in order under the store lock; persists if anything changed.
+/// Runs the commands in order: under the shared read lock when all only read, else under the
+/// write lock; persists if anything changed.
 fn execute(
     sh: &Shared,
     commands: &[Result<Command, FiberyError>],
 ) -> Result<(Vec<Value>, Option<Changes>), FiberyError> {
+    if commands.iter().all(|c| c.as_ref().is_ok_and(is_read)) {
+        let store = sh.read()?;
+        let envelopes = commands
+            .iter()
+            .flatten()
+            .map(|c| envelope(run_read(&store, c)))
+            .collect();
+        return Ok((envelopes, None));
+    }
     let mut store = sh.store()?;
     let mut ctx = Ctx::new(sh.behaviour);
     let envelopes = commands
         .iter()
         .map(|c| {
-            let r = match c {
+            envelope(match c {
                 Ok(c) => run(&mut store, c, &mut ctx),
                 Err(e) => Err(e.clone()),
-            };
-            match r {
-                Ok(v) => CommandResult::Success(v),
-                Err(e) => CommandResult::Failure(e),
-            }
-            .to_json()
+            })
         })
         .collect();
-    if ctx.mutated {
-        sh.persistence.save(&store);
-    }
     let changes = (!ctx.effects.is_empty()).then(|| {
         store.sequence += 1;
         Changes {
@@ -90,7 +96,25 @@ fn execute(
             }),
         }
     });
+    if ctx.mutated {
+        sh.persistence.record(&mut store);
+    }
+    drop(store);
+    // Compaction serialises the whole store: under the read lock, so readers go on.
+    if sh.persistence.compaction_due()
+        && let Ok(s) = sh.read()
+    {
+        sh.persistence.snapshot(&s);
+    }
     Ok((envelopes, changes))
+}
+
+fn envelope(r: Result<Value, FiberyError>) -> Value {
+    match r {
+        Ok(v) => CommandResult::Success(v),
+        Err(e) => CommandResult::Failure(e),
+    }
+    .to_json()
 }
 
 /// Commands a command stands for in the stats: a batch counts itself and its commands.
@@ -103,6 +127,25 @@ fn count(c: &Result<Command, FiberyError>) -> usize {
         }
     }
     c.as_ref().map_or(1, of)
+}
+
+/// Parses and runs a `/api/commands` body against a store directly (the benchmark hook).
+pub(crate) fn run_body(
+    store: &mut crate::store::Store,
+    body: &[u8],
+) -> Result<Vec<Value>, FiberyError> {
+    let req = request::parse(body, Behaviour::default())?;
+    let mut ctx = Ctx::new(Behaviour::default());
+    Ok(req
+        .commands
+        .iter()
+        .map(|c| {
+            envelope(match c {
+                Ok(c) => run(store, c, &mut ctx),
+                Err(e) => Err(e.clone()),
+            })
+        })
+        .collect())
 }
 
 /// Parses and runs `fibery.entity/query` args directly (the benchmark hook).

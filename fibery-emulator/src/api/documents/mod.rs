@@ -48,7 +48,7 @@ pub(crate) async fn get(
     Query(q): Query<FormatParam>,
 ) -> Answer {
     let fmt = q.get()?;
-    let store = sh.store().map_err(server_error)?;
+    let store = sh.read().map_err(server_error)?;
     match store.documents.get(&secret) {
         Some(md) => Ok(response::json(document(&secret, md, fmt))),
         None => Err(missing(&secret)),
@@ -64,6 +64,7 @@ fn write(sh: &Shared, items: &[(String, Value)], fmt: &str, append: bool) -> Ans
     }
     let mut s = sh.store().map_err(server_error)?;
     for (secret, md) in converted {
+        s.mark_doc(&secret);
         let entry = s.documents.entry(secret).or_default();
         if append && !entry.is_empty() {
             entry.push_str("\n\n");
@@ -72,7 +73,7 @@ fn write(sh: &Shared, items: &[(String, Value)], fmt: &str, append: bool) -> Ans
             *entry = md;
         }
     }
-    sh.persistence.save(&s);
+    sh.persistence.record(&mut s);
     Ok(response::json(true))
 }
 
@@ -130,7 +131,7 @@ pub(crate) async fn commands(
 
 /// `get-documents`: `[{"secret"}]` (bare strings tolerated) -> `[{"secret", "content"}]`.
 fn get_documents(sh: &Shared, args: &[Value], fmt: &str) -> Answer {
-    let s = sh.store().map_err(server_error)?;
+    let s = sh.read().map_err(server_error)?;
     let mut out = vec![];
     for a in args {
         let Some(secret) = a

@@ -4,8 +4,12 @@
 //! a query is validated up front (so errors don't depend on whether rows exist).
 
 mod filter;
+mod limits;
 mod operand;
+mod plan;
 mod project;
+
+pub(crate) use limits::DEFAULT_WORK_BUDGET;
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -26,9 +30,11 @@ use project::{aggregate_over, project};
 
 /// Runs a top-level query.
 pub(crate) fn run(store: &Store, q: &Query) -> Result<Value, FiberyError> {
+    limits::check(q)?;
     let cx = Cx {
         store,
         cache: RefCell::new(HashMap::new()),
+        budget: limits::Budget::new(store.work_budget),
     };
     run_in(&cx, q)
 }
@@ -43,6 +49,7 @@ struct Res {
 pub(crate) struct Cx<'a> {
     store: &'a Store,
     cache: RefCell<HashMap<String, HashMap<String, Rc<Res>>>>,
+    budget: limits::Budget,
 }
 
 impl std::ops::Deref for Cx<'_> {
@@ -78,12 +85,8 @@ fn run_in(store: &Cx<'_>, q: &Query) -> Result<Value, FiberyError> {
         Some(t) if !t.meta.primitive => {}
         _ => return Err(error::type_not_found(&q.from)),
     }
-    let cands: Vec<&Entity> = store
-        .types
-        .get(&q.from)
-        .map(|t| t.entities.values().collect())
-        .unwrap_or_default();
-    if let Some(v) = top_level_aggregate(store, q, &cands)? {
+    let ents = store.types.get(&q.from).map(|t| &t.entities);
+    if let Some(v) = top_level_aggregate(store, q, ents)? {
         return Ok(v);
     }
     let window = Window {
@@ -92,7 +95,7 @@ fn run_in(store: &Cx<'_>, q: &Query) -> Result<Value, FiberyError> {
         limit: q.limit,
         offset: q.offset,
     };
-    let rows = select_rows(store, &q.from, cands, &window)?;
+    let rows = plan::top_rows(store, &q.from, ents, &window)?;
     project_rows(store, &q.from, &rows, &q.select)
 }
 
@@ -146,6 +149,8 @@ pub(super) fn select_rows<'a>(
     for (o, _) in &order {
         numeric.push(eval_operand(store, ty, None, o)?.numeric);
     }
+    let per_row = 1 + filter.map_or(0, limits::filter_cost);
+    store.budget.charge(cands.len() as u64 * per_row)?;
     let mut kept = Vec::with_capacity(cands.len());
     for e in cands {
         let ok = match filter {
@@ -173,6 +178,12 @@ pub(super) fn select_rows<'a>(
             _ => None,
         })
         .collect();
+    // Keys, then about n log n comparisons of up to every key.
+    let n = kept.len() as u64;
+    let keys = order.len() as u64;
+    store
+        .budget
+        .charge(n * keys * (1 + u64::from(n.max(1).ilog2())))?;
     type Keyed<'k> = (Vec<Cow<'k, Value>>, &'k Entity);
     let mut keyed: Vec<Keyed<'a>> = Vec::with_capacity(kept.len());
     for e in kept {
@@ -313,10 +324,10 @@ pub(super) fn collection_target(
 
 /// `{"alias": ["q/count", "fibery/id"]}` at the top level: one row aggregating every matching
 /// row (limit and offset do not apply). Only when every select entry is such an aggregate.
-fn top_level_aggregate(
-    store: &Cx<'_>,
+fn top_level_aggregate<'a>(
+    store: &Cx<'a>,
     q: &Query,
-    cands: &[&Entity],
+    ents: Option<&'a std::collections::BTreeMap<String, Entity>>,
 ) -> Result<Option<Value>, FiberyError> {
     let Select::Aliased(pairs) = &q.select else {
         return Ok(None);
@@ -344,7 +355,7 @@ fn top_level_aggregate(
         limit: Limit::NoLimit,
         offset: None,
     };
-    let rows = select_rows(store, &q.from, cands.to_vec(), &window)?;
+    let rows = plan::top_rows(store, &q.from, ents, &window)?;
     let mut out = Map::new();
     for (alias, func, inner) in plan {
         out.insert(
