@@ -103,6 +103,7 @@ pub mod error;
 pub mod files;
 pub mod pace;
 pub mod query;
+pub mod records;
 pub mod retry;
 pub mod schema;
 mod scrub;
@@ -111,7 +112,8 @@ pub mod webhooks;
 
 pub use builder::ClientBuilder;
 pub use client::Client;
-pub use entities::{BatchReport, Entities};
+pub use entities::Entities;
+pub use records::{BatchReport, Record, Records};
 pub use error::{Error, FiberyError, Result};
 pub use files::FileInfo;
 pub use query::QueryStream;
