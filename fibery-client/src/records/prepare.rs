@@ -1,8 +1,6 @@
 //! Validating every item before anything is written: option names resolved (one request
 //! for all option lookups), ids and conflict keys checked, the schema's rules applied.
 
-use std::collections::HashMap;
-
 use fibery_core::entity::EncodedEntity;
 use fibery_core::schema::Schema;
 use fibery_core::validate::{EnumOptions, Mode, Rule, Violation};
@@ -23,8 +21,8 @@ struct Checks<'a> {
     type_name: &'a str,
     op: &'a Op,
     options: EnumOptions,
-    /// Enum field -> its enum type.
-    enum_types: HashMap<String, String>,
+    /// Enum field -> its enum type, in order of first appearance.
+    enum_types: Vec<(String, String)>,
 }
 
 impl Records {
@@ -42,19 +40,19 @@ impl Records {
         {
             return Err(unknown_field(ty, key));
         }
-        let mut enum_types = HashMap::new();
+        let mut enum_types: Vec<(String, String)> = Vec::new();
         for (field, _, _) in items.iter().flatten().flat_map(|e| &e.enums) {
-            if enum_types.contains_key(field) {
+            if enum_types.iter().any(|(f, _)| f == field) {
                 continue;
             }
             let ft = schema.field_type(&self.type_name, field);
             if let Some(et) = ft.as_ref().and_then(|ft| ft.enum_type()) {
-                enum_types.insert(field.clone(), et.to_owned());
+                enum_types.push((field.clone(), et.to_owned()));
             }
         }
         let options = self
             .client
-            .enum_set(enum_types.values().map(String::as_str))
+            .enum_set(enum_types.iter().map(|(_, et)| et.as_str()))
             .await?;
         let checks = Checks {
             schema: &schema,
@@ -94,7 +92,7 @@ impl Checks<'_> {
         } = e;
         let mut violations = Vec::new();
         for (field, names, multi) in enums {
-            let Some(et) = self.enum_types.get(&field) else {
+            let Some((_, et)) = self.enum_types.iter().find(|(f, _)| *f == field) else {
                 violations.push(Violation {
                     reason: format!("`{field}` is not a select or workflow field of {}", self.type_name),
                     field,
