@@ -4,6 +4,7 @@ use std::io::{BufWriter, Read, Write};
 
 use fibery_core::query::{Filter, Query, Select, SelectItem, SubQuery};
 use fibery_core::schema::Schema;
+use futures::TryStreamExt;
 use serde_json::{Map, Value, json};
 
 use crate::cli::{
@@ -102,10 +103,8 @@ async fn export_with(conn: &Conn, a: &ExportArgs, where_: Option<Filter>) -> Res
     if csv {
         write_csv_record(&mut out, cols.iter().map(|c| c.field.clone()))?;
     }
-    let mut pager = conn
-        .pager(q, a.page_size)
-        .pages_per_request(a.pages_per_request);
-    while let Some(mut rows) = pager.next().await? {
+    let mut pages = std::pin::pin!(conn.pages(&q, a.page_size, a.pages_per_request));
+    while let Some(mut rows) = pages.try_next().await? {
         if !doc_fields.is_empty() {
             fill_documents(conn, &doc_fields, &mut rows).await?;
         }

@@ -7,6 +7,8 @@
 //! * Reads: [`Client::query`], [`Client::query_stream`] (keyset pagination on `fibery/id`),
 //!   [`Client::count`].
 //! * Typed entities: [`Client::entities`] (create, upsert, get, filter, update, delete).
+//! * Batch writes go through one pipeline, [`records`] (untyped: [`Client::records`]):
+//!   every item validated, every valid one written, a per-item [`BatchReport`].
 //! * [`documents`], [`files`], [`schema`](mod@schema) (cache + ETag + mutations), [`webhooks`].
 //! * One error type, [`Error`]; retries and pacing are described in [`retry`] and [`pace`].
 //!
