@@ -8,8 +8,8 @@ use std::time::Duration;
 use fibery_client::{Client, Error as ClientError, Stats};
 use fibery_core::command::Command;
 use fibery_core::query::Query;
-use futures::{Stream, TryStreamExt};
 use fibery_core::schema::Schema;
+use futures::{Stream, TryStreamExt};
 use serde_json::Value;
 use std::sync::Arc;
 

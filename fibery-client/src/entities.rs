@@ -256,7 +256,6 @@ where
         items.iter_mut().for_each(&mut f);
         self.update_all(&items).await
     }
-
 }
 
 /// Gives every item without an id a fresh v4 id.

@@ -24,9 +24,10 @@ pub(crate) fn split(
         match (ft, value) {
             (FieldType::RichText, Value::String(s)) => e.rich_text.push((name, DocFormat::Md, s)),
             (FieldType::RichText, Value::Null) => {}
-            (FieldType::SingleSelect { .. } | FieldType::WorkflowState { .. }, Value::String(s))
-                if Uuid::parse_str(&s).is_err() =>
-            {
+            (
+                FieldType::SingleSelect { .. } | FieldType::WorkflowState { .. },
+                Value::String(s),
+            ) if Uuid::parse_str(&s).is_err() => {
                 e.enums.push((name, vec![s], false));
             }
             (FieldType::MultiSelect { .. }, Value::Array(a))

@@ -43,6 +43,8 @@ pub(crate) struct Prepared {
 
 /// (entity id, rich-text field) -> document secret.
 type Secrets = HashMap<(Uuid, String), String>;
+/// A document to write: (item position, secret, content).
+type Doc = (usize, String, String);
 /// (entity id, collection field) -> current item ids.
 type Current = HashMap<(Uuid, String), Vec<Uuid>>;
 
@@ -129,7 +131,11 @@ impl Chunk {
     }
 
     fn into_outcome(self) -> Vec<(usize, Result<Uuid>)> {
-        self.items.iter().map(|p| p.index).zip(self.results).collect()
+        self.items
+            .iter()
+            .map(|p| p.index)
+            .zip(self.results)
+            .collect()
     }
 }
 
@@ -216,8 +222,7 @@ impl Records {
         let mut current = Current::new();
         if set && !collection_fields.is_empty() {
             let ids: Vec<Uuid> = chunk.items.iter().map(|p| p.id).collect();
-            match current_collections(&self.client, &self.type_name, &collection_fields, &ids)
-                .await
+            match current_collections(&self.client, &self.type_name, &collection_fields, &ids).await
             {
                 Ok(c) => current = c,
                 Err(e) => return chunk.fail(0..chunk.items.len(), e),
@@ -268,12 +273,24 @@ impl Records {
         let entities = chunk.items.iter().map(|p| p.fields.clone());
         let rich = chunk.rich_fields();
         let lookup = self
-            .secrets_query(&rich, Filter::in_list(key, keys), chunk.items.len() * 2 + 10)
+            .secrets_query(
+                &rich,
+                Filter::in_list(key, keys),
+                chunk.items.len() * 2 + 10,
+            )
             .select([key])
             .order_by("fibery/creation-date", Order::Asc);
-        let write =
-            Command::create_or_update(&*self.type_name, key, ConflictAction::UpdateLatest, entities);
-        let mut res = self.client.run(vec![write, Command::query(lookup)], false).await.into_iter();
+        let write = Command::create_or_update(
+            &*self.type_name,
+            key,
+            ConflictAction::UpdateLatest,
+            entities,
+        );
+        let mut res = self
+            .client
+            .run(vec![write, Command::query(lookup)], false)
+            .await
+            .into_iter();
         match res.next() {
             Some(Ok(_)) => {}
             Some(Err(e @ Error::Command { .. })) if chunk.items.len() > 1 => {
@@ -306,7 +323,11 @@ impl Records {
             }
         }
         for pos in 0..chunk.items.len() {
-            let k = chunk.items[pos].key.as_ref().map(Value::to_string).unwrap_or_default();
+            let k = chunk.items[pos]
+                .key
+                .as_ref()
+                .map(Value::to_string)
+                .unwrap_or_default();
             match by_key.get(&k) {
                 Some(id) => {
                     chunk.items[pos].id = *id;
@@ -354,8 +375,7 @@ impl Records {
     /// Writes the documents of the chunk's written items, one request per format and
     /// [`document_chunk`](crate::ClientBuilder::document_chunk) documents.
     async fn write_documents(&self, chunk: &mut Chunk) {
-        // format -> (item position, secret, content)
-        let mut groups: Vec<(DocFormat, Vec<(usize, String, String)>)> = Vec::new();
+        let mut groups: Vec<(DocFormat, Vec<Doc>)> = Vec::new();
         for pos in 0..chunk.items.len() {
             if chunk.results[pos].is_err() {
                 continue;
@@ -416,7 +436,9 @@ fn collection_commands(
             }
             let remove: Vec<&Uuid> = have.iter().filter(|x| !items.contains(x)).collect();
             if set && !remove.is_empty() {
-                cmds.push(Command::remove_collection_items(type_name, field, p.id, remove));
+                cmds.push(Command::remove_collection_items(
+                    type_name, field, p.id, remove,
+                ));
                 owners.push(pos);
             }
         }

@@ -83,7 +83,11 @@ impl Records {
 impl Checks<'_> {
     /// One item: option names to ids, its id (a fresh one for creates), its conflict key,
     /// then the schema's rules. All violations of the item are collected.
-    fn item(&self, index: usize, e: EncodedEntity) -> std::result::Result<Prepared, Vec<Violation>> {
+    fn item(
+        &self,
+        index: usize,
+        e: EncodedEntity,
+    ) -> std::result::Result<Prepared, Vec<Violation>> {
         let EncodedEntity {
             mut fields,
             mut collections,
@@ -94,7 +98,10 @@ impl Checks<'_> {
         for (field, names, multi) in enums {
             let Some((_, et)) = self.enum_types.iter().find(|(f, _)| *f == field) else {
                 violations.push(Violation {
-                    reason: format!("`{field}` is not a select or workflow field of {}", self.type_name),
+                    reason: format!(
+                        "`{field}` is not a select or workflow field of {}",
+                        self.type_name
+                    ),
                     field,
                     rule: Rule::WrongType,
                 });

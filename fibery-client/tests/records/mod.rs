@@ -6,7 +6,10 @@ use super::*;
 /// Option lists read before a mark, so that the requests after it are the writes only.
 async fn warm(client: &Client) {
     client.schema().await.unwrap();
-    for t in ["Projects/Tags_Projects/Task", "Projects/Priority_Projects/Task"] {
+    for t in [
+        "Projects/Tags_Projects/Task",
+        "Projects/Priority_Projects/Task",
+    ] {
         client.enum_options(t).await.unwrap();
     }
 }
@@ -44,10 +47,30 @@ async fn create_all_writes_every_valid_item_and_reports_each_invalid_one() {
     assert_eq!(report.refused().count(), 0);
     let first = |i: usize| &invalid.iter().find(|(at, _)| *at == i).unwrap().1[0];
     for (i, field, rule, reason) in [
-        (10, "Projects/Name", Rule::Validator, "length must be 1..200, got 0"),
-        (200, "Projects/Effort", Rule::Validator, "range must be >= 0, got -1"),
-        (450, "Projects/Priority", Rule::UnknownOption, "\"Urgentest\""),
-        (700, "Projects/Name", Rule::Validator, "length must be 1..200, got 201"),
+        (
+            10,
+            "Projects/Name",
+            Rule::Validator,
+            "length must be 1..200, got 0",
+        ),
+        (
+            200,
+            "Projects/Effort",
+            Rule::Validator,
+            "range must be >= 0, got -1",
+        ),
+        (
+            450,
+            "Projects/Priority",
+            Rule::UnknownOption,
+            "\"Urgentest\"",
+        ),
+        (
+            700,
+            "Projects/Name",
+            Rule::Validator,
+            "length must be 1..200, got 201",
+        ),
         (999, "Projects/Tags", Rule::UnknownOption, "\"nope\""),
     ] {
         let v = first(i);
@@ -60,7 +83,10 @@ async fn create_all_writes_every_valid_item_and_reports_each_invalid_one() {
     // Exactly the 995 creates went out (no query, no other command), in ceil(995/100)
     // requests: no request carried an invalid item.
     let sent = &emu.request_log()[mark..];
-    assert!(sent.iter().all(|r| r.path == "/api/commands" && r.status == 200));
+    assert!(
+        sent.iter()
+            .all(|r| r.path == "/api/commands" && r.status == 200)
+    );
     assert_eq!(sent.iter().map(|r| r.commands).sum::<usize>(), 995);
     assert_eq!(sent.len(), 10);
     let stored = emu.entities(TASK);
@@ -92,13 +118,24 @@ async fn thousand_rich_text_rows_cost_two_requests_per_chunk() {
     assert_eq!(sent.len(), 2 * 11);
     let commands: Vec<&str> = sent.iter().map(|r| r.path.as_str()).collect();
     assert_eq!(
-        commands.iter().filter(|p| **p == "/api/documents/commands").count(),
+        commands
+            .iter()
+            .filter(|p| **p == "/api/documents/commands")
+            .count(),
         11
     );
     let ids = report.ids();
     for at in [0, 500, 999] {
-        let t = client.entities::<Task>().get(ids[at]).await.unwrap().unwrap();
-        assert_eq!(t.description.as_deref().map(str::trim), Some(&*format!("body **{at}**")));
+        let t = client
+            .entities::<Task>()
+            .get(ids[at])
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            t.description.as_deref().map(str::trim),
+            Some(&*format!("body **{at}**"))
+        );
     }
 }
 
@@ -118,14 +155,22 @@ async fn untyped_records_resolve_options_collections_and_rich_text() {
         record(json!({"Projects/Name": "bad tag", "Projects/Tags": ["nope"]})),
     ];
     let report = client.records(TASK).create_all(items).await.unwrap();
-    assert_eq!(report.written(), 1, "{:?}", report.errors().collect::<Vec<_>>());
+    assert_eq!(
+        report.written(),
+        1,
+        "{:?}",
+        report.errors().collect::<Vec<_>>()
+    );
     let invalid: Vec<usize> = report.invalid().map(|(i, _)| i).collect();
     assert_eq!(invalid, [1, 2]);
     let id = report.ids()[0];
     let t = client.entities::<Task>().get(id).await.unwrap().unwrap();
     assert_eq!(t.priority.as_deref(), Some("High"));
     assert_eq!(t.tags, ["api", "backend"]);
-    assert_eq!(t.description.as_deref().map(str::trim), Some("from a *map*"));
+    assert_eq!(
+        t.description.as_deref().map(str::trim),
+        Some("from a *map*")
+    );
     assert_eq!(emu.entities(TASK).len(), 1);
 
     // Update sets collections exactly; an item without an id is reported, not sent.
@@ -136,9 +181,15 @@ async fn untyped_records_resolve_options_collections_and_rich_text() {
     let report = client.records(TASK).update_all(changes).await.unwrap();
     assert_eq!(report.written(), 1);
     let (at, vs) = report.invalid().next().unwrap();
-    assert_eq!((at, vs[0].field.as_str(), vs[0].rule), (1, "fibery/id", Rule::Required));
+    assert_eq!(
+        (at, vs[0].field.as_str(), vs[0].rule),
+        (1, "fibery/id", Rule::Required)
+    );
     let t = client.entities::<Task>().get(id).await.unwrap().unwrap();
-    assert_eq!((t.tags.as_slice(), t.effort), (&["api".to_owned()][..], Some(4)));
+    assert_eq!(
+        (t.tags.as_slice(), t.effort),
+        (&["api".to_owned()][..], Some(4))
+    );
 }
 
 #[tokio::test]
