@@ -54,3 +54,4 @@ pub mod journal;
 pub mod mapping;
 pub mod rejects;
 pub mod sample;
+pub mod writer;

@@ -232,13 +232,13 @@ where
             .map(|id| Command::delete(T::TYPE_NAME, id))
             .collect();
         let results = self.client.run(cmds, true).await;
-        Ok(BatchReport {
-            results: results
+        Ok(BatchReport::new(
+            results
                 .into_iter()
                 .zip(&ids)
                 .map(|(r, id)| r.map(|_| *id))
                 .collect(),
-        })
+        ))
     }
 
     /// Deletes one entity.

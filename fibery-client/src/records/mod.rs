@@ -59,13 +59,26 @@ pub use pipeline::CHUNKS_IN_FLIGHT;
 pub(crate) use typed::encode_items;
 
 /// Per-item outcome of a batch write, in input order. A failed item never hides the others.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct BatchReport {
     /// One result per input item: the entity id, or what went wrong for that item.
     pub results: Vec<Result<Uuid>>,
+    /// Items whose entity was written but whose follow-up (collection items or document)
+    /// failed, with the id written; their `results` entry holds the follow-up's error.
+    pub partial: Vec<(usize, Uuid)>,
+    /// Upserts: the items that updated an existing entity (the others were created).
+    pub updated: Vec<usize>,
 }
 
 impl BatchReport {
+    /// A report of these results (nothing partial, nothing updated).
+    pub fn new(results: Vec<Result<Uuid>>) -> BatchReport {
+        BatchReport {
+            results,
+            ..BatchReport::default()
+        }
+    }
+
     /// Ids of the items that succeeded (in input order).
     pub fn ids(&self) -> Vec<Uuid> {
         self.results
@@ -225,8 +238,9 @@ impl Records {
         items: Vec<std::result::Result<EncodedEntity, Vec<Violation>>>,
         op: Op,
     ) -> Result<BatchReport> {
-        let (valid, mut results) = self.prepare(items, &op).await?;
-        self.run_pipeline(&op, valid, &mut results).await;
-        Ok(BatchReport { results })
+        let (valid, results) = self.prepare(items, &op).await?;
+        let mut report = BatchReport::new(results);
+        self.run_pipeline(&op, valid, &mut report).await;
+        Ok(report)
     }
 }

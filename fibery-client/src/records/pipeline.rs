@@ -12,7 +12,7 @@ use futures::StreamExt;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::{Op, Records};
+use super::{BatchReport, Op, Records};
 use crate::client::Client;
 use crate::error::{Error, Result};
 
@@ -52,15 +52,25 @@ type Current = HashMap<(Uuid, String), Vec<Uuid>>;
 struct Chunk {
     items: Vec<Prepared>,
     results: Vec<Result<Uuid>>,
+    /// The item's entity is written (a later failure is a follow-up's).
+    written: Vec<bool>,
+    /// Upserts: the item updated an existing entity.
+    updated: Vec<bool>,
     secrets: Secrets,
 }
+
+/// One item's outcome: input index, result, entity written, existing entity updated.
+type Outcome = (usize, Result<Uuid>, bool, bool);
 
 impl Chunk {
     fn new(items: Vec<Prepared>) -> Chunk {
         let results = items.iter().map(|p| Ok(p.id)).collect();
+        let n = items.len();
         Chunk {
             items,
             results,
+            written: vec![false; n],
+            updated: vec![false; n],
             secrets: Secrets::new(),
         }
     }
@@ -130,11 +140,14 @@ impl Chunk {
         }
     }
 
-    fn into_outcome(self) -> Vec<(usize, Result<Uuid>)> {
+    fn into_outcome(self) -> Vec<Outcome> {
+        let flags = self.written.into_iter().zip(self.updated);
         self.items
             .iter()
             .map(|p| p.index)
             .zip(self.results)
+            .zip(flags)
+            .map(|((i, r), (w, u))| (i, r, w, u))
             .collect()
     }
 }
@@ -151,6 +164,11 @@ fn with_index(error: Error, index: usize) -> Error {
     }
 }
 
+/// The id an item was to be written with (its result before the pipeline ran).
+fn report_id(r: &Result<Uuid>) -> Uuid {
+    r.as_ref().copied().unwrap_or_default()
+}
+
 /// The `fibery/id` of a row, if it is a UUID.
 fn row_id(row: &Value) -> Option<Uuid> {
     row["fibery/id"]
@@ -165,7 +183,7 @@ impl Records {
         &self,
         op: &Op,
         items: Vec<Prepared>,
-        results: &mut [Result<Uuid>],
+        report: &mut BatchReport,
     ) {
         let max = self.client.limits().max_commands;
         let rich = items.iter().any(|p| !p.rich_text.is_empty());
@@ -183,14 +201,21 @@ impl Records {
         let mut lanes = futures::stream::iter(chunks.into_iter().map(|c| self.write_chunk(op, c)))
             .buffer_unordered(CHUNKS_IN_FLIGHT);
         while let Some(outcome) = lanes.next().await {
-            for (i, r) in outcome {
-                results[i] = r;
+            for (i, r, written, updated) in outcome {
+                match &r {
+                    Err(_) if written => report.partial.push((i, report_id(&report.results[i]))),
+                    Ok(_) if updated => report.updated.push(i),
+                    _ => {}
+                }
+                report.results[i] = r;
             }
         }
+        report.partial.sort_unstable();
+        report.updated.sort_unstable();
     }
 
     /// One chunk: its write, its collections, its documents.
-    async fn write_chunk(&self, op: &Op, items: Vec<Prepared>) -> Vec<(usize, Result<Uuid>)> {
+    async fn write_chunk(&self, op: &Op, items: Vec<Prepared>) -> Vec<Outcome> {
         let mut chunk = Chunk::new(items);
         match op {
             Op::Create => self.write_each(&mut chunk, false).await,
@@ -207,7 +232,7 @@ impl Records {
 
     /// A create-or-update the server refused as a whole: each half on its own, down to
     /// the single item it refuses.
-    async fn upsert_halves(&self, op: &Op, mut items: Vec<Prepared>) -> Vec<(usize, Result<Uuid>)> {
+    async fn upsert_halves(&self, op: &Op, mut items: Vec<Prepared>) -> Vec<Outcome> {
         let second = items.split_off(items.len() / 2);
         let mut out = Box::pin(self.write_chunk(op, items)).await;
         out.extend(Box::pin(self.write_chunk(op, second)).await);
@@ -251,8 +276,10 @@ impl Records {
         cmds.extend(colls);
         let mut res = self.client.run(cmds, false).await.into_iter();
         for pos in 0..n {
-            if let Some(Err(e)) = res.next() {
-                chunk.refuse(pos, e);
+            match res.next() {
+                Some(Ok(_)) => chunk.written[pos] = true,
+                Some(Err(e)) => chunk.refuse(pos, e),
+                None => {}
             }
         }
         if !rich.is_empty() {
@@ -292,8 +319,17 @@ impl Records {
             .await
             .into_iter();
         match res.next() {
-            Some(Ok(_)) => {}
-            Some(Err(e @ Error::Command { .. })) if chunk.items.len() > 1 => {
+            Some(Ok(actions)) => {
+                let actions = actions.as_array().cloned().unwrap_or_default();
+                for (pos, a) in actions.iter().enumerate().take(chunk.items.len()) {
+                    chunk.updated[pos] = a["action"].as_str().is_some_and(|a| a != "create");
+                }
+            }
+            // Refused by Fibery, or too large (413, nothing applied): retry in halves.
+            Some(Err(e))
+                if chunk.items.len() > 1
+                    && (matches!(e, Error::Command { .. }) || e.status() == Some(413)) =>
+            {
                 tracing::debug!(error = %e, "upsert refused as a whole: retrying in halves");
                 return Err(std::mem::take(&mut chunk.items));
             }
@@ -332,6 +368,7 @@ impl Records {
                 Some(id) => {
                     chunk.items[pos].id = *id;
                     chunk.results[pos] = Ok(*id);
+                    chunk.written[pos] = true;
                 }
                 None => {
                     let what = format!("{} with {key} = {k}", self.type_name);
