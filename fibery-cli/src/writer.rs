@@ -77,7 +77,7 @@ impl Writer {
     pub fn new(client: &Client, type_name: &str, key: Option<String>) -> Writer {
         Writer {
             client: client.clone(),
-            records: client.records(type_name),
+            records: client.records(type_name).merge_collections(),
             key,
             journal: None,
             next_batch: 0,

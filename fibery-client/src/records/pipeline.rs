@@ -239,10 +239,11 @@ impl Records {
         out
     }
 
-    /// Creates (`set` = false) or updates (`set` = true: collections set exactly) one
-    /// command per item; the secrets query and the collection commands follow in the
-    /// same command list (split into requests of the command limit, sent in order).
-    async fn write_each(&self, chunk: &mut Chunk, set: bool) {
+    /// Creates or updates (`update`; collections set exactly unless merging) one command
+    /// per item; the secrets query and the collection commands follow in the same command
+    /// list (split into requests of the command limit, sent in order).
+    async fn write_each(&self, chunk: &mut Chunk, update: bool) {
+        let set = update && !self.merge;
         let collection_fields = chunk.collection_fields();
         let mut current = Current::new();
         if set && !collection_fields.is_empty() {
@@ -258,7 +259,7 @@ impl Records {
             .iter()
             .map(|p| {
                 let fields = Value::Object(p.fields.clone());
-                if set {
+                if update {
                     Command::update(&*self.type_name, p.id, fields)
                 } else {
                     Command::create(&*self.type_name, fields)
@@ -313,11 +314,17 @@ impl Records {
             ConflictAction::UpdateLatest,
             entities,
         );
-        let mut res = self
-            .client
-            .run(vec![write, Command::query(lookup)], false)
-            .await
-            .into_iter();
+        let mut cmds = vec![write, Command::query(lookup)];
+        // Merging: the adds ride along, aimed at the ids proposed (right unless the key
+        // matched an entity with another id; those are redone below).
+        let proposed: Vec<Uuid> = chunk.items.iter().map(|p| p.id).collect();
+        let (adds, owners) = if self.merge {
+            collection_commands(&self.type_name, chunk, &Current::new(), false)
+        } else {
+            Default::default()
+        };
+        cmds.extend(adds);
+        let mut res = self.client.run(cmds, false).await.into_iter();
         match res.next() {
             Some(Ok(actions)) => {
                 let actions = actions.as_array().cloned().unwrap_or_default();
@@ -377,8 +384,46 @@ impl Records {
             }
         }
         chunk.take_secrets(&rows, &rich);
-        self.set_collections(chunk).await;
+        if self.merge {
+            let (kept, moved): (Vec<_>, Vec<_>) = owners
+                .into_iter()
+                .zip(res)
+                .partition(|(pos, _)| chunk.items[*pos].id == proposed[*pos]);
+            for (pos, r) in kept {
+                if let Err(e) = r {
+                    chunk.refuse(pos, e);
+                }
+            }
+            let mut moved: Vec<usize> = moved.into_iter().map(|(pos, _)| pos).collect();
+            moved.dedup();
+            self.add_collections(chunk, &moved).await;
+        } else {
+            self.set_collections(chunk).await;
+        }
         Ok(())
+    }
+
+    /// Adds the collection items of the items at `positions` (by their current ids).
+    async fn add_collections(&self, chunk: &mut Chunk, positions: &[usize]) {
+        let mut cmds = Vec::new();
+        let mut owners = Vec::new();
+        for &pos in positions {
+            let p = &chunk.items[pos];
+            for (field, items) in p.collections.iter().filter(|(_, i)| !i.is_empty()) {
+                cmds.push(Command::add_collection_items(
+                    &*self.type_name,
+                    field,
+                    p.id,
+                    items,
+                ));
+                owners.push(pos);
+            }
+        }
+        if cmds.is_empty() {
+            return;
+        }
+        let res = self.client.run(cmds, false).await.into_iter();
+        apply_collections(chunk, owners, res);
     }
 
     /// Sets the chunk's collections to exactly the given items (reads the current ones

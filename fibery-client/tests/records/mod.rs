@@ -216,3 +216,53 @@ async fn chunks_are_in_flight_together() {
         .count();
     assert!(overlapping >= 4, "{overlapping} of 7 requests overlapped");
 }
+
+#[tokio::test]
+async fn merged_upsert_adds_collection_items_in_its_write_request() {
+    let emu = emulator(None).await;
+    let client = fast(&emu).build().unwrap();
+    warm(&client).await;
+    let record = |v: Value| v.as_object().cloned().unwrap();
+    let key = "Projects/External Id";
+    let first = vec![record(
+        json!({"Projects/Name": "one", key: "M-1", "Projects/Tags": ["api"]}),
+    )];
+    let r1 = client.records(TASK).upsert_all(first, key).await.unwrap();
+    assert_eq!(r1.written(), 1, "{:?}", r1.errors().collect::<Vec<_>>());
+    let id = r1.ids()[0];
+    let mark = emu.request_log().len();
+    let again = vec![
+        record(
+            json!({"fibery/id": id, "Projects/Name": "one again", key: "M-1",
+            "Projects/Tags": ["backend"]}),
+        ),
+        record(json!({"Projects/Name": "two", key: "M-2", "Projects/Tags": ["docs"]})),
+    ];
+    let merged = async |items: Vec<Map<String, Value>>| {
+        let records = client.records(TASK).merge_collections();
+        records.upsert_all(items, key).await.unwrap()
+    };
+    let r2 = merged(again).await;
+    assert_eq!(r2.written(), 2, "{:?}", r2.errors().collect::<Vec<_>>());
+    assert_eq!(
+        r2.updated,
+        [0],
+        "the first item updated the existing entity"
+    );
+    // The write, the id query and the adds in one request.
+    assert_eq!(r2.ids()[0], id);
+    assert_eq!(emu.request_log().len() - mark, 1);
+    let tags = |t: Task| t.tags;
+    let get = async |id| client.entities::<Task>().get(id).await.unwrap().unwrap();
+    assert_eq!(tags(get(id).await), ["api", "backend"]);
+
+    // Another id for an existing key: the adds follow the entity's real id.
+    let mark = emu.request_log().len();
+    let other = vec![record(
+        json!({"Projects/Name": "one", key: "M-1", "Projects/Tags": ["docs"]}),
+    )];
+    let r3 = merged(other).await;
+    assert_eq!(r3.into_result().unwrap(), [id]);
+    assert_eq!(emu.request_log().len() - mark, 2);
+    assert_eq!(tags(get(id).await), ["api", "backend", "docs"]);
+}
