@@ -10,7 +10,7 @@
 //! # What a batch write returns
 //!
 //! `Ok(report)` with one entry per input item, in input order: the id written, or that
-//! item's error — [`Error::Validation`] (with `index`, and per field the [`Rule`] and a
+//! item's error — [`Error::Validation`] (with `index`, and per field the [`Rule`](crate::Rule) and a
 //! reason naming the rule's bounds) for an item refused locally, [`Error::Command`] for an
 //! item the server refused, [`Error::Batch`] for an item whose request failed as a whole
 //! after retries. `Err` only when nothing could be attempted: the schema or the option
