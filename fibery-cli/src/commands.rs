@@ -4,6 +4,7 @@ use std::io::{BufWriter, Read, Write};
 
 use fibery_core::query::{Filter, Query, Select, SelectItem, SubQuery};
 use fibery_core::schema::Schema;
+use futures::TryStreamExt;
 use serde_json::{Map, Value, json};
 
 use crate::cli::{
@@ -104,10 +105,8 @@ async fn export_with(conn: &Conn, a: &ExportArgs, where_: Option<Filter>) -> Res
     if let Some(state) = &a.since {
         return export_changes(conn, a, q, &cols, &doc_fields, out, state).await;
     }
-    let mut pager = conn
-        .pager(q, a.page_size)
-        .pages_per_request(a.pages_per_request);
-    while let Some(mut rows) = pager.next().await? {
+    let mut pages = std::pin::pin!(conn.pages(&q, a.page_size, a.pages_per_request));
+    while let Some(mut rows) = pages.try_next().await? {
         write_page(conn, a, &cols, &doc_fields, &mut rows, &mut out).await?;
     }
     out.flush()?;

@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use fibery_client::{Client, Error as ClientError, Stats};
 use fibery_core::command::Command;
-use fibery_core::query::{Filter, Order, Query, Select, SelectItem};
+use fibery_core::query::Query;
 use fibery_core::schema::Schema;
+use futures::{Stream, TryStreamExt};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -147,40 +148,37 @@ impl Conn {
         self.client.execute(cmds).await
     }
 
-    /// Pages through every row of `query` (keyset pagination on `fibery/id`), calling `f`
-    /// for each page. `query`'s order, limit and offset are replaced by the pager's.
+    /// Every row of `query` in pages of `page_size` rows: the client's
+    /// [`query_stream`](Client::query_stream) (keyset pagination on `fibery/id`, which it
+    /// adds to the select and removes again; `query`'s order, limit and offset are
+    /// replaced), `pages_per_request` pages per request.
+    pub fn pages(
+        &self,
+        query: &Query,
+        page_size: usize,
+        pages_per_request: usize,
+    ) -> impl Stream<Item = Result<Vec<Value>>> + Send + 'static {
+        let page_size = page_size.max(1);
+        self.client
+            .query_stream(query)
+            .page_size(page_size)
+            .pages_per_request(pages_per_request)
+            .try_chunks(page_size)
+            .map_err(|e| read_error("query failed", &e.1))
+    }
+
+    /// Pages through every row of `query`, calling `f` for each page (see [`pages`](Self::pages)).
     pub async fn for_each_page(
         &self,
         query: Query,
         page_size: usize,
         mut f: impl FnMut(Vec<Value>) -> Result<()>,
     ) -> Result<()> {
-        let mut pager = self.pager(query, page_size);
-        while let Some(rows) = pager.next().await? {
+        let mut pages = std::pin::pin!(self.pages(&query, page_size, 1));
+        while let Some(rows) = pages.try_next().await? {
             f(rows)?;
         }
         Ok(())
-    }
-
-    /// A pager over every row of `query` (keyset pagination on `fibery/id`, which is added
-    /// to the select if missing). `query`'s order, limit and offset are replaced.
-    pub fn pager(&self, mut query: Query, page_size: usize) -> Pager<'_> {
-        let id = SelectItem::field("fibery/id");
-        match &mut query.select {
-            Select::Fields(items) if !items.contains(&id) => items.insert(0, id),
-            _ => {}
-        }
-        query.order_by.clear();
-        query.offset = None;
-        Pager {
-            conn: self,
-            query,
-            page_size: page_size.max(1),
-            pages_per_request: 1,
-            buffered: std::collections::VecDeque::new(),
-            last: None,
-            done: false,
-        }
     }
 
     /// Stops the embedded emulator, if any.
@@ -258,108 +256,4 @@ fn with_hint(context: &str, e: &ClientError, text: String) -> CliError {
 /// Whether progress output can be drawn (stderr is a terminal).
 pub fn stderr_is_tty() -> bool {
     std::io::stderr().is_terminal()
-}
-
-/// Pages of a query, in `fibery/id` order; see [`Conn::pager`].
-pub struct Pager<'a> {
-    conn: &'a Conn,
-    query: Query,
-    page_size: usize,
-    pages_per_request: usize,
-    buffered: std::collections::VecDeque<Vec<Value>>,
-    last: Option<String>,
-    done: bool,
-}
-
-impl Pager<'_> {
-    /// Fetch `k` pages per HTTP request (default 1): `k` queries after the cursor at
-    /// `q/offset` 0, n, .., (k - 1) * n in one `/api/commands` request, which counts once
-    /// against the rate limit. Pages still come out one at a time.
-    pub fn pages_per_request(mut self, k: usize) -> Self {
-        self.pages_per_request = k.max(1);
-        self
-    }
-
-    /// The next page, or `None` after the last one.
-    pub async fn next(&mut self) -> Result<Option<Vec<Value>>> {
-        if let Some(page) = self.buffered.pop_front() {
-            return Ok(Some(page));
-        }
-        if self.done {
-            return Ok(None);
-        }
-        let q = self.page_query();
-        if self.pages_per_request == 1 {
-            let rows = self.conn.query(&q).await?;
-            self.advance(&rows, rows.len());
-            return Ok(Some(rows));
-        }
-        self.fetch_pages(q).await?;
-        Ok(self.buffered.pop_front())
-    }
-
-    /// The query of the next page: after the cursor, in `fibery/id` order, one page long.
-    fn page_query(&self) -> Query {
-        let mut q = self.query.clone();
-        if let Some(last) = &self.last {
-            q = q.and_filter(Filter::gt("fibery/id", last.as_str()));
-        }
-        q.order_by("fibery/id", Order::Asc)
-            .limit(self.page_size as u64)
-    }
-
-    /// Sends `pages_per_request` queries of `q` at successive offsets in one request and
-    /// buffers their pages, up to the first short one.
-    async fn fetch_pages(&mut self, q: Query) -> Result<()> {
-        let cmds: Vec<Command> = (0..self.pages_per_request)
-            .map(|i| match i {
-                0 => Command::query(q.clone()),
-                _ => Command::query(q.clone().offset((i * self.page_size) as u64)),
-            })
-            .collect();
-        let results = self.conn.execute(cmds).await;
-        let results = results.map_err(|e| read_error("query failed", &e))?;
-        let mut seen = std::collections::HashSet::new();
-        for r in results {
-            let rows = match r.map_err(|e| read_error("query failed", &e))? {
-                Value::Array(rows) => rows,
-                other => {
-                    return Err(CliError::failure(format!(
-                        "query failed: expected an array of rows, got {other}"
-                    )));
-                }
-            };
-            let fetched = rows.len();
-            // A row created between two of the request's queries shifts the later offsets
-            // by one: never write it twice.
-            let rows: Vec<Value> = rows
-                .into_iter()
-                .filter(|r| {
-                    r.get("fibery/id")
-                        .and_then(Value::as_str)
-                        .is_none_or(|id| seen.insert(id.to_owned()))
-                })
-                .collect();
-            self.advance(&rows, fetched);
-            self.buffered.push_back(rows);
-            if fetched < self.page_size {
-                break;
-            }
-        }
-        Ok(())
-    }
-
-    /// Moves the cursor past `rows`; `fetched` is the page's length as the server sent it.
-    fn advance(&mut self, rows: &[Value], fetched: usize) {
-        if let Some(id) = rows
-            .last()
-            .and_then(|r| r.get("fibery/id"))
-            .and_then(Value::as_str)
-        {
-            self.last = Some(id.to_string());
-        }
-        if fetched < self.page_size || self.last.is_none() {
-            self.done = true;
-        }
-    }
 }

@@ -1,15 +1,14 @@
-//! `fibery import`: stream rows, validate each against the live schema, write valid rows in
-//! batches (upsert by key, or create with deterministic ids), journal every batch.
+//! `fibery import`: stream rows, validate each against the live schema, map them, then
+//! write the valid ones through the client's write pipeline in batches (upsert by key, or
+//! create with deterministic ids; see [`crate::writer`]), journal every batch.
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use fibery_client::{Error as ClientError, Stats};
-use fibery_core::command::{Command, ConflictAction};
-use fibery_core::query::{Filter, Query, Select, SelectItem};
+use fibery_client::Stats;
+use fibery_core::query::Query;
 use fibery_core::schema::Schema;
 use fibery_core::validate::{Rule, Violation};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -18,13 +17,13 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::cli::{GlobalOpts, ImportArgs};
-use crate::conn::{Conn, Target, client_error, stderr_is_tty};
+use crate::conn::{Conn, Target, stderr_is_tty};
 use crate::error::{CliError, EXIT_OK, EXIT_REJECTS, Result};
-use crate::fields::DOC_SECRET;
-use crate::input::{Reader, Record, Span, detect_format};
+use crate::input::{Reader, Record, detect_format};
 use crate::journal::{self, Entry, Header, Journal, fingerprint};
 use crate::mapping::{Lookups, MappingFile, Plan, PreparedRow, prepare};
 use crate::rejects::{Reject, Rejects};
+use crate::writer::Writer;
 
 /// Set by the Ctrl-C handler: finish the batch in flight, then stop.
 pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
@@ -200,397 +199,6 @@ async fn load_lookups(conn: &Conn, plan: &Plan) -> Result<Lookups> {
     Ok(l)
 }
 
-/// Rich text waiting for its entity: (row, its span, entity id, [(field, markdown)]).
-type PendingDocs = (u64, Span, Uuid, Vec<(String, String)>);
-
-/// Counters of the write phase.
-#[derive(Default)]
-struct Tally {
-    written: u64,
-    created: u64,
-    updated: u64,
-    already: u64,
-    partial: u64,
-}
-
-struct Writer<'a> {
-    conn: &'a Conn,
-    type_name: String,
-    key: Option<String>,
-    create_mode: bool,
-    journal: Option<Journal>,
-    next_batch: u64,
-    recheck_through: u64,
-    recheck: bool,
-    tally: Tally,
-    /// Our id -> the id of the existing entity an upsert updated instead.
-    remapped: std::collections::HashMap<Uuid, Uuid>,
-}
-
-/// A query of `type_name`'s entities with the given ids, selecting `select`.
-fn by_ids(type_name: &str, ids: &[Uuid], select: Select) -> Query {
-    Query::from(type_name)
-        .with_select(select)
-        .filter(Filter::in_list(
-            "fibery/id",
-            ids.iter().map(|id| id.to_string()),
-        ))
-        .limit(ids.len() as u64)
-}
-
-impl Writer<'_> {
-    fn collection_commands(&self, rows: &[PreparedRow]) -> Vec<(usize, String, Command)> {
-        let mut v = Vec::new();
-        for (i, r) in rows.iter().enumerate() {
-            for (field, ids) in &r.collections {
-                let cmd = Command::add_collection_items(&self.type_name, field, r.id, ids);
-                v.push((i, field.clone(), cmd));
-            }
-        }
-        v
-    }
-
-    /// Writes one batch: journal "sent", request(s), journal "done". Returns rejects.
-    async fn flush(&mut self, mut rows: Vec<PreparedRow>, last_row: u64) -> Result<Vec<Reject>> {
-        if rows.is_empty() {
-            if let Some(j) = &mut self.journal {
-                // Rows up to last_row are settled (all rejected): record progress.
-                let batch = self.next_batch;
-                self.next_batch += 1;
-                j.append(&Entry::Sent {
-                    batch,
-                    first_row: last_row,
-                    last_row,
-                    entities: 0,
-                })?;
-                j.append(&Entry::Done {
-                    batch,
-                    last_row,
-                    written: 0,
-                    rejected: 0,
-                })?;
-            }
-            return Ok(Vec::new());
-        }
-        let first_row = rows[0].row;
-        // Re-check the uncertain batch of a crashed run: drop rows that made it.
-        if first_row <= self.recheck_through && self.recheck {
-            let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-            let select = Select::Fields(vec![SelectItem::field("fibery/id")]);
-            let present: HashSet<Uuid> = self
-                .conn
-                .query(&by_ids(&self.type_name, &ids, select))
-                .await?
-                .iter()
-                .filter_map(|r| {
-                    r.get("fibery/id")
-                        .and_then(Value::as_str)
-                        .and_then(|s| Uuid::parse_str(s).ok())
-                })
-                .collect();
-            let before = rows.len();
-            rows.retain(|r| !present.contains(&r.id));
-            self.tally.already += (before - rows.len()) as u64;
-        }
-        let batch = self.next_batch;
-        self.next_batch += 1;
-        if let Some(j) = &mut self.journal {
-            j.append(&Entry::Sent {
-                batch,
-                first_row,
-                last_row,
-                entities: rows.len(),
-            })?;
-        }
-        let mut rejects = Vec::new();
-        let mut written = 0u64;
-        if !rows.is_empty() {
-            let docs: Vec<PendingDocs> = rows
-                .iter()
-                .filter(|r| !r.documents.is_empty())
-                .map(|r| (r.row, r.span, r.id, r.documents.clone()))
-                .collect();
-            written = if self.create_mode {
-                self.send_creates(&rows, &mut rejects).await?
-            } else {
-                self.send_upserts(rows, &mut rejects).await?
-            };
-            if !docs.is_empty() {
-                let failed: HashSet<u64> = rejects
-                    .iter()
-                    .filter(|r| r.record.is_some())
-                    .map(|r| r.row)
-                    .collect();
-                let docs: Vec<_> = docs
-                    .into_iter()
-                    .filter(|d| !failed.contains(&d.0))
-                    .collect();
-                self.write_documents(docs, &mut rejects).await?;
-            }
-        }
-        if let Some(j) = &mut self.journal {
-            j.append(&Entry::Done {
-                batch,
-                last_row,
-                written,
-                rejected: rejects.len() as u64,
-            })?;
-        }
-        Ok(rejects)
-    }
-
-    async fn send_creates(
-        &mut self,
-        rows: &[PreparedRow],
-        rejects: &mut Vec<Reject>,
-    ) -> Result<u64> {
-        let mut cmds: Vec<Command> = rows
-            .iter()
-            .map(|r| Command::create(&self.type_name, Value::Object(r.fields.clone())))
-            .collect();
-        let colls = self.collection_commands(rows);
-        cmds.extend(colls.iter().map(|c| c.2.clone()));
-        let results = self.execute(cmds).await?;
-        let mut written = 0;
-        let mut failed = HashSet::new();
-        for (i, (r, res)) in rows.iter().zip(&results).enumerate() {
-            match res {
-                Ok(_) => {
-                    written += 1;
-                    self.tally.created += 1;
-                }
-                Err(e) if e.is_duplicate() => {
-                    self.tally.already += 1;
-                }
-                Err(e) if e.status() == Some(413) => {
-                    failed.insert(i);
-                    rejects.push(Reject::unwritten(
-                        r,
-                        &self.type_name,
-                        Rule::Validator,
-                        "the row is too large for one request (HTTP 413)".to_string(),
-                    ));
-                }
-                Err(e) => {
-                    failed.insert(i);
-                    rejects.push(Reject::unwritten(
-                        r,
-                        &self.type_name,
-                        Rule::Validator,
-                        format!("server: {e}"),
-                    ));
-                }
-            }
-        }
-        self.tally.written += written;
-        self.collection_results(rows, &colls, &results[rows.len()..], &failed, rejects);
-        Ok(written)
-    }
-
-    async fn send_upserts(
-        &mut self,
-        rows: Vec<PreparedRow>,
-        rejects: &mut Vec<Reject>,
-    ) -> Result<u64> {
-        // Work list: halves of a batch the server refused, down to single rows.
-        let mut work = vec![rows];
-        let mut written = 0;
-        while let Some(part) = work.pop() {
-            let key = self.key.clone().unwrap_or_default();
-            let entities = part.iter().map(|r| r.fields.clone());
-            let mut cmds = vec![Command::create_or_update(
-                &self.type_name,
-                key,
-                ConflictAction::UpdateLatest,
-                entities,
-            )];
-            let colls = self.collection_commands(&part);
-            cmds.extend(colls.iter().map(|c| c.2.clone()));
-            let results = self.execute(cmds).await?;
-            match &results[0] {
-                Ok(v) => {
-                    // An existing entity with another id (not created by this tool) was
-                    // updated: its collection values must go to that id.
-                    let mut moved: HashSet<usize> = HashSet::new();
-                    let items = v.as_array().map(Vec::as_slice).unwrap_or(&[]);
-                    for (i, item) in items.iter().enumerate() {
-                        match item.get("action").and_then(Value::as_str) {
-                            Some("create") => self.tally.created += 1,
-                            Some(_) => self.tally.updated += 1,
-                            None => {}
-                        }
-                        let dup = item
-                            .get("duplicate")
-                            .and_then(|d| d.get("fibery/id"))
-                            .and_then(Value::as_str)
-                            .and_then(|s| Uuid::parse_str(s).ok());
-                        if let (Some(d), Some(r)) = (dup, part.get(i))
-                            && d != r.id
-                        {
-                            self.remapped.insert(r.id, d);
-                            moved.insert(i);
-                        }
-                    }
-                    written += part.len() as u64;
-                    self.tally.written += part.len() as u64;
-                    self.collection_results(&part, &colls, &results[1..], &moved, rejects);
-                    let again: Vec<PreparedRow> = moved
-                        .iter()
-                        .filter(|i| !part[**i].collections.is_empty())
-                        .map(|i| {
-                            let mut r = part[*i].clone();
-                            r.id = self.remapped[&r.id];
-                            r
-                        })
-                        .collect();
-                    if !again.is_empty() {
-                        let colls = self.collection_commands(&again);
-                        let res = self
-                            .execute(colls.iter().map(|c| c.2.clone()).collect())
-                            .await?;
-                        self.collection_results(&again, &colls, &res, &HashSet::new(), rejects);
-                    }
-                }
-                Err(e) if part.len() == 1 => {
-                    let reason = if e.status() == Some(413) {
-                        "the row is too large for one request (HTTP 413)".to_string()
-                    } else {
-                        format!("server: {e}")
-                    };
-                    rejects.push(Reject::unwritten(
-                        &part[0],
-                        &self.type_name,
-                        Rule::Validator,
-                        reason,
-                    ));
-                }
-                Err(_) => {
-                    let mut a = part;
-                    let b = a.split_off(a.len() / 2);
-                    work.push(b);
-                    work.push(a);
-                }
-            }
-        }
-        Ok(written)
-    }
-
-    fn collection_results(
-        &mut self,
-        rows: &[PreparedRow],
-        colls: &[(usize, String, Command)],
-        results: &[std::result::Result<Value, ClientError>],
-        failed_rows: &HashSet<usize>,
-        rejects: &mut Vec<Reject>,
-    ) {
-        let mut partial_rows = HashSet::new();
-        for ((i, field, _), res) in colls.iter().zip(results) {
-            if let Err(e) = res
-                && !failed_rows.contains(i)
-            {
-                if partial_rows.insert(*i) {
-                    self.tally.partial += 1;
-                }
-                rejects.push(Reject::partial(
-                    rows[*i].row,
-                    rows[*i].span,
-                    field,
-                    Rule::NotSettable,
-                    format!("entity written, but setting {field} failed: {e}"),
-                ));
-            }
-        }
-    }
-
-    /// Writes rich-text fields: looks up each entity's document secret, then writes the
-    /// documents in chunks (`create-or-update-documents`, markdown).
-    async fn write_documents(
-        &mut self,
-        docs: Vec<PendingDocs>,
-        rejects: &mut Vec<Reject>,
-    ) -> Result<()> {
-        let mut fields: Vec<String> = docs
-            .iter()
-            .flat_map(|d| d.3.iter().map(|f| f.0.clone()))
-            .collect();
-        fields.sort();
-        fields.dedup();
-        let docs: Vec<PendingDocs> = docs
-            .into_iter()
-            .map(|(row, span, id, items)| {
-                let id = self.remapped.get(&id).copied().unwrap_or(id);
-                (row, span, id, items)
-            })
-            .collect();
-        let ids: Vec<Uuid> = docs.iter().map(|d| d.2).collect();
-        let mut select = vec![SelectItem::field("fibery/id")];
-        select.extend(fields.iter().map(|f| SelectItem::deref(f, [DOC_SECRET])));
-        let rows = self
-            .conn
-            .query(&by_ids(&self.type_name, &ids, Select::Fields(select)))
-            .await?;
-        let mut secrets = std::collections::HashMap::new();
-        for r in &rows {
-            for f in &fields {
-                if let (Some(id), Some(secret)) = (
-                    r.get("fibery/id").and_then(Value::as_str),
-                    r.get(f)
-                        .and_then(|d| d.get(DOC_SECRET))
-                        .and_then(Value::as_str),
-                ) {
-                    secrets.insert((id.to_string(), f.clone()), secret.to_string());
-                }
-            }
-        }
-        let mut pairs = Vec::new();
-        for (row, span, id, items) in &docs {
-            for (field, md) in items {
-                match secrets.get(&(id.to_string(), field.clone())) {
-                    Some(secret) => pairs.push((secret.clone(), md.clone())),
-                    None => {
-                        self.tally.partial += 1;
-                        rejects.push(Reject::partial(
-                            *row,
-                            *span,
-                            field,
-                            Rule::NotSettable,
-                            format!("entity written, but its {field} document was not found"),
-                        ));
-                    }
-                }
-            }
-        }
-        if !pairs.is_empty() {
-            self.conn
-                .client
-                .set_documents(&pairs, fibery_core::entity::DocFormat::Md)
-                .await
-                .map_err(|e| client_error("writing rich text failed", &e)
-                    .hint("the entities are written; re-run with --resume or without to rewrite the documents"))?;
-        }
-        Ok(())
-    }
-
-    /// Sends commands; a request-level failure aborts the import (the journal has the batch
-    /// as uncertain, so `--resume` re-checks it).
-    async fn execute(
-        &self,
-        cmds: Vec<Command>,
-    ) -> Result<Vec<std::result::Result<Value, ClientError>>> {
-        let results = self.conn.execute(cmds).await;
-        let results = results.map_err(|e| client_error("cannot send a batch", &e))?;
-        // 413 (body too large) applied nothing: the caller splits the batch and rejects
-        // the oversized row. Any other request-level failure stops the import.
-        if let Some(Err(ClientError::Batch { source })) = results.first()
-            && source.status() != Some(413)
-        {
-            return Err(client_error("a batch failed", source)
-                .hint("nothing is lost: re-run the same command with --resume to continue (the last batch is re-checked)"));
-        }
-        Ok(results)
-    }
-}
-
 /// Runs `fibery import`. Returns the exit code.
 pub async fn run(g: &GlobalOpts, args: &ImportArgs) -> Result<i32> {
     let started = Instant::now();
@@ -648,21 +256,19 @@ async fn run_with(
         args,
         conn,
         schema,
-        writer: Writer {
-            conn,
-            type_name: plan.type_name.clone(),
-            key: plan.key.clone(),
-            create_mode,
-            journal,
-            next_batch: from.next_batch,
-            recheck_through: from.recheck_through,
-            recheck: from.recheck,
-            tally: Tally::default(),
-            remapped: Default::default(),
+        writer: {
+            let key = if create_mode { None } else { plan.key.clone() };
+            let mut w = Writer::new(&conn.client, &plan.type_name, key);
+            w.journal = journal;
+            w.next_batch = from.next_batch;
+            w.recheck_through = from.recheck_through;
+            w.recheck = from.recheck;
+            w
         },
         plan,
         lookups,
         rejects,
+        create_mode,
         progress: progress_bar(g, args, size),
         batch: Vec::with_capacity(args.batch),
         done_through: from.done_through,
@@ -681,7 +287,8 @@ async fn run_with(
     report(g, &run.summary(interrupted, started))?;
     Ok(if interrupted {
         130
-    } else if run.rejects.count > 0 {
+    } else if run.rejects.count + run.rejects.kept > 0 {
+        // The rejects file lists rows (of this run or, resumed, of an earlier one).
         EXIT_REJECTS
     } else {
         EXIT_OK
@@ -765,9 +372,10 @@ fn open_journal(
         next_batch: st.next_batch,
         ..StartPoint::default()
     };
-    if let Some((_, last, n)) = st.uncertain {
+    if let Some((_, last, _)) = st.uncertain {
+        // Batches after the first unfinished one may have landed too: re-check them all.
         from.recheck_through = last;
-        from.recheck = n > 0;
+        from.recheck = true;
     }
     Ok((Some(j), from))
 }
@@ -817,7 +425,8 @@ struct Run<'a> {
     plan: Plan,
     lookups: Lookups,
     rejects: Rejects,
-    writer: Writer<'a>,
+    writer: Writer,
+    create_mode: bool,
     progress: ProgressBar,
     batch: Vec<PreparedRow>,
     done_through: u64,
@@ -856,6 +465,8 @@ impl Run<'_> {
                 self.write_batch().await?;
                 self.show_progress();
                 if INTERRUPTED.load(Ordering::SeqCst) {
+                    let landed = self.writer.drain().await?;
+                    self.file_rejects(landed)?;
                     return Ok(true);
                 }
             }
@@ -912,15 +523,23 @@ impl Run<'_> {
             return Ok(());
         }
         self.rejects.flush()?;
-        for r in self.writer.flush(rows, self.last_row).await? {
+        let landed = self.writer.flush(rows, self.last_row).await?;
+        self.file_rejects(landed)
+    }
+
+    fn file_rejects(&mut self, rejects: Vec<Reject>) -> Result<()> {
+        for r in rejects {
             self.rejects.write(r)?;
         }
         Ok(())
     }
 
-    /// Writes the last batch and marks the journal complete.
+    /// Writes the last batch, waits for every batch in flight and marks the journal
+    /// complete.
     async fn finish(&mut self) -> Result<()> {
         self.write_batch().await?;
+        let landed = self.writer.drain().await?;
+        self.file_rejects(landed)?;
         if let Some(j) = &mut self.writer.journal {
             j.append(&Entry::Complete {
                 last_row: self.last_row,
@@ -951,7 +570,7 @@ impl Run<'_> {
         Summary {
             file: args.file.display().to_string(),
             type_name: self.plan.type_name.clone(),
-            mode: mode_name(self.writer.create_mode).into(),
+            mode: mode_name(self.create_mode).into(),
             dry_run: args.dry_run,
             target: conn.target.describe(),
             rows_read: self.rows_read,

@@ -1,6 +1,7 @@
 //! The import journal: an append-only JSON-lines file that records, per batch, "sent" before
-//! the request and "done" after its result, so `--resume` can skip what is known to be
-//! written and re-check the batch whose outcome is unknown.
+//! the request and "done" after its result (several batches may be in flight, so "done"s
+//! come in completion order), so `--resume` can skip what is known to be written and
+//! re-check the batches whose outcome is unknown.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -69,7 +70,8 @@ pub enum Entry {
 pub struct ResumeState {
     /// Every row up to and including this one is settled (written, rejected or skipped).
     pub done_through: u64,
-    /// A batch that was sent without a recorded result: (first row, last row, entities).
+    /// Rows whose outcome is unknown: from the first batch sent without a recorded result
+    /// to the last row sent (first row, last row, entities in the unfinished batches).
     pub uncertain: Option<(u64, u64, usize)>,
     /// Next batch number.
     pub next_batch: u64,
@@ -171,7 +173,9 @@ impl Journal {
         let mut lines = BufReader::new(f).lines();
         check_start(path, lines.next().transpose()?.as_deref(), header)?;
         let mut state = ResumeState::default();
-        let mut pending: Option<(u64, u64, u64, usize)> = None;
+        // Batches sent without a "done" (several may be in flight), and the last row sent.
+        let mut pending: std::collections::BTreeMap<u64, (u64, usize)> = Default::default();
+        let mut last_sent = 0;
         for line in lines {
             let line = line?;
             if line.trim().is_empty() {
@@ -189,8 +193,9 @@ impl Journal {
                     last_row,
                     entities,
                 } => {
-                    pending = Some((batch, first_row, last_row, entities));
-                    state.next_batch = batch + 1;
+                    pending.insert(batch, (first_row, entities));
+                    last_sent = last_sent.max(last_row);
+                    state.next_batch = state.next_batch.max(batch + 1);
                 }
                 Entry::Done {
                     batch,
@@ -198,9 +203,7 @@ impl Journal {
                     written,
                     ..
                 } => {
-                    if pending.as_ref().is_some_and(|p| p.0 == batch) {
-                        pending = None;
-                    }
+                    pending.remove(&batch);
                     state.done_through = state.done_through.max(last_row);
                     state.written += written;
                     state.next_batch = state.next_batch.max(batch + 1);
@@ -211,7 +214,13 @@ impl Journal {
                 }
             }
         }
-        state.uncertain = pending.map(|(_, a, b, n)| (a, b, n));
+        // Batches start in row order but finish in any order: the rows before the first
+        // unfinished batch are settled; from there on, everything sent is uncertain.
+        if let Some(first) = pending.values().map(|(f, _)| *f).min() {
+            state.done_through = state.done_through.min(first.saturating_sub(1));
+            let entities = pending.values().map(|(_, n)| n).sum();
+            state.uncertain = Some((first, last_sent, entities));
+        }
         let file = OpenOptions::new().append(true).open(path)?;
         Ok((
             Journal {

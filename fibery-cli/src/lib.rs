@@ -56,3 +56,4 @@ pub mod mapping;
 pub mod rejects;
 pub mod sample;
 pub mod since;
+pub mod writer;

@@ -125,6 +125,8 @@ pub struct Rejects {
     input: File,
     /// Lines written in this run.
     pub count: u64,
+    /// Lines kept from an earlier run (`--resume`).
+    pub kept: u64,
 }
 
 impl Rejects {
@@ -168,6 +170,7 @@ impl Rejects {
             out,
             input,
             count: 0,
+            kept: kept.len() as u64,
         })
     }
 

@@ -96,7 +96,7 @@ impl Default for ClientBuilder {
             batch_window: Duration::from_millis(10),
             page_size: 500,
             pages_per_request: 1,
-            document_chunk: 50,
+            document_chunk: 100,
             retry: RetryPolicy::default(),
             oauth: None,
         }
@@ -244,7 +244,8 @@ impl ClientBuilder {
         self
     }
 
-    /// Documents per `create-or-update-documents` request (default 50).
+    /// Documents per `create-or-update-documents` request (default 100: one request per
+    /// chunk of written entities).
     pub fn document_chunk(mut self, n: usize) -> Self {
         self.document_chunk = n.max(1);
         self

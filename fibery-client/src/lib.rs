@@ -10,6 +10,8 @@
 //! * Typed entities: [`Client::entities`] (create, upsert, get, filter, order, limit, typed
 //!   streams, update, delete, options by name). The derive's attribute reference is on the
 //!   [`FiberyEntity`](macro@FiberyEntity) macro's page.
+//! * Batch writes go through one pipeline, [`records`] (untyped: [`Client::records`]):
+//!   every item validated, every valid one written, a per-item [`BatchReport`].
 //! * [`documents`], [`files`], [`schema`](mod@schema) (cache + ETag + mutations), [`webhooks`],
 //!   [`comments`].
 //! * Sync: typed webhook [`events`], the `receiver` (feature `receiver`), the [`changes`]
@@ -119,6 +121,7 @@ pub mod query;
 #[cfg(feature = "receiver")]
 #[cfg_attr(docsrs, doc(cfg(feature = "receiver")))]
 pub mod receiver;
+pub mod records;
 pub mod retry;
 pub mod schema;
 mod scrub;
@@ -128,11 +131,12 @@ pub mod webhooks;
 
 pub use builder::ClientBuilder;
 pub use client::Client;
-pub use entities::{BatchReport, Entities};
+pub use entities::Entities;
 pub use error::{Error, FiberyError, Result};
 pub use files::FileInfo;
 pub use keyset::Unpageable;
 pub use query::QueryStream;
+pub use records::{BatchReport, Record, Records};
 pub use retry::RetryPolicy;
 pub use schema::{RelationKind, SchemaBatch};
 pub use transport::{AuthScheme, Stats};

@@ -78,13 +78,14 @@ impl Client {
         if let Some(o) = self.inner.cache.enum_options(enum_type) {
             return Ok(o);
         }
-        let q = Query::from(enum_type)
-            .select(["fibery/id", "enum/name"])
-            .order_by("fibery/rank", Order::Asc)
-            .limit(1000);
-        let rows = self.query_rows(q).await?;
+        let rows = self.query_rows(options_query(enum_type)).await?;
+        self.store_options(enum_type, &rows)
+    }
+
+    /// Reads option rows into the cache.
+    fn store_options(&self, enum_type: &str, rows: &[Value]) -> Result<Vec<EnumOption>> {
         let mut options = Vec::with_capacity(rows.len());
-        for r in &rows {
+        for r in rows {
             let (Some(id), Some(name)) = (r["fibery/id"].as_str(), r["enum/name"].as_str()) else {
                 continue;
             };
@@ -98,16 +99,34 @@ impl Client {
         Ok(options)
     }
 
-    /// The options of several enum types, for [`resolve`] (one query per type not cached).
+    /// The options of several enum types, for [`resolve`]: the types not cached yet are
+    /// read in one request (one query command each).
     pub(crate) async fn enum_set<'a>(
         &self,
         enum_types: impl IntoIterator<Item = &'a str>,
     ) -> Result<EnumOptions> {
         let mut out = EnumOptions::new();
+        let mut missing: Vec<&str> = Vec::new();
         for t in enum_types {
-            if out.get(t).is_none() {
-                out.insert(t, self.enum_options(t).await?);
+            match self.inner.cache.enum_options(t) {
+                Some(o) => out.insert(t, o),
+                None if !missing.contains(&t) => missing.push(t),
+                None => {}
             }
+        }
+        let cmds = missing
+            .iter()
+            .map(|t| Command::query(options_query(t)))
+            .collect();
+        for (t, r) in missing.into_iter().zip(self.run(cmds, true).await) {
+            let rows = match r.map_err(Error::unshare)? {
+                Value::Array(rows) => rows,
+                other => {
+                    let e = Error::decode("enum options", format!("expected rows, got {other}"));
+                    return Err(self.scrub(e));
+                }
+            };
+            out.insert(t, self.store_options(t, &rows)?);
         }
         Ok(out)
     }
@@ -172,6 +191,14 @@ impl Client {
         }
         self.refresh_schema().await
     }
+}
+
+/// The options of `enum_type` in rank order.
+fn options_query(enum_type: &str) -> Query {
+    Query::from(enum_type)
+        .select(["fibery/id", "enum/name"])
+        .order_by("fibery/rank", Order::Asc)
+        .limit(1000)
 }
 
 /// The id of the option `name` of `enum_type` (exact match first, then case-insensitive),

@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 mod common;
 mod issue13;
+mod records;
 mod sync;
 
 const TOKEN: &str = "emu-test-token-42";
@@ -354,7 +355,7 @@ async fn five_thousand_creates_survive_faults_exactly_once() {
 }
 
 #[tokio::test]
-async fn invalid_entity_is_rejected_before_any_request() {
+async fn invalid_entity_is_reported_and_never_sent() {
     let emu = emulator(None).await;
     let client = fast(&emu).build().unwrap();
     let bad = vec![
@@ -365,12 +366,16 @@ async fn invalid_entity_is_rejected_before_any_request() {
             ..Default::default()
         },
     ];
-    let e = client.entities::<Task>().create_all(bad).await.unwrap_err();
-    match &e {
+    let report = client.entities::<Task>().create_all(bad).await.unwrap();
+    assert_eq!(report.written(), 1);
+    let (index, e) = report.errors().next().unwrap();
+    match e {
         Error::Validation {
-            index, violations, ..
+            index: at,
+            violations,
+            ..
         } => {
-            assert_eq!(*index, Some(1));
+            assert_eq!((index, *at), (1, Some(1)));
             let fields: Vec<&str> = violations.iter().map(|v| v.field.as_str()).collect();
             assert_eq!(fields, ["Projects/Effort", "Projects/Name"]);
             assert!(violations.iter().all(|v| v.rule == Rule::Validator));
@@ -378,7 +383,12 @@ async fn invalid_entity_is_rejected_before_any_request() {
         other => panic!("{other:?}"),
     }
     assert!(!e.may_have_been_sent());
-    assert_eq!(emu.stats().requests, 0, "a request left before validation");
+    let names: Vec<Value> = emu
+        .entities(TASK)
+        .iter()
+        .map(|e| e["Projects/Name"].clone())
+        .collect();
+    assert_eq!(names, [json!("ok")]);
 
     // Schema-level: an unknown option name is caught before any write.
     let bad = Task {
@@ -390,10 +400,10 @@ async fn invalid_entity_is_rejected_before_any_request() {
     let v = &e.violations().unwrap()[0];
     assert_eq!(v.rule, Rule::UnknownOption);
     assert!(v.reason.contains("\"High\""), "{}", v.reason);
-    assert!(emu.entities(TASK).is_empty());
+    assert_eq!(emu.entities(TASK).len(), 1, "only the first call wrote");
     assert!(
         emu.command_requests().iter().all(|r| r.commands == 1),
-        "only reads were sent"
+        "only reads and the one valid create were sent"
     );
 }
 
@@ -498,7 +508,7 @@ async fn rich_text_on_many_creates_costs_a_few_requests() {
     let emu = emulator(None).await;
     let client = fast(&emu)
         .max_commands_per_request(100)
-        .document_chunk(50)
+        .document_chunk(60)
         .build()
         .unwrap();
     client.schema().await.unwrap();
@@ -516,8 +526,9 @@ async fn rich_text_on_many_creates_costs_a_few_requests() {
         .collect();
     let report = client.entities::<Task>().create_all(items).await.unwrap();
     assert_eq!(report.failed(), 0, "{:?}", report.errors().next());
-    // ceil(120/100)=2 creates + 1 secrets query + ceil(120/50)=3 document writes.
-    assert_eq!(client.stats().requests - before, 6);
+    // Chunks of 99 and 21 rows: each one request of creates + the secrets query, then
+    // ceil(99/60) = 2 and 1 document writes.
+    assert_eq!(client.stats().requests - before, 5);
     let all = client.entities::<Task>().all().await.unwrap();
     assert_eq!(all.len(), 120);
     assert!(all.iter().all(
@@ -709,10 +720,11 @@ async fn upsert_all_creates_then_updates_without_duplicates() {
     assert_eq!(by_ext["EXT-7"].name, "v2 7");
     assert_eq!(by_ext["EXT-7"].tags, ["api"]);
     // Missing conflict value: rejected locally.
-    let e = api
+    let report = api
         .upsert_all(vec![task("no key")], "Projects/External Id")
         .await
-        .unwrap_err();
+        .unwrap();
+    let (_, e) = report.errors().next().unwrap();
     assert!(matches!(e, Error::Validation { index: Some(0), .. }));
 }
 
