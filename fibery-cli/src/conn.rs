@@ -150,8 +150,8 @@ impl Conn {
 
     /// Every row of `query` in pages of `page_size` rows: the client's
     /// [`query_stream`](Client::query_stream) (keyset pagination on `fibery/id`, which it
-    /// adds to the select and removes again; `query`'s order, limit and offset are
-    /// replaced), `pages_per_request` pages per request.
+    /// adds to the select and removes again), `pages_per_request` pages per request. Every
+    /// row: `query`'s limit is lifted (the stream would honour it as a total cap).
     pub fn pages(
         &self,
         query: &Query,
@@ -160,7 +160,7 @@ impl Conn {
     ) -> impl Stream<Item = Result<Vec<Value>>> + Send + 'static {
         let page_size = page_size.max(1);
         self.client
-            .query_stream(query)
+            .query_stream(&query.clone().no_limit())
             .page_size(page_size)
             .pages_per_request(pages_per_request)
             .try_chunks(page_size)

@@ -280,13 +280,18 @@ impl Emulator {
     pub fn expire_oauth_tokens(&self) {
         self.shared.oauth.expire_access_tokens();
     }
-    /// Stops accepting connections and waits for the server task.
+    /// Stops accepting connections, waits for the server task and, with a data file, compacts
+    /// it (snapshot written, change log emptied).
     pub async fn shutdown(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(true);
         }
         if let Some(t) = self.task.take() {
             let _ = t.await;
+        }
+        // A clean stop leaves one compact file (snapshot, empty log) for the next start.
+        if let Ok(s) = self.shared.read() {
+            self.shared.persistence.snapshot(&s);
         }
     }
 }

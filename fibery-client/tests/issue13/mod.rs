@@ -83,7 +83,10 @@ impl FiberyEntity for ProjectTasks {
 /// The ids of every task of project `pid`, read task-side (no sub-query cap involved).
 async fn tasks_of(client: &Client, pid: Uuid) -> HashSet<Uuid> {
     let by_project = Filter::eq(vec!["Projects/Project", "fibery/id"], pid.to_string());
-    let q = Query::from(TASK).select(["fibery/id"]).filter(by_project);
+    let q = Query::from(TASK)
+        .select(["fibery/id"])
+        .filter(by_project)
+        .no_limit();
     let rows = client.query_all(&q).await.unwrap();
     rows.iter()
         .map(|r| Uuid::parse_str(r["fibery/id"].as_str().unwrap()).unwrap())

@@ -57,7 +57,7 @@ async fn create_all_writes_every_valid_item_and_reports_each_invalid_one() {
             200,
             "Projects/Effort",
             Rule::Validator,
-            "range must be >= 0, got -1",
+            "must be >= 0, got -1",
         ),
         (
             450,
