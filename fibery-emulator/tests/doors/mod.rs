@@ -111,16 +111,7 @@ async fn webhook_delivery_checks_every_redirect_hop() {
     // Wait (bounded) for the delivery run to be recorded.
     let mut runs = Value::Null;
     for _ in 0..100 {
-        let list: Value = api
-            .http
-            .get(&hooks)
-            .header("Authorization", &auth)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let list: Value = api.get_json("/api/webhooks/v2").await;
         runs = list[0]["runs"].clone();
         if runs.as_array().is_some_and(|r| !r.is_empty()) {
             break;
