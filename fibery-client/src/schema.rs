@@ -306,6 +306,23 @@ pub struct SchemaBatch {
     invalid: Vec<Violation>,
 }
 
+/// Declares a public select-field constructor of [`SchemaBatch`] (single and multi take the
+/// same arguments).
+macro_rules! select_field {
+    ($(#[$doc:meta])* $name:ident, $multi:literal) => {
+        $(#[$doc])*
+        pub fn $name(
+            self,
+            holder: &str,
+            field: &str,
+            options: impl IntoIterator<Item = impl Into<String>>,
+        ) -> Self {
+            let options = options.into_iter().map(Into::into).collect();
+            self.select(holder, field, options, $multi)
+        }
+    };
+}
+
 impl SchemaBatch {
     /// An empty batch.
     pub fn new() -> Self {
@@ -490,28 +507,18 @@ impl SchemaBatch {
         self
     }
 
-    /// A single-select field with its enum type (`<field>_<holder>`) and options (the first
-    /// is the default).
-    pub fn single_select(
-        self,
-        holder: &str,
-        field: &str,
-        options: impl IntoIterator<Item = impl Into<String>>,
-    ) -> Self {
-        let options = options.into_iter().map(Into::into).collect();
-        self.select(holder, field, options, false)
-    }
+    select_field!(
+        /// A single-select field with its enum type (`<field>_<holder>`) and options (the
+        /// first is the default).
+        single_select,
+        false
+    );
 
-    /// A multi-select field with its enum type and options.
-    pub fn multi_select(
-        self,
-        holder: &str,
-        field: &str,
-        options: impl IntoIterator<Item = impl Into<String>>,
-    ) -> Self {
-        let options = options.into_iter().map(Into::into).collect();
-        self.select(holder, field, options, true)
-    }
+    select_field!(
+        /// A multi-select field with its enum type and options.
+        multi_select,
+        true
+    );
 }
 
 /// The field type of `type_name.field`, with did-you-mean errors.

@@ -59,35 +59,29 @@ struct Wire {
     end: String,
 }
 
-impl Serialize for DateRange {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let (start, end) = (format_date(self.start), format_date(self.end));
-        Wire { start, end }.serialize(s)
-    }
+/// Serializes and deserializes a range type through [`Wire`], with the functions that write
+/// and read one end.
+macro_rules! range_serde {
+    ($range:ident, $format:ident, $parse:ident) => {
+        impl Serialize for $range {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let (start, end) = ($format(self.start), $format(self.end));
+                Wire { start, end }.serialize(s)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $range {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let w = Wire::deserialize(d)?;
+                let end = |s: &str| $parse(s).map_err(serde::de::Error::custom);
+                Ok($range::new(end(&w.start)?, end(&w.end)?))
+            }
+        }
+    };
 }
 
-impl<'de> Deserialize<'de> for DateRange {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let w = Wire::deserialize(d)?;
-        let day = |s: &str| parse_day(s).map_err(serde::de::Error::custom);
-        Ok(DateRange::new(day(&w.start)?, day(&w.end)?))
-    }
-}
-
-impl Serialize for DateTimeRange {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let (start, end) = (format_date_time(self.start), format_date_time(self.end));
-        Wire { start, end }.serialize(s)
-    }
-}
-
-impl<'de> Deserialize<'de> for DateTimeRange {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let w = Wire::deserialize(d)?;
-        let at = |s: &str| parse_date_time(s).map_err(serde::de::Error::custom);
-        Ok(DateTimeRange::new(at(&w.start)?, at(&w.end)?))
-    }
-}
+range_serde!(DateRange, format_date, parse_day);
+range_serde!(DateTimeRange, format_date_time, parse_date_time);
 
 /// A date as Fibery writes it (`2026-03-15`), or the date of a full date-time (some clients
 /// send those for date fields).

@@ -104,14 +104,11 @@ pub fn decode_ref<T: DeserializeOwned>(
     field: &str,
     v: &Value,
 ) -> Result<T, DecodeError> {
-    match T::deserialize(v) {
-        Ok(x) => Ok(x),
-        Err(e) => match v.get("fibery/id") {
-            Some(id) => T::deserialize(id).map_err(|e| decode_error(type_name, field, e)),
-            None if v.is_null() => Err(decode_error(type_name, field, MISSING)),
-            None => Err(decode_error(type_name, field, e)),
-        },
-    }
+    T::deserialize(v).or_else(|e| match v.get("fibery/id") {
+        Some(id) => T::deserialize(id).map_err(|e| decode_error(type_name, field, e)),
+        None if v.is_null() => Err(decode_error(type_name, field, MISSING)),
+        None => Err(decode_error(type_name, field, e)),
+    })
 }
 
 /// A relation collection: an array of items read with [`decode_ref`]; `null` reads as empty.
@@ -187,29 +184,36 @@ pub trait Wire: Sized {
     fn from_wire(v: &Value) -> Result<Self, String>;
 }
 
-impl Wire for time::Date {
-    fn to_wire(&self) -> Value {
-        Value::String(crate::value::format_date(*self))
-    }
-    fn from_wire(v: &Value) -> Result<Self, String> {
-        let s = v
-            .as_str()
-            .ok_or_else(|| format!("expected a date, got {v}"))?;
-        crate::dates::parse_day(s).map_err(|e| e.to_string())
-    }
+/// Implements [`Wire`] for a `time` type as a string, with its writer, its reader and what a
+/// wrong value is called in the error.
+macro_rules! wire_string {
+    ($ty:ty, $what:literal, $format:path, $parse:path) => {
+        impl Wire for $ty {
+            fn to_wire(&self) -> Value {
+                Value::String($format(*self))
+            }
+            fn from_wire(v: &Value) -> Result<Self, String> {
+                let s = v
+                    .as_str()
+                    .ok_or_else(|| format!(concat!("expected ", $what, ", got {}"), v))?;
+                $parse(s).map_err(|e| e.to_string())
+            }
+        }
+    };
 }
 
-impl Wire for time::OffsetDateTime {
-    fn to_wire(&self) -> Value {
-        Value::String(crate::value::format_date_time(*self))
-    }
-    fn from_wire(v: &Value) -> Result<Self, String> {
-        let s = v
-            .as_str()
-            .ok_or_else(|| format!("expected a date-time, got {v}"))?;
-        crate::value::parse_date_time(s).map_err(|e| e.to_string())
-    }
-}
+wire_string!(
+    time::Date,
+    "a date",
+    crate::value::format_date,
+    crate::dates::parse_day
+);
+wire_string!(
+    time::OffsetDateTime,
+    "a date-time",
+    crate::value::format_date_time,
+    crate::value::parse_date_time
+);
 
 impl<T: Wire> Wire for Option<T> {
     fn to_wire(&self) -> Value {

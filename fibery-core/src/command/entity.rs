@@ -213,22 +213,29 @@ fn object(v: Value) -> Map<String, Value> {
     }
 }
 
-fn collection_change<I, D>(
-    type_name: impl Into<String>,
-    field: impl Into<String>,
-    entity_id: impl Display,
-    items: I,
-) -> CollectionChange
-where
-    I: IntoIterator<Item = D>,
-    D: Display,
-{
-    CollectionChange {
-        type_name: type_name.into(),
-        field: field.into(),
-        entity_id: entity_id.to_string(),
-        items: items.into_iter().map(|i| i.to_string()).collect(),
-    }
+/// Declares a public constructor of a collection command (the add and remove twins take the
+/// same arguments).
+macro_rules! collection_command {
+    ($(#[$doc:meta])* $name:ident => $variant:ident) => {
+        $(#[$doc])*
+        pub fn $name<I, D>(
+            type_name: impl Into<String>,
+            field: impl Into<String>,
+            entity_id: impl Display,
+            items: I,
+        ) -> Self
+        where
+            I: IntoIterator<Item = D>,
+            D: Display,
+        {
+            Command::$variant(CollectionChange {
+                type_name: type_name.into(),
+                field: field.into(),
+                entity_id: entity_id.to_string(),
+                items: items.into_iter().map(|i| i.to_string()).collect(),
+            })
+        }
+    };
 }
 
 impl Command {
@@ -267,33 +274,15 @@ impl Command {
         })
     }
 
-    /// `fibery.entity/add-collection-items`.
-    pub fn add_collection_items<I, D>(
-        type_name: impl Into<String>,
-        field: impl Into<String>,
-        entity_id: impl Display,
-        items: I,
-    ) -> Self
-    where
-        I: IntoIterator<Item = D>,
-        D: Display,
-    {
-        Command::AddCollectionItems(collection_change(type_name, field, entity_id, items))
-    }
+    collection_command!(
+        /// `fibery.entity/add-collection-items`.
+        add_collection_items => AddCollectionItems
+    );
 
-    /// `fibery.entity/remove-collection-items`.
-    pub fn remove_collection_items<I, D>(
-        type_name: impl Into<String>,
-        field: impl Into<String>,
-        entity_id: impl Display,
-        items: I,
-    ) -> Self
-    where
-        I: IntoIterator<Item = D>,
-        D: Display,
-    {
-        Command::RemoveCollectionItems(collection_change(type_name, field, entity_id, items))
-    }
+    collection_command!(
+        /// `fibery.entity/remove-collection-items`.
+        remove_collection_items => RemoveCollectionItems
+    );
 
     /// `fibery.entity.batch/create-or-update`.
     pub fn create_or_update(

@@ -370,12 +370,10 @@ impl<'a, I: Iterator<Item = (usize, &'a Value)>> SeqAccess<'a> for Items<'a, '_,
         &mut self,
         seed: T,
     ) -> Result<Option<T::Value>, Self::Error> {
-        let Some((i, v)) = self.iter.next() else {
-            return Ok(None);
-        };
-        let at = format!("{}/{i}", self.at);
-        let r = seed.deserialize(Located { v, at: at.clone() });
-        r.map(Some).map_err(|e| e.place(&at, v))
+        let at = self.at;
+        let item = self.iter.next();
+        item.map(|(i, v)| located(seed, v, format!("{at}/{i}")))
+            .transpose()
     }
 }
 
@@ -408,10 +406,18 @@ impl<'a, I: Iterator<Item = (&'a str, &'a Value)>> MapAccess<'a> for Entries<'a,
             .value
             .take()
             .ok_or_else(|| de::Error::custom("a map value without its key"))?;
-        let at = format!("{}/{}", self.at, escape(k));
-        let r = seed.deserialize(Located { v, at: at.clone() });
-        r.map_err(|e| e.place(&at, v))
+        located(seed, v, format!("{}/{}", self.at, escape(k)))
     }
+}
+
+/// `seed` read from `v`, which stands at `at` (errors are placed there).
+fn located<'a, T: DeserializeSeed<'a>>(
+    seed: T,
+    v: &'a Value,
+    at: String,
+) -> Result<T::Value, CommandParseError> {
+    let r = seed.deserialize(Located { v, at: at.clone() });
+    r.map_err(|e| e.place(&at, v))
 }
 
 /// An object given as its entries (see [`entries`]).
