@@ -48,7 +48,6 @@ pub struct FileInfo {
     /// Size in bytes, when reported.
     #[serde(
         rename = "fibery/content-length",
-        default,
         skip_serializing_if = "Option::is_none"
     )]
     pub content_length: Option<Value>,

@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Schema {
     /// Schema id (`fibery/id`).
-    #[serde(rename = "fibery/id", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "fibery/id", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Monotonic schema version (`fibery/version`); bumped by every schema mutation.
     #[serde(rename = "fibery/version", default)]
@@ -29,7 +29,7 @@ pub struct Schema {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TypeDef {
     /// Type id.
-    #[serde(rename = "fibery/id", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "fibery/id", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Full name, `Space/Type`.
     #[serde(rename = "fibery/name")]
@@ -38,11 +38,7 @@ pub struct TypeDef {
     #[serde(rename = "fibery/deleted?", default, skip_serializing_if = "is_false")]
     pub deleted: bool,
     /// Description (only when requested `with-description?`).
-    #[serde(
-        rename = "fibery/description",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "fibery/description", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Type-level flags.
     #[serde(rename = "fibery/meta", default)]
@@ -90,7 +86,7 @@ pub struct TypeMeta {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FieldDef {
     /// Field id.
-    #[serde(rename = "fibery/id", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "fibery/id", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Full name, `Space/Field` (or a mixin/system prefix such as `workflow/state`).
     #[serde(rename = "fibery/name")]
@@ -130,16 +126,11 @@ pub struct FieldMeta {
     #[serde(rename = "ui/title?", default, skip_serializing_if = "is_false")]
     pub title: bool,
     /// Relation id shared by both ends of a relation.
-    #[serde(
-        rename = "fibery/relation",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "fibery/relation", skip_serializing_if = "Option::is_none")]
     pub relation: Option<String>,
     /// Default value (`"$now"`, `{"fibery/id": "$my-id"}`, an option ref, ...).
     #[serde(
         rename = "fibery/default-value",
-        default,
         skip_serializing_if = "Option::is_none"
     )]
     pub default_value: Option<Value>,

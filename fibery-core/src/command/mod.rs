@@ -141,11 +141,7 @@ pub enum Command {
     #[serde(rename = "fibery.schema/query")]
     SchemaQuery {
         /// `with-description?`
-        #[serde(
-            rename = "with-description?",
-            default,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "with-description?", skip_serializing_if = "Option::is_none")]
         with_description: Option<bool>,
     },
     /// `fibery.schema/batch`: `{"commands": [...schema commands...]}`; result `"ok"`.
@@ -186,12 +182,25 @@ fn commands<T: Serialize, S: Serializer>(commands: &[T], s: S) -> Result<S::Ok, 
     Commands { commands }.serialize(s)
 }
 
-/// `{"command", "args"?}` of a command written by hand.
-#[derive(Serialize)]
-struct Untyped<'a> {
-    command: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    args: Option<&'a Value>,
+/// Writes `{"command", "args"?}` for a command written by hand.
+fn untyped<S: Serializer>(command: &str, args: Option<&Value>, s: S) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    struct Untyped<'a> {
+        command: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        args: Option<&'a Value>,
+    }
+    Untyped { command, args }.serialize(s)
+}
+
+/// Reads a command through its JSON parser (which places its errors), as the one
+/// `Deserialize` of both command enums.
+fn parsed<'de, T, D: Deserializer<'de>>(
+    d: D,
+    parse: fn(&Value) -> Result<T, CommandParseError>,
+) -> Result<T, D::Error> {
+    let v = Value::deserialize(d)?;
+    parse(&v).map_err(serde::de::Error::custom)
 }
 
 impl Command {
@@ -289,18 +298,10 @@ impl Command {
 impl Serialize for Command {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
-            Command::Raw { command, args } => Untyped {
-                command,
-                args: args.as_ref(),
-            }
-            .serialize(s),
+            Command::Raw { command, args } => untyped(command, args.as_ref(), s),
             Command::SchemaQuery {
                 with_description: None,
-            } => Untyped {
-                command: names::SCHEMA_QUERY,
-                args: None,
-            }
-            .serialize(s),
+            } => untyped(names::SCHEMA_QUERY, None, s),
             Command::Correlated {
                 correlation_id,
                 command,
@@ -321,8 +322,7 @@ impl Serialize for Command {
 
 impl<'de> Deserialize<'de> for Command {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v = Value::deserialize(d)?;
-        Command::from_json(&v).map_err(serde::de::Error::custom)
+        parsed(d, Command::from_json)
     }
 }
 

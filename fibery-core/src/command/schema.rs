@@ -5,7 +5,7 @@ use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
-use super::{Command, CommandParseError, Untyped, names, parse};
+use super::{Command, CommandParseError, names, parse, parsed, untyped};
 
 /// A field definition as sent in `schema.type/create`'s `fibery/fields` (and, flattened, in
 /// `schema.field/create`).
@@ -89,7 +89,7 @@ pub enum SchemaCommand {
     #[serde(rename = "schema.type/create")]
     TypeCreate {
         /// Optional client id.
-        #[serde(rename = "fibery/id", default, skip_serializing_if = "Option::is_none")]
+        #[serde(rename = "fibery/id", skip_serializing_if = "Option::is_none")]
         id: Option<String>,
         /// Type name `Space/Type`.
         #[serde(rename = "fibery/name")]
@@ -117,16 +117,11 @@ pub enum SchemaCommand {
         /// Type name.
         name: String,
         /// `delete-entities?` (Fibery default false).
-        #[serde(
-            rename = "delete-entities?",
-            default,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "delete-entities?", skip_serializing_if = "Option::is_none")]
         delete_entities: Option<bool>,
         /// `delete-related-fields?` (Fibery default false).
         #[serde(
             rename = "delete-related-fields?",
-            default,
             skip_serializing_if = "Option::is_none"
         )]
         delete_related_fields: Option<bool>,
@@ -163,11 +158,7 @@ pub enum SchemaCommand {
         /// Field name.
         name: String,
         /// `delete-values?` (Fibery default false).
-        #[serde(
-            rename = "delete-values?",
-            default,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "delete-values?", skip_serializing_if = "Option::is_none")]
         delete_values: Option<bool>,
     },
     /// `schema.field/set-meta`: `{"holder-type", "name", "key", "value"}`.
@@ -202,11 +193,7 @@ pub enum SchemaCommand {
         #[serde(rename = "fibery/name")]
         name: String,
         /// Optional meta (`fibery/type-component?`).
-        #[serde(
-            rename = "fibery/meta",
-            default,
-            skip_serializing_if = "Option::is_none"
-        )]
+        #[serde(rename = "fibery/meta", skip_serializing_if = "Option::is_none")]
         meta: Option<Map<String, Value>>,
     },
     /// `fibery.app/install-mixins`: `{"types": {"Ops/Ticket": ["fibery/rank-mixin"]}}`.
@@ -320,23 +307,18 @@ impl SchemaCommand {
     }
 }
 
-impl Serialize for SchemaCommand {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            SchemaCommand::Raw { command, args } => Untyped {
-                command,
-                args: args.as_ref(),
-            }
-            .serialize(s),
-            modelled => SchemaCommand::serialize(modelled, s),
-        }
+impl<'de> Deserialize<'de> for SchemaCommand {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        parsed(d, SchemaCommand::from_json)
     }
 }
 
-impl<'de> Deserialize<'de> for SchemaCommand {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v = Value::deserialize(d)?;
-        SchemaCommand::from_json(&v).map_err(serde::de::Error::custom)
+impl Serialize for SchemaCommand {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            SchemaCommand::Raw { command, args } => untyped(command, args.as_ref(), s),
+            modelled => SchemaCommand::serialize(modelled, s),
+        }
     }
 }
 
