@@ -16,6 +16,12 @@ fn generated(name: &str, types: &[&str]) -> String {
     generate(&fixture(name), types, &Options::default()).unwrap()
 }
 
+/// Asserts that `code` holds `needle` (showing `code` when not).
+#[track_caller]
+fn assert_has(code: &str, needle: &str) {
+    assert!(code.contains(needle), "missing {needle:?} in\n{code}");
+}
+
 /// The lines of the struct generated for `name` (from `pub struct` to the closing brace).
 fn struct_body<'a>(code: &'a str, name: &str) -> &'a str {
     let start = code
@@ -63,21 +69,12 @@ fn task_fields_map_every_kind() {
 fn validator_rules_follow_the_schema() {
     let code = generated("all-primitives", &["Prims/Record"]);
     let body = struct_body(&code, "Record");
-    assert!(
-        body.contains("#[validate(email)]\n    pub email:"),
-        "{body}"
-    );
+    assert_has(body, "#[validate(email)]\n    pub email:");
     assert!(body.contains("#[validate(url)]\n    pub url:"), "{body}");
     // Required without a default: not optional, and must not be empty.
-    assert!(
-        body.contains("#[validate(length(min = 1))]\n    pub code: String,"),
-        "{body}"
-    );
+    assert_has(body, "#[validate(length(min = 1))]\n    pub code: String,");
     // Required with a default stays optional.
-    assert!(
-        body.contains("pub count: ::std::option::Option<i64>,"),
-        "{body}"
-    );
+    assert_has(body, "pub count: ::std::option::Option<i64>,");
     assert!(body.contains(
         "pub json: ::std::option::Option<::fibery_client::__private::serde_json::Value>,"
     ));
@@ -207,14 +204,11 @@ fn dates_are_typed_and_structs_derive_default() {
     )
     .unwrap();
     let task = struct_body(&code, "Task");
-    assert!(
-        task.contains("pub due: ::std::option::Option<::fibery_client::__private::time::Date>,"),
-        "{task}"
+    assert_has(
+        task,
+        "pub due: ::std::option::Option<::fibery_client::__private::time::Date>,",
     );
-    assert!(
-        task.contains("/// `Projects/Due`: `fibery/date`."),
-        "{task}"
-    );
+    assert_has(task, "/// `Projects/Due`: `fibery/date`.");
     // Every field of the fixture's types is optional or a collection: both derive Default.
     assert_eq!(code.matches("::std::default::Default").count(), 2, "{code}");
 }
@@ -240,20 +234,11 @@ fn selects_with_known_options_become_enums() {
     )
     .unwrap();
     let task = struct_body(&code, "Task");
-    assert!(
-        task.contains("pub state: ::std::option::Option<TaskState>,"),
-        "{task}"
-    );
-    assert!(
-        task.contains("pub tags: ::std::vec::Vec<TaskTags>,"),
-        "{task}"
-    );
+    assert_has(task, "pub state: ::std::option::Option<TaskState>,");
+    assert_has(task, "pub tags: ::std::vec::Vec<TaskTags>,");
     let state = &code[code.find("pub enum TaskState {").expect("the state enum")..];
     let state = &state[..state.find("\n}\n").unwrap()];
-    assert!(
-        state.contains("#[default]\n    #[fibery(name = \"Open\")]"),
-        "{state}"
-    );
+    assert_has(state, "#[default]\n    #[fibery(name = \"Open\")]");
     assert!(state.contains("#[fibery(name = \"In Progress\")]\n    #[serde(rename = \"In Progress\")]\n    InProgress,"), "{state}");
     assert!(code.contains("/// The options of `workflow/state`."));
     // Without options a select stays a `String`.

@@ -61,62 +61,50 @@ fn envelope_is_tolerated_and_failure_reported() {
 #[test]
 fn project_management_field_types() {
     let s = load("project-management");
-    let ft = |f: &str| s.field_type("Projects/Task", f).unwrap();
-    assert_eq!(
-        ft("Projects/Name"),
-        FieldType::Primitive(PrimitiveType::Text)
-    );
-    assert_eq!(
-        ft("Projects/Estimate"),
-        FieldType::Primitive(PrimitiveType::Decimal)
-    );
-    assert_eq!(
-        ft("Projects/Effort"),
-        FieldType::Primitive(PrimitiveType::Int)
-    );
-    assert_eq!(
-        ft("Projects/Due"),
-        FieldType::Primitive(PrimitiveType::Date)
-    );
-    assert_eq!(
-        ft("Projects/Done"),
-        FieldType::Primitive(PrimitiveType::Bool)
-    );
-    assert_eq!(ft("Projects/Description"), FieldType::RichText);
-    assert_eq!(
-        ft("Projects/Project"),
-        FieldType::Relation {
-            target: "Projects/Project".into(),
-            collection: false
-        }
-    );
-    assert_eq!(
-        ft("workflow/state"),
-        FieldType::WorkflowState {
-            enum_type: "workflow/state_Projects/Task".into()
-        }
-    );
-    assert_eq!(
-        ft("Projects/Priority"),
-        FieldType::SingleSelect {
-            enum_type: "Projects/Priority_Projects/Task".into()
-        }
-    );
-    assert_eq!(
-        ft("Projects/Tags"),
-        FieldType::MultiSelect {
-            enum_type: "Projects/Tags_Projects/Task".into()
-        }
-    );
-    assert_eq!(ft("Files/Files"), FieldType::File { collection: true });
-    assert_eq!(
-        ft("assignments/assignees"),
-        FieldType::User { collection: true }
-    );
-    assert_eq!(
-        ft("fibery/created-by"),
-        FieldType::User { collection: false }
-    );
+    let prim = FieldType::Primitive;
+    let expected = [
+        ("Projects/Name", prim(PrimitiveType::Text)),
+        ("Projects/Estimate", prim(PrimitiveType::Decimal)),
+        ("Projects/Effort", prim(PrimitiveType::Int)),
+        ("Projects/Due", prim(PrimitiveType::Date)),
+        ("Projects/Done", prim(PrimitiveType::Bool)),
+        ("Projects/Description", FieldType::RichText),
+        (
+            "Projects/Project",
+            FieldType::Relation {
+                target: "Projects/Project".into(),
+                collection: false,
+            },
+        ),
+        (
+            "workflow/state",
+            FieldType::WorkflowState {
+                enum_type: "workflow/state_Projects/Task".into(),
+            },
+        ),
+        (
+            "Projects/Priority",
+            FieldType::SingleSelect {
+                enum_type: "Projects/Priority_Projects/Task".into(),
+            },
+        ),
+        (
+            "Projects/Tags",
+            FieldType::MultiSelect {
+                enum_type: "Projects/Tags_Projects/Task".into(),
+            },
+        ),
+        ("Files/Files", FieldType::File { collection: true }),
+        (
+            "assignments/assignees",
+            FieldType::User { collection: true },
+        ),
+        ("fibery/created-by", FieldType::User { collection: false }),
+    ];
+    for (field, want) in expected {
+        let got = s.field_type("Projects/Task", field);
+        assert_eq!(got, Some(want), "{field}");
+    }
     assert!(
         s.field("Projects/Task", "Projects/External Id")
             .unwrap()
@@ -169,44 +157,50 @@ fn every_primitive_is_classified() {
 #[test]
 fn relation_ends_and_cardinality() {
     let s = load("relations-enums");
-    let (t, f) = s.other_end("Crm/Company", "Crm/Contacts").unwrap();
-    assert_eq!(
-        (t.name.as_str(), f.name.as_str()),
-        ("Crm/Contact", "Crm/Company")
-    );
-    let (t, f) = s.other_end("Crm/Company", "Crm/Parent").unwrap();
-    assert_eq!(
-        (t.name.as_str(), f.name.as_str()),
-        ("Crm/Company", "Crm/Subsidiaries")
-    );
-    assert!(s.other_end("Crm/Contact", "Crm/Owner").is_none());
-    assert_eq!(
-        s.cardinality("Crm/Company", "Crm/Contacts"),
-        Some(Cardinality::OneToMany)
-    );
-    assert_eq!(
-        s.cardinality("Crm/Contact", "Crm/Company"),
-        Some(Cardinality::ManyToOne)
-    );
-    assert_eq!(
-        s.cardinality("Crm/Deal", "Crm/Contacts"),
-        Some(Cardinality::ManyToMany)
-    );
-    assert_eq!(
-        s.cardinality("Crm/Deal", "Crm/Primary Contact"),
-        Some(Cardinality::OneToOne)
-    );
-    assert_eq!(
-        s.cardinality("Crm/Contact", "Crm/Owner"),
-        Some(Cardinality::ManyToOne)
-    );
-    assert_eq!(s.cardinality("Crm/Deal", "Crm/Name"), None);
     let pm = load("project-management");
-    let (t, f) = pm.other_end("Projects/Task", "Projects/Project").unwrap();
-    assert_eq!(
-        (t.name.as_str(), f.name.as_str()),
-        ("Projects/Project", "Projects/Tasks")
-    );
+    let ends = [
+        (
+            &s,
+            "Crm/Company",
+            "Crm/Contacts",
+            "Crm/Contact",
+            "Crm/Company",
+        ),
+        (
+            &s,
+            "Crm/Company",
+            "Crm/Parent",
+            "Crm/Company",
+            "Crm/Subsidiaries",
+        ),
+        (
+            &pm,
+            "Projects/Task",
+            "Projects/Project",
+            "Projects/Project",
+            "Projects/Tasks",
+        ),
+    ];
+    for (schema, ty, field, other_ty, other_field) in ends {
+        let (t, f) = schema.other_end(ty, field).unwrap();
+        assert_eq!((t.name.as_str(), f.name.as_str()), (other_ty, other_field));
+    }
+    assert!(s.other_end("Crm/Contact", "Crm/Owner").is_none());
+    let cardinalities = [
+        ("Crm/Company", "Crm/Contacts", Some(Cardinality::OneToMany)),
+        ("Crm/Contact", "Crm/Company", Some(Cardinality::ManyToOne)),
+        ("Crm/Deal", "Crm/Contacts", Some(Cardinality::ManyToMany)),
+        (
+            "Crm/Deal",
+            "Crm/Primary Contact",
+            Some(Cardinality::OneToOne),
+        ),
+        ("Crm/Contact", "Crm/Owner", Some(Cardinality::ManyToOne)),
+        ("Crm/Deal", "Crm/Name", None),
+    ];
+    for (ty, field, want) in cardinalities {
+        assert_eq!(s.cardinality(ty, field), want, "{ty}.{field}");
+    }
 }
 
 #[test]
