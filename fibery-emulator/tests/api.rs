@@ -840,7 +840,6 @@ async fn files_upload_download_attach_and_from_url() {
 async fn webhooks_crud_and_delivery_to_loopback() {
     let emu = pm().await;
     let api = Api::new(&emu);
-    let auth = format!("Token {TOKEN}");
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Value>();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -857,15 +856,10 @@ async fn webhooks_crud_and_delivery_to_loopback() {
         );
         let _ = axum::serve(listener, app).await;
     });
-    let hooks = format!("{}/api/webhooks/v2", emu.base_url());
+    let hook = json!({"url": format!("http://{addr}/hook"), "type": "Projects/Task"});
     let w: Value = api
-        .http
-        .post(&hooks)
-        .header("Authorization", &auth)
-        .json(&json!({"url": format!("http://{addr}/hook"), "type": "Projects/Task"}))
-        .send()
+        .post_json("/api/webhooks/v2", &hook)
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -903,22 +897,12 @@ async fn webhooks_crud_and_delivery_to_loopback() {
         .await;
     let list: Value = api.get_json("/api/webhooks/v2").await;
     assert_eq!(list.as_array().unwrap().len(), 1);
-    let r = api
-        .http
-        .delete(format!("{hooks}/1"))
-        .header("Authorization", &auth)
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success());
-    let r = api
-        .http
-        .delete(format!("{hooks}/1"))
-        .header("Authorization", &auth)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404);
+    let delete = || {
+        api.req(reqwest::Method::DELETE, "/api/webhooks/v2/1")
+            .send()
+    };
+    assert!(delete().await.unwrap().status().is_success());
+    assert_eq!(delete().await.unwrap().status(), 404);
     assert!(rx.try_recv().is_err(), "no delivery for Projects/Project");
 }
 

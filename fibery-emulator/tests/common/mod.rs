@@ -151,6 +151,16 @@ impl Api {
             .header("Authorization", format!("Token {TOKEN}"))
     }
 
+    /// An authorized POST of the JSON `body` to `path`, sent.
+    pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        let r = self
+            .req(reqwest::Method::POST, path)
+            .json(body)
+            .send()
+            .await;
+        r.expect("request")
+    }
+
     /// An authorized GET of `path`, sent.
     pub async fn get(&self, path: &str) -> reqwest::Response {
         let r = self.req(reqwest::Method::GET, path).send().await;

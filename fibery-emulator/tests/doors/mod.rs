@@ -7,68 +7,94 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
 use serde_json::{Value, json};
+
+use fibery_emulator::Emulator;
 
 use crate::common::{Api, TOKEN, pm_builder};
 
-/// Serves `/r` (GET and POST) answering a 307 to `to`; counts hits.
-async fn redirector(host: &str, to: String) -> (SocketAddr, Arc<AtomicUsize>) {
+/// Serves `path` (GET and POST) with what `reply` returns; counts hits.
+async fn serve<R: IntoResponse + 'static>(
+    host: &str,
+    path: &str,
+    reply: impl Fn() -> R + Clone + Send + Sync + 'static,
+) -> (SocketAddr, Arc<AtomicUsize>) {
     let hits = Arc::new(AtomicUsize::new(0));
     let listener = tokio::net::TcpListener::bind((host, 0)).await.unwrap();
     let addr = listener.local_addr().unwrap();
     let h = hits.clone();
     let answer = move || {
-        let (h, to) = (h.clone(), to.clone());
+        let (h, reply) = (h.clone(), reply.clone());
         async move {
             h.fetch_add(1, Ordering::SeqCst);
-            (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, to)])
+            reply()
         }
     };
-    let app = axum::Router::new().route("/r", axum::routing::get(answer.clone()).post(answer));
+    let app = axum::Router::new().route(path, axum::routing::get(answer.clone()).post(answer));
     tokio::spawn(async move { axum::serve(listener, app).await });
     (addr, hits)
 }
 
-/// Serves `/f` (GET and POST) with three bytes; counts hits.
-async fn target(host: &str) -> (SocketAddr, Arc<AtomicUsize>) {
-    let hits = Arc::new(AtomicUsize::new(0));
-    let listener = tokio::net::TcpListener::bind((host, 0)).await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let h = hits.clone();
-    let answer = move || {
-        let h = h.clone();
-        async move {
-            h.fetch_add(1, Ordering::SeqCst);
-            ([(header::CONTENT_TYPE, "image/png")], vec![1u8, 2, 3])
-        }
+/// Serves `/r` answering a 307 to `to`.
+async fn redirector(host: &str, to: String) -> (SocketAddr, Arc<AtomicUsize>) {
+    let reply = move || {
+        (
+            StatusCode::TEMPORARY_REDIRECT,
+            [(header::LOCATION, to.clone())],
+        )
     };
-    let app = axum::Router::new().route("/f", axum::routing::get(answer.clone()).post(answer));
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (addr, hits)
+    serve(host, "/r", reply).await
+}
+
+/// Serves `/f` with three bytes.
+async fn target(host: &str) -> (SocketAddr, Arc<AtomicUsize>) {
+    serve(host, "/f", || {
+        ([(header::CONTENT_TYPE, "image/png")], vec![1u8, 2, 3])
+    })
+    .await
 }
 
 async fn from_url(api: &Api, url: String) -> (u16, String) {
     let r = api
-        .http
-        .post(format!("{}/api/files/from-url", api.base))
-        .header("Authorization", format!("Token {TOKEN}"))
-        .json(&json!({"url": url}))
-        .send()
-        .await
-        .unwrap();
+        .post_json("/api/files/from-url", &json!({"url": url}))
+        .await;
     (r.status().as_u16(), r.text().await.unwrap())
+}
+
+/// A redirector to a target that lives on another loopback address, and an emulator whose
+/// outbound rule allows only the redirector.
+struct Hops {
+    far: SocketAddr,
+    far_hits: Arc<AtomicUsize>,
+    near: SocketAddr,
+    near_hits: Arc<AtomicUsize>,
+    strict: Emulator,
+}
+
+async fn hops() -> Hops {
+    let (far, far_hits) = target("127.0.0.2").await;
+    let (near, near_hits) = redirector("127.0.0.1", format!("http://{far}/f")).await;
+    let strict = pm_builder().allow_outbound([near.to_string()]).start();
+    let strict = strict.await.unwrap();
+    Hops {
+        far,
+        far_hits,
+        near,
+        near_hits,
+        strict,
+    }
 }
 
 #[tokio::test]
 async fn from_url_checks_every_redirect_hop() {
-    // The final target lives on another loopback address than the redirector.
-    let (far, far_hits) = target("127.0.0.2").await;
-    let (near, near_hits) = redirector("127.0.0.1", format!("http://{far}/f")).await;
-    let strict = pm_builder()
-        .allow_outbound([near.to_string()])
-        .start()
-        .await
-        .unwrap();
+    let Hops {
+        far,
+        far_hits,
+        near,
+        near_hits,
+        strict,
+    } = hops().await;
     let (st, body) = from_url(&Api::new(&strict), format!("http://{near}/r")).await;
     assert_eq!(st, 400, "{body}");
     assert_eq!(near_hits.load(Ordering::SeqCst), 1, "first hop allowed");
@@ -88,24 +114,11 @@ async fn from_url_checks_every_redirect_hop() {
 
 #[tokio::test]
 async fn webhook_delivery_checks_every_redirect_hop() {
-    let (far, far_hits) = target("127.0.0.2").await;
-    let (near, near_hits) = redirector("127.0.0.1", format!("http://{far}/f")).await;
-    let emu = pm_builder()
-        .allow_outbound([near.to_string()])
-        .start()
-        .await
-        .unwrap();
-    let api = Api::new(&emu);
-    let hooks = format!("{}/api/webhooks/v2", api.base);
-    let auth = format!("Token {TOKEN}");
-    let r = api
-        .http
-        .post(&hooks)
-        .header("Authorization", &auth)
-        .json(&json!({"url": format!("http://{near}/r"), "type": "Projects/Task"}))
-        .send()
-        .await
-        .unwrap();
+    let hops = hops().await;
+    let (near, near_hits, far_hits) = (hops.near, hops.near_hits, hops.far_hits);
+    let api = Api::new(&hops.strict);
+    let hook = json!({"url": format!("http://{near}/r"), "type": "Projects/Task"});
+    let r = api.post_json("/api/webhooks/v2", &hook).await;
     assert_eq!(r.status(), 200);
     api.task("hooked", json!({})).await;
     // Wait (bounded) for the delivery run to be recorded.
@@ -172,15 +185,7 @@ async fn admin_bodies_must_be_declared_json() {
             .unwrap();
         assert_eq!(r.status(), 415, "{ct}");
     }
-    let now: Value = http
-        .get(&faults)
-        .header("Authorization", format!("Token {TOKEN}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let now = Api::new(&emu).admin_json("/_emulator/faults").await;
     assert_eq!(now["drop"], 0.0, "faults unchanged");
     let r = http
         .put(&faults)
