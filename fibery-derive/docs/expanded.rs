@@ -152,67 +152,19 @@ const _: () = {
         fn check_schema(
             schema: &_fc::schema::Schema,
         ) -> ::std::result::Result<(), ::std::vec::Vec<_fc::validate::Violation>> {
-            const WRITTEN: &[(&str, &str)] = &[
-                ("Projects/Name", "name"),
-                ("Projects/Description", "description"),
-                ("Projects/Project", "project"),
-                ("Projects/Tags", "tags"),
-            ];
-            const PRIMITIVES: &[(&str, &str, &[&str])] = &[(
-                "Projects/Name",
-                "String",
+            let fields = <Self as _fc::entity::FiberyEntity>::FIELDS;
+            _d::check_schema(
+                schema,
+                __TYPE_NAME,
+                fields,
                 &[
-                    "fibery/text",
-                    "fibery/email",
-                    "fibery/url",
-                    "fibery/emoji",
-                    "fibery/color",
-                    "fibery/date",
-                    "fibery/date-time",
-                    "fibery/uuid",
-                    "fibery/decimal",
-                    "fibery/duration",
-                    "fibery/rich-text",
+                    ("Projects/Name", "name"),
+                    ("Projects/Description", "description"),
+                    ("Projects/Project", "project"),
+                    ("Projects/Tags", "tags"),
                 ],
-            )];
-            let mut out = match schema
-                .check_mapping(__TYPE_NAME, <Self as _fc::entity::FiberyEntity>::FIELDS)
-            {
-                ::std::result::Result::Ok(()) => ::std::vec::Vec::new(),
-                ::std::result::Result::Err(v) => v,
-            };
-            for (name, rust) in WRITTEN {
-                if schema
-                    .field(__TYPE_NAME, name)
-                    .is_some_and(|d| d.is_readonly())
-                {
-                    out . push (_fc :: validate :: Violation { field : (* name) . to_owned () , rule : _fc :: validate :: Rule :: ReadOnly , reason : :: std :: format ! ("`{}` is read-only in the workspace (formula, lookup or system field); mark Rust field `{}` `#[fibery(readonly)]`" , name , rust) , }) ;
-                }
-            }
-            for (name, rust, accepted) in PRIMITIVES {
-                if let ::std::option::Option::Some(_fc::schema::FieldType::Primitive(p)) =
-                    schema.field_type(__TYPE_NAME, name)
-                {
-                    let known = !::std::matches!(p, _fc::schema::PrimitiveType::Other(_));
-                    if known && !accepted.contains(&p.name()) {
-                        out.push(_fc::validate::Violation {
-                            field: (*name).to_owned(),
-                            rule: _fc::validate::Rule::WrongType,
-                            reason: ::std::format!(
-                                "Rust type `{}` cannot hold `{}` values of `{}`",
-                                rust,
-                                p.name(),
-                                name
-                            ),
-                        });
-                    }
-                }
-            }
-            if out.is_empty() {
-                ::std::result::Result::Ok(())
-            } else {
-                ::std::result::Result::Err(out)
-            }
+                &[("Projects/Name", "String", "String")],
+            )
         }
     }
 };

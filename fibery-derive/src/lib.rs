@@ -252,23 +252,17 @@ fn entity_attr(
 
 #[cfg(test)]
 mod tests {
-    /// The struct shown expanded in the crate docs (`docs/expanded.rs`).
+    /// The struct shown expanded in the crate docs: the `// Input:` comment of
+    /// `docs/expanded.rs` (without its derive line).
     fn example() -> syn::DeriveInput {
-        syn::parse_quote! {
-            #[fibery(type = "Projects/Task")]
-            pub struct Task {
-                #[fibery(id)]
-                pub id: Option<Uuid>,
-                #[fibery(field = "Projects/Name")]
-                pub name: String,
-                #[fibery(rich_text = "Projects/Description")]
-                pub description: Option<String>,
-                #[fibery(relation = "Projects/Project")]
-                pub project: Option<EntityRef>,
-                #[fibery(enum_field = "Projects/Tags")]
-                pub tags: Vec<String>,
-            }
-        }
+        let input: Vec<&str> = include_str!("../docs/expanded.rs")
+            .lines()
+            .skip_while(|l| *l != "// Input:")
+            .skip(1)
+            .map_while(|l| l.strip_prefix("//"))
+            .filter(|l| !l.contains("derive(FiberyEntity)"))
+            .collect();
+        syn::parse_str(&input.join("\n")).expect("the input struct in docs/expanded.rs")
     }
 
     /// The code as rustfmt prints it, without blank and comment lines.

@@ -375,25 +375,7 @@ async fn my_id_and_missing_params() {
 
 #[tokio::test]
 async fn date_range_start_and_end() {
-    let emu = fibery_emulator::Emulator::builder()
-        .schema(
-            fibery_emulator::schema_from_value(
-                serde_json::from_str(
-                    &std::fs::read_to_string(format!(
-                        "{}/../fibery-core/tests/fixtures/all-primitives.json",
-                        env!("CARGO_MANIFEST_DIR")
-                    ))
-                    .unwrap(),
-                )
-                .unwrap(),
-            )
-            .unwrap(),
-        )
-        .token(common::TOKEN)
-        .without_rate_limits()
-        .start()
-        .await
-        .unwrap();
+    let emu = common::prims().await;
     let api = Api::new(&emu);
     let full = json!({"Prims/Name": "all", "Prims/Text": "t", "Prims/Int": 7, "Prims/Decimal": 0.25, "Prims/Bool": true,
         "Prims/Date": "2026-03-01", "Prims/Date Time": "2026-03-01T10:20:30Z",
@@ -713,25 +695,7 @@ async fn core_builder_queries_run_unchanged() {
 
 #[tokio::test]
 async fn sorting_mixed_json_values_is_total_and_never_panics() {
-    let emu = fibery_emulator::Emulator::builder()
-        .schema(
-            fibery_emulator::schema_from_value(
-                serde_json::from_str(
-                    &std::fs::read_to_string(format!(
-                        "{}/../fibery-core/tests/fixtures/all-primitives.json",
-                        env!("CARGO_MANIFEST_DIR")
-                    ))
-                    .unwrap(),
-                )
-                .unwrap(),
-            )
-            .unwrap(),
-        )
-        .token(common::TOKEN)
-        .without_rate_limits()
-        .start()
-        .await
-        .unwrap();
+    let emu = common::prims().await;
     let api = Api::new(&emu);
     let vals = [
         json!(2),

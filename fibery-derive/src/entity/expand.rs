@@ -236,49 +236,21 @@ fn decode_field(f: &Field) -> TokenStream {
     quote!(#ident: #expr,)
 }
 
-/// The Fibery primitive types a Rust field type can hold (empty: not checked).
-fn primitive_family(f: &Field) -> &'static [&'static str] {
+/// The last path segment of a primitive field's type (`String` for `Option<String>`), which
+/// names the Fibery types it can hold in core's `primitive_family`; `None`: not checked.
+fn primitive_segment(f: &Field) -> Option<String> {
     if f.kind != Kind::Primitive || f.wrapper == Wrapper::Vec {
-        return &[];
+        return None;
     }
     let (_, inner) = split_wrapper(&f.ty);
     let syn::Type::Path(p) = inner else {
-        return &[];
+        return None;
     };
-    let Some(last) = p.path.segments.last() else {
-        return &[];
-    };
-    if !last.arguments.is_none() {
-        return &[];
-    }
-    match last.ident.to_string().as_str() {
-        "i8" | "i16" | "i32" | "i64" | "i128" | "isize" | "u8" | "u16" | "u32" | "u64" | "u128"
-        | "usize" => &["fibery/int", "fibery/rank"],
-        "f32" | "f64" => &["fibery/decimal", "fibery/int", "fibery/rank"],
-        "bool" => &["fibery/bool"],
-        "Date" => &["fibery/date"],
-        "OffsetDateTime" => &["fibery/date-time"],
-        "DateRange" => &["fibery/date-range"],
-        "DateTimeRange" => &["fibery/date-time-range"],
-        "Uuid" => &["fibery/uuid"],
-        "String" => &[
-            "fibery/text",
-            "fibery/email",
-            "fibery/url",
-            "fibery/emoji",
-            "fibery/color",
-            "fibery/date",
-            "fibery/date-time",
-            "fibery/uuid",
-            "fibery/decimal",
-            "fibery/duration",
-            "fibery/rich-text",
-        ],
-        _ => &[],
-    }
+    let last = p.path.segments.last()?;
+    last.arguments.is_none().then(|| last.ident.to_string())
 }
 
-/// `check_schema`: core's `check_mapping` plus what only the derive knows: which fields it
+/// `check_schema`: core's `check_schema` with what only the derive knows: which fields it
 /// writes (they must not be read-only in the workspace) and the Rust types of primitives.
 fn check_schema(m: &Entity) -> TokenStream {
     let writable = m
@@ -288,59 +260,17 @@ fn check_schema(m: &Entity) -> TokenStream {
         .map(|f| (&f.fibery_name, f.ident.to_string()));
     let writable = writable.map(|(n, r)| quote!((#n, #r)));
     let primitives = m.fields.iter().filter_map(|f| {
-        let family = primitive_family(f);
-        if family.is_empty() {
-            return None;
-        }
+        let segment = primitive_segment(f)?;
         let name = &f.fibery_name;
         let ty = &f.ty;
         let rust = quote!(#ty).to_string().replace(' ', "");
-        Some(quote!((#name, #rust, &[#(#family),*])))
+        Some(quote!((#name, #rust, #segment)))
     });
+    let result = quote!(::std::result::Result<(), ::std::vec::Vec<_fc::validate::Violation>>);
     quote! {
-        fn check_schema(
-            schema: &_fc::schema::Schema,
-        ) -> ::std::result::Result<(), ::std::vec::Vec<_fc::validate::Violation>> {
-            const WRITTEN: &[(&str, &str)] = &[#(#writable),*];
-            const PRIMITIVES: &[(&str, &str, &[&str])] = &[#(#primitives),*];
-            let mut out = match schema.check_mapping(__TYPE_NAME, <Self as _fc::entity::FiberyEntity>::FIELDS) {
-                ::std::result::Result::Ok(()) => ::std::vec::Vec::new(),
-                ::std::result::Result::Err(v) => v,
-            };
-            for (name, rust) in WRITTEN {
-                if schema.field(__TYPE_NAME, name).is_some_and(|d| d.is_readonly()) {
-                    out.push(_fc::validate::Violation {
-                        field: (*name).to_owned(),
-                        rule: _fc::validate::Rule::ReadOnly,
-                        reason: ::std::format!(
-                            "`{}` is read-only in the workspace (formula, lookup or system field); mark Rust field `{}` `#[fibery(readonly)]`",
-                            name, rust
-                        ),
-                    });
-                }
-            }
-            for (name, rust, accepted) in PRIMITIVES {
-                if let ::std::option::Option::Some(_fc::schema::FieldType::Primitive(p)) =
-                    schema.field_type(__TYPE_NAME, name)
-                {
-                    let known = !::std::matches!(p, _fc::schema::PrimitiveType::Other(_));
-                    if known && !accepted.contains(&p.name()) {
-                        out.push(_fc::validate::Violation {
-                            field: (*name).to_owned(),
-                            rule: _fc::validate::Rule::WrongType,
-                            reason: ::std::format!(
-                                "Rust type `{}` cannot hold `{}` values of `{}`",
-                                rust, p.name(), name
-                            ),
-                        });
-                    }
-                }
-            }
-            if out.is_empty() {
-                ::std::result::Result::Ok(())
-            } else {
-                ::std::result::Result::Err(out)
-            }
+        fn check_schema(schema: &_fc::schema::Schema) -> #result {
+            let fields = <Self as _fc::entity::FiberyEntity>::FIELDS;
+            _d::check_schema(schema, __TYPE_NAME, fields, &[#(#writable),*], &[#(#primitives),*])
         }
     }
 }

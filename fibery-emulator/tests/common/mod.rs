@@ -36,6 +36,14 @@ pub fn pm_schema_only_builder() -> EmulatorBuilder {
         .without_rate_limits()
 }
 
+/// An emulator with the all-primitives schema, no seed and no rate limits.
+pub async fn prims() -> Emulator {
+    let schema = fibery_emulator::schema_from_value(fixture("all-primitives.json"));
+    let builder = Emulator::builder().schema(schema.expect("schema"));
+    let builder = builder.token(TOKEN).without_rate_limits();
+    builder.start().await.expect("emulator starts")
+}
+
 /// The project-management schema fixture as JSON.
 pub fn pm_schema_json() -> Value {
     fixture("project-management.json")

@@ -3,7 +3,17 @@
 
 use serde_json::{Value, json};
 
+use fibery_emulator::Emulator;
+
 use crate::common::{Api, pm};
+
+/// An emulator with `n` tasks, its API, and the tasks' (id, effort) sorted by id.
+async fn seeded(n: usize) -> (Emulator, Api, Vec<(String, i64)>) {
+    let emu = pm().await;
+    let api = Api::new(&emu);
+    let all = tasks(&api, n).await;
+    (emu, api, all)
+}
 
 async fn tasks(api: &Api, n: usize) -> Vec<(String, i64)> {
     let creates: Vec<Value> = (0..n)
@@ -30,65 +40,45 @@ async fn tasks(api: &Api, n: usize) -> Vec<(String, i64)> {
     all
 }
 
-async fn ids(
-    api: &Api,
-    filter: Value,
-    order: &str,
-    limit: u64,
-    offset: u64,
-    params: Value,
-) -> Vec<String> {
+/// The ids of the rows matching `filter` (with `params`) in one page: `(order, limit, offset)`
+/// over `fibery/id`.
+async fn ids(api: &Api, filter: Value, params: Value, page: (&str, u64, u64)) -> Vec<String> {
+    let (order, limit, offset) = page;
     let mut q = json!({"q/from": "Projects/Task", "q/select": ["fibery/id"],
         "q/order-by": [[["fibery/id"], order]], "q/limit": limit, "q/offset": offset});
     if !filter.is_null() {
         q["q/where"] = filter;
     }
-    api.query(q, params)
-        .await
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["fibery/id"].as_str().unwrap().to_string())
-        .collect()
+    id_column(api.query(q, params).await)
+}
+
+/// The `fibery/id` of every row.
+fn id_column(rows: Value) -> Vec<String> {
+    let rows = rows.as_array().expect("rows");
+    let id = |r: &Value| r["fibery/id"].as_str().unwrap().to_string();
+    rows.iter().map(id).collect()
 }
 
 #[tokio::test]
 async fn keyset_pages_walk_every_id_in_order_both_ways() {
-    let emu = pm().await;
-    let api = Api::new(&emu);
-    let all = tasks(&api, 30).await;
+    let (_emu, api, all) = seeded(30).await;
     let want: Vec<String> = all.iter().map(|(i, _)| i.clone()).collect();
-    let mut got = ids(&api, Value::Null, "q/asc", 7, 0, json!({})).await;
+    let mut got = ids(&api, Value::Null, json!({}), ("q/asc", 7, 0)).await;
     while got.len() < want.len() {
         let cursor = got.last().unwrap().clone();
-        let page = ids(
-            &api,
-            json!([">", ["fibery/id"], "$c"]),
-            "q/asc",
-            7,
-            0,
-            json!({"$c": cursor}),
-        )
-        .await;
+        let filter = json!([">", ["fibery/id"], "$c"]);
+        let page = ids(&api, filter, json!({"$c": cursor}), ("q/asc", 7, 0)).await;
         assert!(!page.is_empty());
         got.extend(page);
     }
     assert_eq!(got, want);
     // Descending, below a cursor, with another condition and an offset.
     let cursor = &want[20];
-    let page = ids(
-        &api,
-        json!([
-            "q/and",
-            ["<", ["fibery/id"], "$c"],
-            ["=", ["Projects/Effort"], "$e"]
-        ]),
-        "q/desc",
-        3,
-        1,
-        json!({"$c": cursor, "$e": 2}),
-    )
-    .await;
+    let below = json!(["<", ["fibery/id"], "$c"]);
+    let effort = json!(["=", ["Projects/Effort"], "$e"]);
+    let params = json!({"$c": cursor, "$e": 2});
+    let filter = json!(["q/and", below, effort]);
+    let page = ids(&api, filter, params, ("q/desc", 3, 1)).await;
     let expect: Vec<String> = all[..20]
         .iter()
         .rev()
@@ -102,72 +92,36 @@ async fn keyset_pages_walk_every_id_in_order_both_ways() {
 
 #[tokio::test]
 async fn id_equality_in_and_ranges_narrow_without_changing_results() {
-    let emu = pm().await;
-    let api = Api::new(&emu);
-    let all = tasks(&api, 12).await;
+    let (_emu, api, all) = seeded(12).await;
     let want: Vec<String> = all.iter().map(|(i, _)| i.clone()).collect();
-    let one = ids(
-        &api,
-        json!(["=", ["fibery/id"], "$id"]),
-        "q/asc",
-        5,
-        0,
-        json!({"$id": want[4]}),
-    )
-    .await;
+    let by_id = json!(["=", ["fibery/id"], "$id"]);
+    let params = json!({"$id": want[4]});
+    let one = ids(&api, by_id.clone(), params, ("q/asc", 5, 0)).await;
     assert_eq!(one, vec![want[4].clone()]);
-    let none = ids(
-        &api,
-        json!(["=", ["fibery/id"], "$id"]),
-        "q/asc",
-        5,
-        0,
-        json!({"$id": "nope"}),
-    )
-    .await;
+    let none = ids(&api, by_id, json!({"$id": "nope"}), ("q/asc", 5, 0)).await;
     assert!(none.is_empty());
     // q/in intersected with a range: only the listed ids at or after the bound.
     let picked = json!([want[1], want[5], want[9], "missing"]);
-    let got = ids(
-        &api,
-        json!([
-            "q/and",
-            ["q/in", ["fibery/id"], "$ids"],
-            [">=", ["fibery/id"], "$lo"]
-        ]),
-        "q/desc",
-        10,
-        0,
-        json!({"$ids": picked, "$lo": want[5]}),
-    )
-    .await;
+    let listed = json!(["q/in", ["fibery/id"], "$ids"]);
+    let from = json!([">=", ["fibery/id"], "$lo"]);
+    let params = json!({"$ids": picked, "$lo": want[5]});
+    let filter = json!(["q/and", listed, from]);
+    let got = ids(&api, filter, params, ("q/desc", 10, 0)).await;
     assert_eq!(got, vec![want[9].clone(), want[5].clone()]);
     // A range ordered by another key goes through the sort: same rows.
     let q = json!({"q/from": "Projects/Task", "q/select": ["fibery/id"],
         "q/where": ["q/and", [">", ["fibery/id"], "$lo"], ["<=", ["fibery/id"], "$hi"]],
         "q/order-by": [[["Projects/Name"], "q/asc"]], "q/limit": 100});
-    let rows = api.query(q, json!({"$lo": want[2], "$hi": want[6]})).await;
-    let mut got: Vec<String> = rows
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["fibery/id"].as_str().unwrap().to_string())
-        .collect();
+    let mut got = id_column(api.query(q, json!({"$lo": want[2], "$hi": want[6]})).await);
     got.sort();
     assert_eq!(got, want[3..=6].to_vec());
     // An empty range.
-    let empty = ids(
-        &api,
-        json!([
-            "q/and",
-            [">", ["fibery/id"], "$lo"],
-            ["<", ["fibery/id"], "$hi"]
-        ]),
-        "q/asc",
-        10,
-        0,
-        json!({"$lo": want[6], "$hi": want[2]}),
-    )
-    .await;
+    let range = json!([
+        "q/and",
+        [">", ["fibery/id"], "$lo"],
+        ["<", ["fibery/id"], "$hi"]
+    ]);
+    let params = json!({"$lo": want[6], "$hi": want[2]});
+    let empty = ids(&api, range, params, ("q/asc", 10, 0)).await;
     assert!(empty.is_empty());
 }
