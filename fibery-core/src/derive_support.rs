@@ -490,9 +490,15 @@ pub fn check_schema(
     written: &[(&str, &str)],
     primitives: &[(&str, &str, &str)],
 ) -> Result<(), Vec<Violation>> {
-    let mut out = schema.check_mapping(type_name, fields).err().unwrap_or_default();
+    let mut out = schema
+        .check_mapping(type_name, fields)
+        .err()
+        .unwrap_or_default();
     for (name, rust) in written {
-        if schema.field(type_name, name).is_some_and(|d| d.is_readonly()) {
+        if schema
+            .field(type_name, name)
+            .is_some_and(|d| d.is_readonly())
+        {
             out.push(Violation {
                 field: (*name).to_owned(),
                 rule: Rule::ReadOnly,

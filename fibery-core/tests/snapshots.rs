@@ -73,87 +73,87 @@ fn q03_map_select() {
     assert_json_snapshot!("q03_map_select", q.to_args());
 }
 
-// Docs §4.6 example: open, high-priority tickets created this year assigned to either of two users.
+// The q/where examples of the docs, one snapshot each.
 #[test]
-fn q04_where_example() {
-    let q = Query::from("Ops/Ticket")
-        .select(["fibery/id"])
-        .filter(
-            Filter::ge("fibery/creation-date", "2026-01-01T00:00:00.000Z")
-                .and(Filter::eq(["Ops/Priority", "enum/name"], "High"))
-                .and(Filter::eq(["workflow/state", "workflow/Final"], false))
-                .and(Filter::in_list(
-                    ["assignments/assignees", "fibery/id"],
-                    [
-                        "6a1e0000-0000-4000-8000-000000000001",
-                        "b7c20000-0000-4000-8000-000000000002",
-                    ],
-                )),
-        )
-        .limit(1000);
-    assert_json_snapshot!("q04_where_example", q.to_args());
-}
-
-// Docs §4.8 keyset cursor: order by fibery/id, limit page+1, id > last seen combined by q/and.
-#[test]
-fn q05_cursor_page() {
-    let q = Query::from("Projects/Task")
-        .select(["fibery/id", "Projects/Name"])
-        .filter(Filter::eq("Projects/Done", false))
-        .and_filter(Filter::gt(
-            "fibery/id",
-            "3f0c0000-0000-4000-8000-000000000000",
-        ))
-        .order_by("fibery/id", Order::Asc)
-        .limit(1001);
-    assert_json_snapshot!("q05_cursor_page", q.to_args());
-}
-
-// Docs §4.6: q/null?, q/null-or-empty?, q/count emptiness, q/start/q/end of ranges.
-#[test]
-fn q06_functions() {
-    let q = Query::from("Ops/Ticket")
-        .select(["fibery/id"])
-        .filter(
-            Filter::is_null("Ops/Due")
-                .or(Filter::not_null_or_empty("Ops/Name"))
-                .or(Filter::is_empty("Ops/Watchers"))
-                .or(Filter::start("Ops/Window", CompareOp::Lt, "2026-07-01"))
-                .or(Filter::end("Ops/Window", CompareOp::Ge, "2026-06-01")),
-        )
-        .order_by_expr(Operand::start("Ops/Window"), Order::Asc)
-        .no_limit();
-    assert_json_snapshot!("q06_functions", q.to_args());
-}
-
-// Docs §4.6 text operators and q/not-in; offset.
-#[test]
-fn q07_text_ops() {
-    let q = Query::from("Ops/Ticket")
-        .select(["fibery/id", "Ops/Name"])
-        .filter(
-            Filter::all([
-                Filter::equals_ignoring_case("Ops/Name", "printer"),
-                Filter::starts_with_ignoring_case("Ops/Name", "pri"),
-                Filter::ends_with_ignoring_case("Ops/Name", "fire"),
-                Filter::not_contains("Ops/Name", "test"),
-                Filter::not_in(["Ops/Priority", "enum/name"], ["Low", "Medium"]),
-            ])
-            .unwrap(),
-        )
-        .offset(200)
-        .limit(100);
-    assert_json_snapshot!("q07_text_ops", q.to_args());
-}
-
-// Docs §1/§6.5: current user via built-in $my-id (no params entry).
-#[test]
-fn q08_my_id() {
-    let q = Query::from("fibery/user")
-        .select(["fibery/id", "user/name"])
-        .filter(Filter::is_me("fibery/id"))
-        .limit(1);
-    assert_json_snapshot!("q08_my_id", q.to_args());
+fn filter_examples() {
+    let cases = [
+        // Docs §4.6 example: open, high-priority tickets created this year assigned to either of two users.
+        (
+            "q04_where_example",
+            Query::from("Ops/Ticket")
+                .select(["fibery/id"])
+                .filter(
+                    Filter::ge("fibery/creation-date", "2026-01-01T00:00:00.000Z")
+                        .and(Filter::eq(["Ops/Priority", "enum/name"], "High"))
+                        .and(Filter::eq(["workflow/state", "workflow/Final"], false))
+                        .and(Filter::in_list(
+                            ["assignments/assignees", "fibery/id"],
+                            [
+                                "6a1e0000-0000-4000-8000-000000000001",
+                                "b7c20000-0000-4000-8000-000000000002",
+                            ],
+                        )),
+                )
+                .limit(1000),
+        ),
+        // Docs §4.8 keyset cursor: order by fibery/id, limit page+1, id > last seen combined by q/and.
+        (
+            "q05_cursor_page",
+            Query::from("Projects/Task")
+                .select(["fibery/id", "Projects/Name"])
+                .filter(Filter::eq("Projects/Done", false))
+                .and_filter(Filter::gt(
+                    "fibery/id",
+                    "3f0c0000-0000-4000-8000-000000000000",
+                ))
+                .order_by("fibery/id", Order::Asc)
+                .limit(1001),
+        ),
+        // Docs §4.6: q/null?, q/null-or-empty?, q/count emptiness, q/start/q/end of ranges.
+        (
+            "q06_functions",
+            Query::from("Ops/Ticket")
+                .select(["fibery/id"])
+                .filter(
+                    Filter::is_null("Ops/Due")
+                        .or(Filter::not_null_or_empty("Ops/Name"))
+                        .or(Filter::is_empty("Ops/Watchers"))
+                        .or(Filter::start("Ops/Window", CompareOp::Lt, "2026-07-01"))
+                        .or(Filter::end("Ops/Window", CompareOp::Ge, "2026-06-01")),
+                )
+                .order_by_expr(Operand::start("Ops/Window"), Order::Asc)
+                .no_limit(),
+        ),
+        // Docs §4.6 text operators and q/not-in; offset.
+        (
+            "q07_text_ops",
+            Query::from("Ops/Ticket")
+                .select(["fibery/id", "Ops/Name"])
+                .filter(
+                    Filter::all([
+                        Filter::equals_ignoring_case("Ops/Name", "printer"),
+                        Filter::starts_with_ignoring_case("Ops/Name", "pri"),
+                        Filter::ends_with_ignoring_case("Ops/Name", "fire"),
+                        Filter::not_contains("Ops/Name", "test"),
+                        Filter::not_in(["Ops/Priority", "enum/name"], ["Low", "Medium"]),
+                    ])
+                    .unwrap(),
+                )
+                .offset(200)
+                .limit(100),
+        ),
+        // Docs §1/§6.5: current user via built-in $my-id (no params entry).
+        (
+            "q08_my_id",
+            Query::from("fibery/user")
+                .select(["fibery/id", "user/name"])
+                .filter(Filter::is_me("fibery/id"))
+                .limit(1),
+        ),
+    ];
+    for (name, q) in cases {
+        assert_json_snapshot!(name, q.to_args());
+    }
 }
 
 // Docs §5.1 create example.
@@ -199,60 +199,66 @@ fn c11_collections() {
     assert_json_snapshot!("c11_collections", b.to_json());
 }
 
-// Docs §5.6 upsert.
+// The upsert, batch and schema command examples of the docs, one snapshot each.
 #[test]
-fn c12_upsert() {
-    let c = Command::create_or_update(
-        "Ops/Ticket",
-        "Ops/External Id",
-        ConflictAction::UpdateLatest,
-        [
-            obj(json!({"fibery/id": "e1", "Ops/External Id": "JIRA-1", "Ops/Name": "A"})),
-            obj(json!({"fibery/id": "e2", "Ops/External Id": "JIRA-2", "Ops/Name": "B"})),
-        ],
-    );
-    assert_json_snapshot!("c12_upsert", c.to_json());
-}
-
-// Docs §5.5 batch with correlationId: create a comment and link it.
-#[test]
-fn c13_command_batch() {
-    let c = Command::batch([
-        Command::create(
-            "comments/comment",
-            json!({"fibery/id": "c1", "comment/author": {"fibery/id": "u1"}}),
+fn command_examples() {
+    let cases = [
+        // Docs §5.6 upsert.
+        (
+            "c12_upsert",
+            Command::create_or_update(
+                "Ops/Ticket",
+                "Ops/External Id",
+                ConflictAction::UpdateLatest,
+                [
+                    obj(json!({"fibery/id": "e1", "Ops/External Id": "JIRA-1", "Ops/Name": "A"})),
+                    obj(json!({"fibery/id": "e2", "Ops/External Id": "JIRA-2", "Ops/Name": "B"})),
+                ],
+            )
+            .to_json(),
         ),
-        Command::add_collection_items("Ops/Ticket", "comments/comments", "t1", ["c1"]),
-    ])
-    .with_correlation_id("cd440000-0000-4000-8000-000000000000");
-    assert_json_snapshot!("c13_command_batch", c.to_json());
-}
-
-// Docs §6.1.
-#[test]
-fn c14_schema_query() {
-    let b = CommandBatch::from(vec![
-        Command::schema_query(),
-        Command::SchemaQuery {
-            with_description: Some(true),
-        },
-    ]);
-    assert_json_snapshot!("c14_schema_query", b.to_json());
-}
-
-// Docs §6.7: type with the five mandatory fields, then mixins.
-#[test]
-fn c15_create_type() {
-    let c = Command::schema_batch([
-        SchemaCommand::create_domain_type(
-            "Ops/Ticket",
-            vec![FieldSpec::new("Ops/Due", "fibery/date")],
+        // Docs §5.5 batch with correlationId: create a comment and link it.
+        (
+            "c13_command_batch",
+            Command::batch([
+                Command::create(
+                    "comments/comment",
+                    json!({"fibery/id": "c1", "comment/author": {"fibery/id": "u1"}}),
+                ),
+                Command::add_collection_items("Ops/Ticket", "comments/comments", "t1", ["c1"]),
+            ])
+            .with_correlation_id("cd440000-0000-4000-8000-000000000000")
+            .to_json(),
         ),
-        SchemaCommand::InstallMixins {
-            types: vec![("Ops/Ticket".into(), vec!["fibery/rank-mixin".into()])],
-        },
-    ]);
-    assert_json_snapshot!("c15_create_type", c.to_json());
+        // Docs §6.1.
+        (
+            "c14_schema_query",
+            CommandBatch::from(vec![
+                Command::schema_query(),
+                Command::SchemaQuery {
+                    with_description: Some(true),
+                },
+            ])
+            .to_json(),
+        ),
+        // Docs §6.7: type with the five mandatory fields, then mixins.
+        (
+            "c15_create_type",
+            Command::schema_batch([
+                SchemaCommand::create_domain_type(
+                    "Ops/Ticket",
+                    vec![FieldSpec::new("Ops/Due", "fibery/date")],
+                ),
+                SchemaCommand::InstallMixins {
+                    types: vec![("Ops/Ticket".into(), vec!["fibery/rank-mixin".into()])],
+                },
+            ])
+            .to_json(),
+        ),
+    ];
+    for (name, wire) in cases {
+        assert_json_snapshot!(name, wire);
+    }
 }
 
 // Docs §6.7 relation recipe: two field/create sharing one fibery/relation.
