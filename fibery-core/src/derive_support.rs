@@ -270,6 +270,85 @@ pub fn encode_ref<T: Serialize + ?Sized>(field: &str, v: &T) -> Result<Value, En
     Ok(Value::Object(obj))
 }
 
+/// The Fibery primitive types a Rust type can hold, by the last segment of its path (`String`
+/// for `std::string::String`); empty for a type the schema check does not know.
+pub fn primitive_family(rust_type: &str) -> &'static [&'static str] {
+    match rust_type {
+        "i8" | "i16" | "i32" | "i64" | "i128" | "isize" | "u8" | "u16" | "u32" | "u64" | "u128"
+        | "usize" => &["fibery/int", "fibery/rank"],
+        "f32" | "f64" => &["fibery/decimal", "fibery/int", "fibery/rank"],
+        "bool" => &["fibery/bool"],
+        "Date" => &["fibery/date"],
+        "OffsetDateTime" => &["fibery/date-time"],
+        "DateRange" => &["fibery/date-range"],
+        "DateTimeRange" => &["fibery/date-time-range"],
+        "Uuid" => &["fibery/uuid"],
+        "String" => &[
+            "fibery/text",
+            "fibery/email",
+            "fibery/url",
+            "fibery/emoji",
+            "fibery/color",
+            "fibery/date",
+            "fibery/date-time",
+            "fibery/uuid",
+            "fibery/decimal",
+            "fibery/duration",
+            "fibery/rich-text",
+        ],
+        _ => &[],
+    }
+}
+
+/// A derived entity's `check_schema`: [`Schema::check_mapping`] plus what only the derive
+/// knows: the fields it writes, `(fibery name, rust field)`, must not be read-only in the
+/// workspace, and its primitives, `(fibery name, rust type, last path segment of the type)`,
+/// must have a Fibery type the Rust type can hold (see [`primitive_family`]).
+pub fn check_schema(
+    schema: &Schema,
+    type_name: &str,
+    fields: &[FieldMapping],
+    written: &[(&str, &str)],
+    primitives: &[(&str, &str, &str)],
+) -> Result<(), Vec<Violation>> {
+    let mut out = schema
+        .check_mapping(type_name, fields)
+        .err()
+        .unwrap_or_default();
+    for (name, rust) in written {
+        if schema
+            .field(type_name, name)
+            .is_some_and(|d| d.is_readonly())
+        {
+            out.push(Violation {
+                field: (*name).to_owned(),
+                rule: Rule::ReadOnly,
+                reason: format!(
+                    "`{name}` is read-only in the workspace (formula, lookup or system field); \
+                     mark Rust field `{rust}` `#[fibery(readonly)]`"
+                ),
+            });
+        }
+    }
+    for (name, rust, segment) in primitives {
+        let accepted = primitive_family(segment);
+        if let Some(FieldType::Primitive(p)) = schema.field_type(type_name, name) {
+            let known = !matches!(p, PrimitiveType::Other(_));
+            if known && !accepted.is_empty() && !accepted.contains(&p.name()) {
+                out.push(Violation {
+                    field: (*name).to_owned(),
+                    rule: Rule::WrongType,
+                    reason: format!(
+                        "Rust type `{rust}` cannot hold `{}` values of `{name}`",
+                        p.name()
+                    ),
+                });
+            }
+        }
+    }
+    if out.is_empty() { Ok(()) } else { Err(out) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -447,83 +526,4 @@ mod tests {
         assert_eq!(e.field, "P/Meta");
         assert!(e.reason.contains("key must be a string"), "{}", e.reason);
     }
-}
-
-/// The Fibery primitive types a Rust type can hold, by the last segment of its path (`String`
-/// for `std::string::String`); empty for a type the schema check does not know.
-pub fn primitive_family(rust_type: &str) -> &'static [&'static str] {
-    match rust_type {
-        "i8" | "i16" | "i32" | "i64" | "i128" | "isize" | "u8" | "u16" | "u32" | "u64" | "u128"
-        | "usize" => &["fibery/int", "fibery/rank"],
-        "f32" | "f64" => &["fibery/decimal", "fibery/int", "fibery/rank"],
-        "bool" => &["fibery/bool"],
-        "Date" => &["fibery/date"],
-        "OffsetDateTime" => &["fibery/date-time"],
-        "DateRange" => &["fibery/date-range"],
-        "DateTimeRange" => &["fibery/date-time-range"],
-        "Uuid" => &["fibery/uuid"],
-        "String" => &[
-            "fibery/text",
-            "fibery/email",
-            "fibery/url",
-            "fibery/emoji",
-            "fibery/color",
-            "fibery/date",
-            "fibery/date-time",
-            "fibery/uuid",
-            "fibery/decimal",
-            "fibery/duration",
-            "fibery/rich-text",
-        ],
-        _ => &[],
-    }
-}
-
-/// A derived entity's `check_schema`: [`Schema::check_mapping`] plus what only the derive
-/// knows: the fields it writes, `(fibery name, rust field)`, must not be read-only in the
-/// workspace, and its primitives, `(fibery name, rust type, last path segment of the type)`,
-/// must have a Fibery type the Rust type can hold (see [`primitive_family`]).
-pub fn check_schema(
-    schema: &Schema,
-    type_name: &str,
-    fields: &[FieldMapping],
-    written: &[(&str, &str)],
-    primitives: &[(&str, &str, &str)],
-) -> Result<(), Vec<Violation>> {
-    let mut out = schema
-        .check_mapping(type_name, fields)
-        .err()
-        .unwrap_or_default();
-    for (name, rust) in written {
-        if schema
-            .field(type_name, name)
-            .is_some_and(|d| d.is_readonly())
-        {
-            out.push(Violation {
-                field: (*name).to_owned(),
-                rule: Rule::ReadOnly,
-                reason: format!(
-                    "`{name}` is read-only in the workspace (formula, lookup or system field); \
-                     mark Rust field `{rust}` `#[fibery(readonly)]`"
-                ),
-            });
-        }
-    }
-    for (name, rust, segment) in primitives {
-        let accepted = primitive_family(segment);
-        if let Some(FieldType::Primitive(p)) = schema.field_type(type_name, name) {
-            let known = !matches!(p, PrimitiveType::Other(_));
-            if known && !accepted.is_empty() && !accepted.contains(&p.name()) {
-                out.push(Violation {
-                    field: (*name).to_owned(),
-                    rule: Rule::WrongType,
-                    reason: format!(
-                        "Rust type `{rust}` cannot hold `{}` values of `{name}`",
-                        p.name()
-                    ),
-                });
-            }
-        }
-    }
-    if out.is_empty() { Ok(()) } else { Err(out) }
 }
