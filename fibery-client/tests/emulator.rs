@@ -8,11 +8,10 @@ use std::time::Duration;
 
 use fibery_client::core::entity::{DecodeError, EncodeError};
 use fibery_client::{
-    Client, DocFormat, EncodedEntity, Error, FiberyEntity, FieldMapping, Filter, MappingKind,
-    Query, RelationKind, RetryPolicy, Rule, Schema, SchemaBatch, Validate,
+    BatchReport, Client, DocFormat, EncodedEntity, Error, FiberyEntity, FieldMapping, Filter,
+    MappingKind, Query, RelationKind, RetryPolicy, Rule, Schema, SchemaBatch, Validate,
 };
 use fibery_emulator::{Emulator, Faults, RateLimits};
-use futures::TryStreamExt;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
@@ -316,33 +315,48 @@ async fn pacing_never_exceeds_three_requests_in_any_second() {
     assert!(log.iter().all(|r| r.status == 200));
 }
 
+/// An emulator injecting these shares of 5xx answers, 429s and dropped connections.
+async fn faulty(error_5xx: f64, rate_limited: f64, drop: f64, seed: u64) -> Emulator {
+    let emu = emulator(None).await;
+    let latency = Duration::ZERO;
+    emu.set_faults(Faults {
+        error_5xx,
+        rate_limited,
+        drop,
+        latency,
+        seed,
+    });
+    emu
+}
+
+/// Up to 12 retries, backing off from 5 ms to `max_backoff_ms`.
+fn quick_retries(max_backoff_ms: u64) -> RetryPolicy {
+    let first = Duration::from_millis(5);
+    RetryPolicy::default()
+        .with_max_retries(12)
+        .with_initial_backoff(first)
+        .with_max_backoff(Duration::from_millis(max_backoff_ms))
+}
+
+/// Creates `n` tasks named `{prefix} {i}` through `client`: every one reported written and
+/// stored once.
+async fn create_landed(client: &Client, emu: &Emulator, n: usize, prefix: &str) -> BatchReport {
+    let items: Vec<Task> = (0..n).map(|i| task(&format!("{prefix} {i}"))).collect();
+    let report = client.entities::<Task>().create_all(items).await.unwrap();
+    assert_eq!(report.failed(), 0, "{:?}", report.errors().next());
+    assert_eq!(emu.entities(TASK).len(), n);
+    report
+}
+
 #[tokio::test]
 async fn five_thousand_creates_survive_faults_exactly_once() {
     // 20% 5xx + 10% 429 injected. No real rate limit and an unpaced client keep the test
     // fast; Retry-After is clamped to 100 ms for the same reason.
-    let emu = emulator(None).await;
-    emu.set_faults(Faults {
-        error_5xx: 0.2,
-        rate_limited: 0.1,
-        drop: 0.0,
-        latency: Duration::ZERO,
-        seed: 7,
-    });
-    let client = fast(&emu)
-        .retry(
-            RetryPolicy::default()
-                .with_max_retries(12)
-                .with_initial_backoff(Duration::from_millis(5))
-                .with_max_backoff(Duration::from_millis(200))
-                .with_max_retry_after(Duration::from_millis(100)),
-        )
-        .build()
-        .unwrap();
-    let items: Vec<Task> = (0..5000).map(|i| task(&format!("bulk {i}"))).collect();
-    let report = client.entities::<Task>().create_all(items).await.unwrap();
-    assert_eq!(report.failed(), 0, "{:?}", report.errors().next());
+    let emu = faulty(0.2, 0.1, 0.0, 7).await;
+    let policy = quick_retries(200).with_max_retry_after(Duration::from_millis(100));
+    let client = fast(&emu).retry(policy).build().unwrap();
+    let report = create_landed(&client, &emu, 5000, "bulk").await;
     let stored = emu.entities(TASK);
-    assert_eq!(stored.len(), 5000);
     let ids: HashSet<&str> = stored
         .iter()
         .map(|e| e["fibery/id"].as_str().unwrap())
@@ -550,7 +564,7 @@ async fn query_stream_pages_with_the_id_cursor() {
         .unwrap();
     let before = client.stats().requests;
     let q = Query::from(TASK).select(["Projects/Name"]).no_limit();
-    let rows: Vec<Value> = client.query_stream(&q).try_collect().await.unwrap();
+    let rows = common::rows(client.query_stream(&q)).await;
     assert_eq!(rows.len(), 25);
     assert_eq!(
         client.stats().requests - before,
@@ -609,12 +623,7 @@ async fn query_stream_several_pages_per_request_matches_keyset_paging() {
         assert_eq!(stored.len(), size);
         for k in [1usize, 3, 8] {
             let before = client.stats().requests;
-            let rows: Vec<Value> = client
-                .query_stream(&q)
-                .pages_per_request(k)
-                .try_collect()
-                .await
-                .unwrap();
+            let rows = common::rows(client.query_stream(&q).pages_per_request(k)).await;
             let ids: Vec<String> = rows
                 .iter()
                 .map(|r| r["fibery/id"].as_str().unwrap().to_owned())
@@ -642,12 +651,8 @@ async fn query_stream_several_pages_per_request_matches_keyset_paging() {
     assert_eq!(n, 95);
     assert_eq!(c3.stats().requests - before, expected_requests(95, page, 3));
     let before = c3.stats().requests;
-    let n = c3
-        .query_stream(&q)
-        .pages_per_request(1)
-        .try_collect::<Vec<_>>()
+    let n = common::rows(c3.query_stream(&q).pages_per_request(1))
         .await
-        .unwrap()
         .len();
     assert_eq!(n, 95);
     assert_eq!(c3.stats().requests - before, expected_requests(95, page, 1));
@@ -658,24 +663,14 @@ async fn query_stream_several_pages_per_request_matches_keyset_paging() {
         .build()
         .unwrap();
     let before = small.stats().requests;
-    let rows: Vec<Value> = small
-        .query_stream(&q)
-        .pages_per_request(8)
-        .try_collect()
-        .await
-        .unwrap();
+    let rows = common::rows(small.query_stream(&q).pages_per_request(8)).await;
     assert_eq!(rows.len(), 95);
     // 95 rows = 2 rounds of 8 pages of 3 + 3 + 2 commands; the second round stops after
     // its first request (its second page is short).
     assert_eq!(small.stats().requests - before, 4);
     // The cursor column added by the client is still removed.
     let bare = Query::from(TASK).select(["Projects/Name"]).no_limit();
-    let rows: Vec<Value> = client
-        .query_stream(&bare)
-        .pages_per_request(3)
-        .try_collect()
-        .await
-        .unwrap();
+    let rows = common::rows(client.query_stream(&bare).pages_per_request(3)).await;
     assert_eq!(rows.len(), 95);
     assert!(rows.iter().all(|r| r.get("fibery/id").is_none()));
 }
@@ -1002,7 +997,7 @@ async fn truncated_collection_subqueries_are_paged_separately() {
     let capped = client.query(&q).await.unwrap();
     assert_eq!(capped[0]["Projects/Tasks"].as_array().unwrap().len(), 100);
     // ...the stream completes the collection.
-    let rows: Vec<Value> = client.query_stream(&q).try_collect().await.unwrap();
+    let rows = common::rows(client.query_stream(&q)).await;
     let tasks = rows[0]["Projects/Tasks"].as_array().unwrap();
     assert_eq!(tasks.len(), 130);
     let names: HashSet<&str> = tasks
@@ -1072,29 +1067,13 @@ async fn upload_from_url_and_collection_links() {
 
 #[tokio::test]
 async fn dropped_connections_are_retried_for_idempotent_creates() {
-    let emu = emulator(None).await;
-    emu.set_faults(Faults {
-        error_5xx: 0.1,
-        rate_limited: 0.0,
-        drop: 0.2,
-        latency: Duration::ZERO,
-        seed: 11,
-    });
+    let emu = faulty(0.1, 0.0, 0.2, 11).await;
     let client = fast(&emu)
         .max_commands_per_request(50)
-        .retry(
-            RetryPolicy::default()
-                .with_max_retries(12)
-                .with_initial_backoff(Duration::from_millis(5))
-                .with_max_backoff(Duration::from_millis(100)),
-        )
+        .retry(quick_retries(100))
         .build()
         .unwrap();
-    let items: Vec<Task> = (0..1000).map(|i| task(&format!("drop {i}"))).collect();
-    let report = client.entities::<Task>().create_all(items).await.unwrap();
-    assert_eq!(report.failed(), 0, "{:?}", report.errors().next());
-    let stored = emu.entities(TASK);
-    assert_eq!(stored.len(), 1000);
+    create_landed(&client, &emu, 1000, "drop").await;
     assert!(
         emu.request_log().iter().any(|r| r.status == 0),
         "no connection was dropped"

@@ -15,7 +15,6 @@ use fibery_client::{
     Client, EntityRef, FiberyEntity, Filter, Query, RelationKind, SchemaBatch, Validate,
 };
 use fibery_emulator::Emulator;
-use futures::TryStreamExt;
 use serde_json::{Value, json};
 use uuid::Uuid;
 use wiremock::matchers::{method, path};
@@ -388,23 +387,16 @@ async fn query_stream_pages() {
     let q = Query::from(TASK)
         .select(["Projects/Name"])
         .filter(Filter::ge("Projects/Effort", 1));
-    let rows: Vec<Value> = rig
-        .client
-        .query_stream(&q)
-        .page_size(2)
-        .try_collect()
-        .await
-        .unwrap();
+    let rows = common::rows(rig.client.query_stream(&q).page_size(2)).await;
     assert_eq!(rows.len(), 3);
     let one_request = rig.mark().await;
-    let rows: Vec<Value> = rig
-        .client
-        .query_stream(&q)
-        .page_size(2)
-        .pages_per_request(2)
-        .try_collect()
-        .await
-        .unwrap();
+    let rows = common::rows(
+        rig.client
+            .query_stream(&q)
+            .page_size(2)
+            .pages_per_request(2),
+    )
+    .await;
     assert_eq!(rows.len(), 3);
     insta::assert_snapshot!(
         rig.sent_since(mark).await

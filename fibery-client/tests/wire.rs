@@ -112,18 +112,12 @@ async fn one_failed_command_does_not_hide_the_others() {
         .unwrap();
     assert_eq!(r[0].as_ref().unwrap(), "a");
     assert_eq!(r[2].as_ref().unwrap(), "c");
-    match &r[1] {
-        Err(Error::Command {
-            index,
-            command,
-            error,
-        }) => {
-            assert_eq!(*index, 1);
-            assert_eq!(command, "fibery.entity/query");
-            assert_eq!(error.name, "entity.error/schema-type-not-found");
-        }
-        other => panic!("{other:?}"),
-    }
+    common::assert_command_failed(
+        &r[1],
+        1,
+        "fibery.entity/query",
+        "entity.error/schema-type-not-found",
+    );
 }
 
 #[tokio::test]

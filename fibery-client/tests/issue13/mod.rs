@@ -9,75 +9,17 @@ use fibery_emulator::BatchFailure;
 
 const PROJECT: &str = "Projects/Project";
 
-/// A project with its task collection (set semantics on update and upsert).
-#[derive(Debug, Clone, PartialEq, Default, Validate)]
+/// A project with its task collection (set semantics on update and upsert). Derived: the
+/// hand-written `FiberyEntity` of this binary is `Task`'s.
+#[fibery_client::entity(type = "Projects/Project")]
+#[derive(Debug, Clone, PartialEq, Default)]
 struct ProjectTasks {
-    id: Option<Uuid>,
+    #[fibery(field = "Projects/Name")]
     name: String,
+    #[fibery(relation = "Projects/Tasks")]
     tasks: Vec<Uuid>,
-}
-
-const PROJECT_FIELDS: &[FieldMapping] = &[
-    FieldMapping {
-        rust_name: "id",
-        fibery_name: "fibery/id",
-        kind: MappingKind::Id,
-        optional: true,
-    },
-    FieldMapping {
-        rust_name: "name",
-        fibery_name: "Projects/Name",
-        kind: MappingKind::Primitive,
-        optional: false,
-    },
-    FieldMapping {
-        rust_name: "tasks",
-        fibery_name: "Projects/Tasks",
-        kind: MappingKind::Relation { collection: true },
-        optional: false,
-    },
-];
-
-impl FiberyEntity for ProjectTasks {
-    const TYPE_NAME: &'static str = PROJECT;
-    const FIELDS: &'static [FieldMapping] = PROJECT_FIELDS;
-
-    fn id(&self) -> Option<Uuid> {
-        self.id
-    }
-    fn set_id(&mut self, id: Uuid) {
-        self.id = Some(id);
-    }
-    fn encode(&self) -> Result<EncodedEntity, EncodeError> {
-        let mut fields = Map::new();
-        if let Some(id) = self.id {
-            fields.insert("fibery/id".into(), json!(id));
-        }
-        fields.insert("Projects/Name".into(), json!(self.name));
-        Ok(EncodedEntity {
-            fields,
-            collections: vec![("Projects/Tasks".into(), self.tasks.clone())],
-            enums: Vec::new(),
-            rich_text: Vec::new(),
-        })
-    }
-    fn decode(row: &Value) -> Result<Self, DecodeError> {
-        let id = |v: &Value| {
-            v["fibery/id"]
-                .as_str()
-                .and_then(|s| Uuid::parse_str(s).ok())
-        };
-        Ok(ProjectTasks {
-            id: id(row),
-            name: row["Projects/Name"].as_str().unwrap_or_default().to_owned(),
-            tasks: row["Projects/Tasks"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(id)
-                .collect(),
-        })
-    }
+    #[fibery(id)]
+    id: Option<Uuid>,
 }
 
 /// The ids of every task of project `pid`, read task-side (no sub-query cap involved).
@@ -174,18 +116,12 @@ async fn command_batch_reports_per_command_when_partial_and_fails_whole_when_ato
     assert_eq!(results.len(), 3);
     assert_eq!(results[0].as_ref().unwrap()["Projects/Name"], "a");
     assert_eq!(results[2].as_ref().unwrap()["Projects/Name"], "b");
-    match &results[1] {
-        Err(Error::Command {
-            index,
-            command,
-            error,
-        }) => {
-            assert_eq!(*index, 1);
-            assert_eq!(command, "fibery.entity/create");
-            assert_eq!(error.name, "entity.error/schema-field-not-found");
-        }
-        other => panic!("{other:?}"),
-    }
+    crate::common::assert_command_failed(
+        &results[1],
+        1,
+        "fibery.entity/create",
+        "entity.error/schema-field-not-found",
+    );
     assert_eq!(emu.entities(PROJECT).len(), 2);
 
     // Atomic (the default): the batch fails as a whole, typed, and nothing is applied.

@@ -3,8 +3,11 @@
 
 use super::*;
 
-/// Option lists read before a mark, so that the requests after it are the writes only.
-async fn warm(client: &Client) {
+/// An emulator and a fast client that has read the schema and the option lists already,
+/// so that the requests after a mark are the writes only.
+async fn warmed() -> (Emulator, Client) {
+    let emu = emulator(None).await;
+    let client = fast(&emu).build().unwrap();
     client.schema().await.unwrap();
     for t in [
         "Projects/Tags_Projects/Task",
@@ -12,13 +15,12 @@ async fn warm(client: &Client) {
     ] {
         client.enum_options(t).await.unwrap();
     }
+    (emu, client)
 }
 
 #[tokio::test]
 async fn create_all_writes_every_valid_item_and_reports_each_invalid_one() {
-    let emu = emulator(None).await;
-    let client = fast(&emu).build().unwrap();
-    warm(&client).await;
+    let (emu, client) = warmed().await;
     let mark = emu.request_log().len();
     let bad = [10, 200, 450, 700, 999];
     let items: Vec<Task> = (0..1000)
@@ -100,9 +102,7 @@ async fn create_all_writes_every_valid_item_and_reports_each_invalid_one() {
 
 #[tokio::test]
 async fn thousand_rich_text_rows_cost_two_requests_per_chunk() {
-    let emu = emulator(None).await;
-    let client = fast(&emu).build().unwrap();
-    warm(&client).await;
+    let (emu, client) = warmed().await;
     let mark = emu.request_log().len();
     let items: Vec<Task> = (0..1000)
         .map(|i| Task {
@@ -194,9 +194,7 @@ async fn untyped_records_resolve_options_collections_and_rich_text() {
 
 #[tokio::test]
 async fn chunks_are_in_flight_together() {
-    let emu = emulator(None).await;
-    let client = fast(&emu).build().unwrap();
-    warm(&client).await;
+    let (emu, client) = warmed().await;
     let latency = Duration::from_millis(300);
     emu.set_faults(Faults {
         latency,
@@ -219,9 +217,7 @@ async fn chunks_are_in_flight_together() {
 
 #[tokio::test]
 async fn merged_upsert_adds_collection_items_in_its_write_request() {
-    let emu = emulator(None).await;
-    let client = fast(&emu).build().unwrap();
-    warm(&client).await;
+    let (emu, client) = warmed().await;
     let record = |v: Value| v.as_object().cloned().unwrap();
     let key = "Projects/External Id";
     let first = vec![record(
