@@ -142,8 +142,7 @@ async fn query_stream_keeps_order_limit_and_offset() {
 
 #[tokio::test]
 async fn query_stream_refuses_orders_it_cannot_keep() {
-    let emu = emulator(None).await;
-    let client = fast(&emu).build().unwrap();
+    let (_emu, client) = started().await;
     let before = client.stats().requests;
     let two_keys = Query::from(TASK)
         .select(["Projects/Name"])

@@ -48,8 +48,7 @@ fn assert_same(got: HashSet<Uuid>, want: &[Uuid]) {
 
 #[tokio::test]
 async fn set_semantics_writes_see_collections_past_the_hundredth_item() {
-    let emu = emulator(None).await;
-    let client = fast(&emu).build().unwrap();
+    let (_emu, client) = started().await;
     let pid = Uuid::new_v4();
     let projects = client.entities::<ProjectTasks>();
     let big = |tasks: Vec<Uuid>| ProjectTasks {
@@ -58,20 +57,7 @@ async fn set_semantics_writes_see_collections_past_the_hundredth_item() {
         tasks,
     };
     projects.create(big(Vec::new())).await.unwrap();
-    let children: Vec<Task> = (0..250)
-        .map(|i| Task {
-            name: format!("child {i}"),
-            project: Some(pid),
-            ..Default::default()
-        })
-        .collect();
-    let ids = client
-        .entities::<Task>()
-        .create_all(children)
-        .await
-        .unwrap()
-        .into_result()
-        .unwrap();
+    let ids = create_children(&client, pid, 250).await;
     assert_eq!(tasks_of(&client, pid).await.len(), 250);
 
     // Keep the first 50 and the last 100 (all past the 100th); drop the 100 in between.
@@ -125,8 +111,7 @@ async fn command_batch_reports_per_command_when_partial_and_fails_whole_when_ato
     assert_eq!(emu.entities(PROJECT).len(), 2);
 
     // Atomic (the default): the batch fails as a whole, typed, and nothing is applied.
-    let emu = emulator(None).await;
-    let client = fast(&emu).build().unwrap();
+    let (emu, client) = started().await;
     match client.command_batch(cmds()).await {
         Err(Error::Command { command, error, .. }) => {
             assert_eq!(command, "fibery.command/batch");
@@ -145,8 +130,7 @@ async fn command_batch_reports_per_command_when_partial_and_fails_whole_when_ato
 
 #[tokio::test]
 async fn missing_things_are_not_found_on_every_endpoint() {
-    let emu = emulator(None).await;
-    let client = fast(&emu).build().unwrap();
+    let (_emu, client) = started().await;
     let secret = Uuid::new_v4().to_string();
     let mut sink = Vec::new();
     let errors = [
@@ -192,8 +176,7 @@ async fn a_misspelt_field_is_the_same_validation_error_on_a_cold_and_a_warm_cach
 
 #[tokio::test]
 async fn validator_failures_name_the_fibery_field_and_the_bounds() {
-    let emu = emulator(None).await;
-    let client = fast(&emu).build().unwrap();
+    let (_emu, client) = started().await;
     let bad = Task {
         name: String::new(),
         effort: Some(-1),

@@ -6,8 +6,7 @@ use super::*;
 /// An emulator and a fast client that has read the schema and the option lists already,
 /// so that the requests after a mark are the writes only.
 async fn warmed() -> (Emulator, Client) {
-    let emu = emulator(None).await;
-    let client = fast(&emu).build().unwrap();
+    let (emu, client) = started().await;
     client.schema().await.unwrap();
     for t in [
         "Projects/Tags_Projects/Task",
@@ -141,8 +140,7 @@ async fn thousand_rich_text_rows_cost_two_requests_per_chunk() {
 
 #[tokio::test]
 async fn untyped_records_resolve_options_collections_and_rich_text() {
-    let emu = emulator(None).await;
-    let client = fast(&emu).build().unwrap();
+    let (emu, client) = started().await;
     let record = |v: Value| v.as_object().cloned().unwrap();
     let items = vec![
         record(json!({
