@@ -330,6 +330,19 @@ async fn pacing_never_exceeds_three_requests_in_any_second() {
     assert!(log.iter().all(|r| r.status == 200));
 }
 
+/// Creates `n` tasks named `doc {i}`, described `body **{i}**`, through `client`: every
+/// one written.
+async fn create_documented(client: &Client, n: usize) -> BatchReport {
+    let doc = |i| Task {
+        description: Some(format!("body **{i}**")),
+        ..task(&format!("doc {i}"))
+    };
+    let tasks = client.entities::<Task>();
+    let report = tasks.create_all((0..n).map(doc)).await.unwrap();
+    assert_eq!(report.failed(), 0, "{:?}", report.errors().next());
+    report
+}
+
 /// An emulator injecting these shares of 5xx answers, 429s and dropped connections.
 async fn faulty(error_5xx: f64, rate_limited: f64, drop: f64, seed: u64) -> Emulator {
     let emu = emulator(None).await;
@@ -544,22 +557,16 @@ async fn rich_text_on_many_creates_costs_a_few_requests() {
         .await
         .unwrap();
     let before = client.stats().requests;
-    let items: Vec<Task> = (0..120)
-        .map(|i| Task {
-            description: Some(format!("body {i}")),
-            ..task(&format!("doc {i}"))
-        })
-        .collect();
-    let report = client.entities::<Task>().create_all(items).await.unwrap();
-    assert_eq!(report.failed(), 0, "{:?}", report.errors().next());
+    create_documented(&client, 120).await;
     // Chunks of 99 and 21 rows: each one request of creates + the secrets query, then
     // ceil(99/60) = 2 and 1 document writes.
     assert_eq!(client.stats().requests - before, 5);
     let all = client.entities::<Task>().all().await.unwrap();
     assert_eq!(all.len(), 120);
-    assert!(all.iter().all(
-        |t| t.description.as_deref().map(str::trim) == Some(&format!("body {}", &t.name[4..]))
-    ));
+    assert!(
+        all.iter().all(|t| t.description.as_deref().map(str::trim)
+            == Some(&format!("body **{}**", &t.name[4..])))
+    );
 }
 
 #[tokio::test]

@@ -103,14 +103,7 @@ async fn create_all_writes_every_valid_item_and_reports_each_invalid_one() {
 async fn thousand_rich_text_rows_cost_two_requests_per_chunk() {
     let (emu, client) = warmed().await;
     let mark = emu.request_log().len();
-    let items: Vec<Task> = (0..1000)
-        .map(|i| Task {
-            description: Some(format!("body **{i}**")),
-            ..task(&format!("doc {i}"))
-        })
-        .collect();
-    let report = client.entities::<Task>().create_all(items).await.unwrap();
-    assert_eq!(report.failed(), 0, "{:?}", report.errors().next());
+    let report = create_documented(&client, 1000).await;
     // Per chunk of 99 rows: the creates with the secrets query, then the documents.
     let sent = &emu.request_log()[mark..];
     assert!(sent.len() <= 2 * 10 + 2, "{} requests", sent.len());
