@@ -237,12 +237,10 @@ async fn generated_project_management_structs_round_trip() {
     let project = created(
         &client,
         pm::Project {
-            id: None,
             name: Some("Generated".into()),
-            tasks: vec![],
             start: Some(day(Month::January, 1)),
             brief: Some("brief".into()),
-            task_count: None,
+            ..Default::default()
         },
     )
     .await;
@@ -254,7 +252,6 @@ async fn generated_project_management_structs_round_trip() {
     let task = created(
         &client,
         pm::Task {
-            id: None,
             name: Some("Generated task".into()),
             external_id: Some("G-1".into()),
             estimate: Some(0.25),
@@ -266,9 +263,9 @@ async fn generated_project_management_structs_round_trip() {
             state: Some("Open".into()),
             priority: Some("High".into()),
             tags: vec!["frontend".into()],
-            days_left: None,
             files: vec![EntityRef::new(file.id)],
             assignees: vec![EntityRef::new(me)],
+            ..Default::default()
         },
     )
     .await;
@@ -298,17 +295,11 @@ async fn generated_crm_structs_round_trip() {
     let company = created(
         &client,
         crm::Company {
-            id: None,
             name: Some("Acme".into()),
-            contacts: vec![],
-            parent: None,
-            subsidiaries: vec![],
-            deals: vec![],
             industries: vec!["Software".into(), "Retail".into()],
             size: Some("Large".into()),
             website: Some("https://acme.example".into()),
-            contact_count: None,
-            files: vec![],
+            ..Default::default()
         },
     )
     .await;
@@ -316,15 +307,11 @@ async fn generated_crm_structs_round_trip() {
     let contact = created(
         &client,
         crm::Contact {
-            id: None,
             name: Some("Ann".into()),
             email: Some("ann@acme.example".into()),
             company: Some(company_ref),
-            deals: vec![],
-            primary_deal: None,
-            owner: None,
-            company_name: None,
             notes: Some("met at the fair".into()),
+            ..Default::default()
         },
     )
     .await;
@@ -397,15 +384,12 @@ struct HtmlProject {
 #[tokio::test]
 async fn rich_text_round_trips_as_html_and_reads_back_as_markdown() {
     let (emu, client) = start("project-management").await;
-    let created = created(
-        &client,
-        HtmlProject {
-            id: None,
-            name: "Html".into(),
-            brief: Some("<p>Plan <strong>now</strong></p>".into()),
-        },
-    )
-    .await;
+    let html = HtmlProject {
+        id: None,
+        name: "Html".into(),
+        brief: Some("<p>Plan <strong>now</strong></p>".into()),
+    };
+    let created = created(&client, html).await;
     let id = created.id.unwrap();
     let back = stored::<HtmlProject>(&client, id).await;
     assert_eq!(back, created);
