@@ -49,7 +49,7 @@ fn due(i: usize) -> Date {
     Date::from_calendar_date(2026, month, 1 + (i % 28) as u8).expect("days 1 to 28 exist")
 }
 
-/// `n` rows shaped like the answer to a query selecting [`Task::select`].
+/// `n` rows shaped like the answer to a query selecting [`Task`]'s fields (`Task::select()`).
 pub fn query_rows(n: usize) -> Vec<Value> {
     (0..n)
         .map(|i| {
