@@ -15,18 +15,20 @@ use fibery_client::receiver::Receiver;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+/// The part of a task this sync owns, named as the external records name it: only these
+/// fields are written, so what users change in Fibery's other fields survives a push.
 #[fibery_client::entity(type = "Projects/Task")]
 #[derive(Debug, Clone)]
-struct Task {
-    #[fibery(id)]
-    id: Option<Uuid>,
+struct Synced {
+    #[fibery(field = "Projects/External Id")]
+    key: Option<String>,
     #[fibery(field = "Projects/Name")]
     #[validate(length(min = 1))]
-    name: String,
-    #[fibery(field = "Projects/External Id")]
-    external_id: Option<String>,
+    title: String,
     #[fibery(field = "Projects/Effort")]
     effort: Option<i64>,
+    #[fibery(id)]
+    id: Option<Uuid>,
 }
 
 const KEY: &str = "Projects/External Id";
@@ -40,14 +42,14 @@ fn external() -> Vec<Value> {
 
 /// External JSON -> Fibery: upsert by the external key (re-running changes nothing new).
 async fn push(client: &Client, records: &[Value]) -> Result<Vec<Uuid>, fibery_client::Error> {
-    let tasks = records.iter().map(|r| Task {
+    let tasks = records.iter().map(|r| Synced {
         id: None,
-        name: r["title"].as_str().unwrap_or_default().to_owned(),
-        external_id: r["key"].as_str().map(str::to_owned),
+        title: r["title"].as_str().unwrap_or_default().to_owned(),
+        key: r["key"].as_str().map(str::to_owned),
         effort: r["effort"].as_i64(),
     });
     client
-        .entities::<Task>()
+        .entities::<Synced>()
         .upsert_all(tasks.collect::<Vec<_>>(), KEY)
         .await?
         .into_result()
@@ -109,13 +111,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Someone edits one task in Fibery and deletes another.
     let mut t = client
-        .entities::<Task>()
+        .entities::<Synced>()
         .get(ids[0])
         .await?
         .expect("created");
-    t.name = "Edited in Fibery".into();
-    client.entities::<Task>().update(&t).await?;
-    client.entities::<Task>().delete(ids[1]).await?;
+    t.title = "Edited in Fibery".into();
+    client.entities::<Synced>().update(&t).await?;
+    client.entities::<Synced>().delete(ids[1]).await?;
 
     // Next run: only the edit. The deletion reaches us through the webhook alone.
     pull(client, serde_json::from_str(&saved)?).await?;

@@ -12,8 +12,9 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use fibery_client::{Client, FiberyEntity, RetryPolicy, Validate};
+use fibery_client::{Client, RetryPolicy};
 use fibery_emulator::{Emulator, Faults};
+use fibery_examples::Task;
 use fibery_tests::{
     IMPORT_TASKS, TASK, TOKEN, all_output, emulator, fibery_at, output, wait_for_journal,
 };
@@ -21,32 +22,15 @@ use uuid::Uuid;
 
 const N: usize = 5_000;
 
-#[derive(FiberyEntity, Validate, Debug, Clone)]
-#[fibery(type = "Projects/Task")]
-struct Task {
-    #[fibery(id)]
-    id: Option<Uuid>,
-    #[fibery(field = "Projects/Name")]
-    #[validate(length(min = 1))]
-    name: String,
-    #[fibery(field = "Projects/External Id")]
-    external_id: Option<String>,
-    #[fibery(field = "Projects/Effort")]
-    effort: Option<i64>,
-    #[fibery(field = "Projects/Done")]
-    done: bool,
-    #[fibery(enum_field = "Projects/Priority")]
-    priority: Option<String>,
-}
-
+/// The `i`-th row of the import: the examples' task, its other fields left empty.
 fn task(i: usize) -> Task {
     Task {
-        id: None,
         name: format!("Task {i}"),
         external_id: Some(format!("EXT-{i:05}")),
         effort: Some((i % 17) as i64),
         done: i.is_multiple_of(2),
         priority: Some(["Low", "Medium", "High", "Critical"][i % 4].to_string()),
+        ..Task::default()
     }
 }
 

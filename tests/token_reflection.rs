@@ -391,30 +391,30 @@ async fn a_short_token_is_scrubbed_only_where_it_stands_as_a_word() {
     let (server, state) = reflecting_server().await;
     // "re" occurs inside "rejected", "request", "here": those words must survive.
     let c = client(&server, "re", AuthScheme::Token);
-    *state.lock().unwrap() = (Reply::Auth401, Echo::Raw);
-    let Error::Auth { message, .. } = c.command(query_cmd()).await.unwrap_err() else {
+    let fail = async |c: &Client, reply: Reply, echo: Echo| {
+        *state.lock().unwrap() = (reply, echo);
+        c.command(query_cmd()).await.unwrap_err()
+    };
+    let Error::Auth { message, .. } = fail(&c, Reply::Auth401, Echo::Raw).await else {
         panic!("expected an auth error")
     };
     assert_eq!(
         message,
         "proxy: rejected Authorization [redacted] for user alice"
     );
-    *state.lock().unwrap() = (Reply::Envelope, Echo::Percent);
-    let Error::Command { error, .. } = c.command(query_cmd()).await.unwrap_err() else {
+    let Error::Command { error, .. } = fail(&c, Reply::Envelope, Echo::Percent).await else {
         panic!("expected a command error")
     };
     assert_eq!(error.message, "the token [redacted] is not allowed here");
     assert_eq!(error.data, json!({"auth": "[redacted]"}));
-    *state.lock().unwrap() = (Reply::Text500, Echo::Header);
-    let e = c.command(query_cmd()).await.unwrap_err();
+    let e = fail(&c, Reply::Text500, Echo::Header).await;
     let Error::Server { error, .. } = &e else {
         panic!("{e:?}")
     };
     assert_eq!(error.message, "upstream exploded; request had [redacted]");
     // One character: every "e" inside a word stays.
     let c = client(&server, "e", AuthScheme::Bearer);
-    *state.lock().unwrap() = (Reply::Text400, Echo::Raw);
-    let Error::Http { body, .. } = c.command(query_cmd()).await.unwrap_err() else {
+    let Error::Http { body, .. } = fail(&c, Reply::Text400, Echo::Raw).await else {
         panic!("expected an HTTP error")
     };
     assert_eq!(

@@ -15,47 +15,13 @@
 //! assert_eq!(Task::decode(&rows[0]).unwrap().name, "Task number 0");
 //! ```
 
-use fibery_client::{EntityRef, FiberyEntity, Validate};
+use fibery_client::time::{Date, Month};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-/// A `Projects/Task` of the sample schema with primitives, enums and a relation.
-#[derive(FiberyEntity, Validate, Debug, Clone, PartialEq)]
-#[fibery(type = "Projects/Task")]
-pub struct Task {
-    /// Entity id.
-    #[fibery(id)]
-    pub id: Option<Uuid>,
-    /// Title.
-    #[fibery(field = "Projects/Name")]
-    #[validate(length(min = 1, max = 500))]
-    pub name: String,
-    /// Unique key.
-    #[fibery(field = "Projects/External Id")]
-    pub external_id: Option<String>,
-    /// Decimal.
-    #[fibery(field = "Projects/Estimate")]
-    pub estimate: Option<f64>,
-    /// Integer.
-    #[fibery(field = "Projects/Effort")]
-    #[validate(range(min = 0))]
-    pub effort: Option<i64>,
-    /// Date (`YYYY-MM-DD`).
-    #[fibery(field = "Projects/Due")]
-    pub due: Option<String>,
-    /// Boolean.
-    #[fibery(field = "Projects/Done")]
-    pub done: bool,
-    /// Single-select by option name.
-    #[fibery(enum_field = "Projects/Priority")]
-    pub priority: Option<String>,
-    /// Workflow state by name.
-    #[fibery(enum_field = "workflow/state")]
-    pub state: Option<String>,
-    /// Single relation.
-    #[fibery(relation = "Projects/Project")]
-    pub project: Option<EntityRef>,
-}
+/// The `Projects/Task` every benchmark writes and reads: the examples' entity (primitives,
+/// a date, enums and a relation), so that the figures measure what a user's code runs.
+pub use fibery_examples::Task;
 
 const PRIOS: [&str; 4] = ["Low", "Medium", "High", "Critical"];
 const STATES: [&str; 3] = ["Open", "In Progress", "Done"];
@@ -68,15 +34,22 @@ pub fn task(i: usize) -> Task {
         external_id: Some(format!("B-{i:07}")),
         estimate: Some((i % 40) as f64 + 0.5),
         effort: Some((i % 13) as i64),
-        due: (!i.is_multiple_of(5)).then(|| format!("2026-{:02}-{:02}", 1 + i % 12, 1 + i % 28)),
+        due: (!i.is_multiple_of(5)).then(|| due(i)),
         done: i.is_multiple_of(2),
         priority: Some(PRIOS[i % 4].to_string()),
         state: Some(STATES[i % 3].to_string()),
+        tags: Vec::new(),
         project: None,
     }
 }
 
-/// `n` rows shaped like the answer to a query selecting [`Task::select`].
+/// The due date of the `i`-th task (a day in 2026).
+fn due(i: usize) -> Date {
+    let month = Month::try_from(1 + (i % 12) as u8).expect("1 to 12 is a month");
+    Date::from_calendar_date(2026, month, 1 + (i % 28) as u8).expect("days 1 to 28 exist")
+}
+
+/// `n` rows shaped like the answer to a query selecting [`Task`]'s fields (`Task::select()`).
 pub fn query_rows(n: usize) -> Vec<Value> {
     (0..n)
         .map(|i| {
@@ -87,7 +60,7 @@ pub fn query_rows(n: usize) -> Vec<Value> {
                 "Projects/External Id": t.external_id,
                 "Projects/Estimate": t.estimate,
                 "Projects/Effort": t.effort,
-                "Projects/Due": t.due,
+                "Projects/Due": t.due.map(|d| d.to_string()),
                 "Projects/Done": t.done,
                 "Projects/Priority": {"enum/name": t.priority},
                 "workflow/state": {"enum/name": t.state},

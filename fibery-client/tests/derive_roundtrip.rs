@@ -2,7 +2,9 @@
 //! fixtures) round-trip through the client and the emulator: created, queried back, equal.
 
 use fibery_client::time::{Date, Month};
-use fibery_client::{Client, DateRange, EntityRef, FiberyEntity, FiberyEnum, Validate};
+use fibery_client::{
+    Client, DateRange, EntityRef, FiberyEntity, FiberyEnum, Schema, Validate, Violation,
+};
 use fibery_emulator::Emulator;
 use uuid::Uuid;
 
@@ -15,6 +17,34 @@ async fn start(name: &str) -> (Emulator, Client) {
     let emu = common::emulator(name, TOKEN, None).await;
     let client = common::unpaced(&emu.base_url(), TOKEN).build().unwrap();
     (emu, client)
+}
+
+/// The workspace schema passes every one of `checks` (`T::check_schema`).
+async fn accepts(client: &Client, checks: &[SchemaCheck]) {
+    let schema = client.schema().await.unwrap();
+    for check in checks {
+        check(&schema).unwrap();
+    }
+}
+
+/// What `FiberyEntity::check_schema` is.
+type SchemaCheck = fn(&Schema) -> Result<(), Vec<Violation>>;
+
+/// Creates `item`; returns it as created (its id set).
+async fn created<T: FiberyEntity + Validate + Send + Sync + 'static>(
+    client: &Client,
+    item: T,
+) -> T {
+    client.entities::<T>().create(item).await.unwrap()
+}
+
+/// The stored entity `id`, which must exist.
+async fn stored<T: FiberyEntity + Validate + Send + Sync + 'static>(
+    client: &Client,
+    id: Uuid,
+) -> T {
+    let found = client.entities::<T>().get(id).await.unwrap();
+    found.expect("the entity exists")
 }
 
 /// Fibery collections (relations, multi-selects, files) are sets: the order they come back in
@@ -105,21 +135,19 @@ impl Normalize for Task {
 #[tokio::test]
 async fn every_field_kind_round_trips() {
     let (emu, client) = start("project-management").await;
-    let schema = client.schema().await.unwrap();
-    Task::check_schema(&schema).unwrap();
-    Project::check_schema(&schema).unwrap();
+    accepts(&client, &[Task::check_schema, Project::check_schema]).await;
 
-    let project = client
-        .entities::<Project>()
-        .create(Project {
+    let project = created(
+        &client,
+        Project {
             id: None,
             name: "Derive".into(),
             start: Some("2026-03-01".into()),
             brief: Some("The **derive** project".into()),
             tasks: vec![],
-        })
-        .await
-        .unwrap();
+        },
+    )
+    .await;
     let project_id = project.id.expect("create sets the id");
 
     let file = client
@@ -145,11 +173,7 @@ async fn every_field_kind_round_trips() {
         assignees: vec![EntityRef::new(me)],
         local: 0,
     };
-    let created = client
-        .entities::<Task>()
-        .create(task.clone())
-        .await
-        .unwrap();
+    let created = created(&client, task.clone()).await;
     let id = created.id.unwrap();
     assert_eq!(
         Task {
@@ -159,21 +183,11 @@ async fn every_field_kind_round_trips() {
         created
     );
 
-    let back = client
-        .entities::<Task>()
-        .get(id)
-        .await
-        .unwrap()
-        .expect("task exists");
+    let back = stored::<Task>(&client, id).await;
     assert_eq!(back.clone().normalized(), created.normalized());
 
     // The other end of the relation sees the task.
-    let project_back = client
-        .entities::<Project>()
-        .get(project_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let project_back = stored::<Project>(&client, project_id).await;
     assert_eq!(project_back.tasks, vec![EntityRef::new(id)]);
     assert_eq!(project_back.brief, project.brief);
 
@@ -184,7 +198,7 @@ async fn every_field_kind_round_trips() {
     changed.tags = vec!["backend".into()];
     changed.external_id = None;
     client.entities::<Task>().update(&changed).await.unwrap();
-    let after = client.entities::<Task>().get(id).await.unwrap().unwrap();
+    let after = stored::<Task>(&client, id).await;
     assert_eq!(after.state.as_deref(), Some("Done"));
     assert_eq!(after.priority, Some(Priority::Low));
     assert_eq!(after.tags, vec!["backend".to_owned()]);
@@ -214,31 +228,30 @@ fn day(month: Month, d: u8) -> Date {
 #[tokio::test]
 async fn generated_project_management_structs_round_trip() {
     let (emu, client) = start("project-management").await;
-    let schema = client.schema().await.unwrap();
-    pm::Task::check_schema(&schema).unwrap();
-    pm::Project::check_schema(&schema).unwrap();
+    accepts(
+        &client,
+        &[pm::Task::check_schema, pm::Project::check_schema],
+    )
+    .await;
 
-    let project = client
-        .entities::<pm::Project>()
-        .create(pm::Project {
-            id: None,
+    let project = created(
+        &client,
+        pm::Project {
             name: Some("Generated".into()),
-            tasks: vec![],
             start: Some(day(Month::January, 1)),
             brief: Some("brief".into()),
-            task_count: None,
-        })
-        .await
-        .unwrap();
+            ..Default::default()
+        },
+    )
+    .await;
     let file = client
         .upload_bytes("a.bin", "application/octet-stream", &b"\x00\x01"[..])
         .await
         .unwrap();
     let me: Uuid = emu.user_id().parse().unwrap();
-    let task = client
-        .entities::<pm::Task>()
-        .create(pm::Task {
-            id: None,
+    let task = created(
+        &client,
+        pm::Task {
             name: Some("Generated task".into()),
             external_id: Some("G-1".into()),
             estimate: Some(0.25),
@@ -250,28 +263,18 @@ async fn generated_project_management_structs_round_trip() {
             state: Some("Open".into()),
             priority: Some("High".into()),
             tags: vec!["frontend".into()],
-            days_left: None,
             files: vec![EntityRef::new(file.id)],
             assignees: vec![EntityRef::new(me)],
-        })
-        .await
-        .unwrap();
-    let mut back = client
-        .entities::<pm::Task>()
-        .get(task.id.unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+            ..Default::default()
+        },
+    )
+    .await;
+    let mut back = stored::<pm::Task>(&client, task.id.unwrap()).await;
     // A formula field is read back (whatever the workspace computes), never written.
     back.days_left = None;
     assert_eq!(back, task);
 
-    let project_back = client
-        .entities::<pm::Project>()
-        .get(project.id.unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let project_back = stored::<pm::Project>(&client, project.id.unwrap()).await;
     assert_eq!(project_back.tasks, vec![EntityRef::new(task.id.unwrap())]);
     emu.shutdown().await;
 }
@@ -279,47 +282,42 @@ async fn generated_project_management_structs_round_trip() {
 #[tokio::test]
 async fn generated_crm_structs_round_trip() {
     let (emu, client) = start("relations-enums").await;
-    let schema = client.schema().await.unwrap();
-    crm::Company::check_schema(&schema).unwrap();
-    crm::Contact::check_schema(&schema).unwrap();
-    crm::Deal::check_schema(&schema).unwrap();
+    accepts(
+        &client,
+        &[
+            crm::Company::check_schema,
+            crm::Contact::check_schema,
+            crm::Deal::check_schema,
+        ],
+    )
+    .await;
 
-    let company = client
-        .entities::<crm::Company>()
-        .create(crm::Company {
-            id: None,
+    let company = created(
+        &client,
+        crm::Company {
             name: Some("Acme".into()),
-            contacts: vec![],
-            parent: None,
-            subsidiaries: vec![],
-            deals: vec![],
             industries: vec!["Software".into(), "Retail".into()],
             size: Some("Large".into()),
             website: Some("https://acme.example".into()),
-            contact_count: None,
-            files: vec![],
-        })
-        .await
-        .unwrap();
+            ..Default::default()
+        },
+    )
+    .await;
     let company_ref = EntityRef::new(company.id.unwrap());
-    let contact = client
-        .entities::<crm::Contact>()
-        .create(crm::Contact {
-            id: None,
+    let contact = created(
+        &client,
+        crm::Contact {
             name: Some("Ann".into()),
             email: Some("ann@acme.example".into()),
             company: Some(company_ref),
-            deals: vec![],
-            primary_deal: None,
-            owner: None,
-            company_name: None,
             notes: Some("met at the fair".into()),
-        })
-        .await
-        .unwrap();
-    let deal = client
-        .entities::<crm::Deal>()
-        .create(crm::Deal {
+            ..Default::default()
+        },
+    )
+    .await;
+    let deal = created(
+        &client,
+        crm::Deal {
             id: None,
             name: Some("Big deal".into()),
             amount: Some(1000.5),
@@ -330,23 +328,13 @@ async fn generated_crm_structs_round_trip() {
             close_window: Some(DateRange::new(day(Month::May, 1), day(Month::June, 1))),
             state: Some("Negotiating".into()),
             assignees: vec![],
-        })
-        .await
-        .unwrap();
+        },
+    )
+    .await;
 
-    let deal_back = client
-        .entities::<crm::Deal>()
-        .get(deal.id.unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let deal_back = stored::<crm::Deal>(&client, deal.id.unwrap()).await;
     assert_eq!(deal_back, deal);
-    let mut company_back = client
-        .entities::<crm::Company>()
-        .get(company.id.unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let mut company_back = stored::<crm::Company>(&client, company.id.unwrap()).await;
     assert_eq!(
         company_back.contacts,
         vec![EntityRef::new(contact.id.unwrap())]
@@ -359,12 +347,7 @@ async fn generated_crm_structs_round_trip() {
     let mut company = company;
     company.industries.sort();
     assert_eq!(company_back, company);
-    let mut contact_back = client
-        .entities::<crm::Contact>()
-        .get(contact.id.unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let mut contact_back = stored::<crm::Contact>(&client, contact.id.unwrap()).await;
     assert_eq!(contact_back.deals, vec![EntityRef::new(deal.id.unwrap())]);
     assert_eq!(
         contact_back.primary_deal,
@@ -401,25 +384,17 @@ struct HtmlProject {
 #[tokio::test]
 async fn rich_text_round_trips_as_html_and_reads_back_as_markdown() {
     let (emu, client) = start("project-management").await;
-    let created = client
-        .entities::<HtmlProject>()
-        .create(HtmlProject {
-            id: None,
-            name: "Html".into(),
-            brief: Some("<p>Plan <strong>now</strong></p>".into()),
-        })
-        .await
-        .unwrap();
+    let html = HtmlProject {
+        id: None,
+        name: "Html".into(),
+        brief: Some("<p>Plan <strong>now</strong></p>".into()),
+    };
+    let created = created(&client, html).await;
     let id = created.id.unwrap();
-    let back = client
-        .entities::<HtmlProject>()
-        .get(id)
-        .await
-        .unwrap()
-        .unwrap();
+    let back = stored::<HtmlProject>(&client, id).await;
     assert_eq!(back, created);
     // The same document through the Markdown mapping.
-    let md = client.entities::<Project>().get(id).await.unwrap().unwrap();
+    let md = stored::<Project>(&client, id).await;
     assert_eq!(md.brief.as_deref(), Some("Plan **now**"));
     emu.shutdown().await;
 }

@@ -8,11 +8,10 @@ use std::time::Duration;
 
 use fibery_client::core::entity::{DecodeError, EncodeError};
 use fibery_client::{
-    Client, DocFormat, EncodedEntity, Error, FiberyEntity, FieldMapping, Filter, MappingKind,
-    Query, RelationKind, RetryPolicy, Rule, Schema, SchemaBatch, Validate,
+    BatchReport, Client, DocFormat, EncodedEntity, Error, FiberyEntity, FieldMapping, Filter,
+    MappingKind, Query, RelationKind, RetryPolicy, Rule, Schema, SchemaBatch, Validate,
 };
 use fibery_emulator::{Emulator, Faults, RateLimits};
-use futures::TryStreamExt;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
@@ -26,6 +25,21 @@ const TASK: &str = "Projects/Task";
 
 async fn emulator(limits: Option<RateLimits>) -> Emulator {
     common::emulator("project-management", TOKEN, limits).await
+}
+
+/// An emulator without rate limits and a [`fast`] client for it.
+async fn started() -> (Emulator, Client) {
+    let emu = emulator(None).await;
+    let client = fast(&emu).build().unwrap();
+    (emu, client)
+}
+
+/// An emulator at Fibery's real limits (3 requests a second per token) and a client
+/// builder with the default pacing, for the tests about pacing.
+async fn paced() -> (Emulator, fibery_client::ClientBuilder) {
+    let emu = emulator(Some(RateLimits::default())).await;
+    let client = Client::builder().base_url(emu.base_url()).token(TOKEN);
+    (emu, client)
 }
 
 /// A fast client for tests that are not about pacing.
@@ -211,6 +225,18 @@ fn task(name: &str) -> Task {
     }
 }
 
+/// Creates `n` tasks of project `pid`, named `child {i}`; their ids in order.
+async fn create_children(client: &Client, pid: Uuid, n: usize) -> Vec<Uuid> {
+    let child = |i| Task {
+        name: format!("child {i}"),
+        project: Some(pid),
+        ..Default::default()
+    };
+    let tasks = client.entities::<Task>();
+    let report = tasks.create_all((0..n).map(child)).await.unwrap();
+    report.into_result().unwrap()
+}
+
 fn create_cmd(name: &str) -> Value {
     json!({"command": "fibery.entity/create", "args": {"type": TASK,
         "entity": {"fibery/id": Uuid::new_v4(), "Projects/Name": name}}})
@@ -219,13 +245,8 @@ fn create_cmd(name: &str) -> Value {
 #[tokio::test]
 async fn thousand_creates_cost_ceil_n_over_max_requests_and_no_429() {
     // Fibery's real limits (3/s per token) and the client's default pacing.
-    let emu = emulator(Some(RateLimits::default())).await;
-    let client = Client::builder()
-        .base_url(emu.base_url())
-        .token(TOKEN)
-        .max_commands_per_request(100)
-        .build()
-        .unwrap();
+    let (emu, client) = paced().await;
+    let client = client.max_commands_per_request(100).build().unwrap();
     let items: Vec<Task> = (0..1000).map(|i| task(&format!("task {i}"))).collect();
     let report = client.entities::<Task>().create_all(items).await.unwrap();
     assert_eq!(report.failed(), 0, "{:?}", report.errors().next());
@@ -247,10 +268,8 @@ async fn thousand_creates_cost_ceil_n_over_max_requests_and_no_429() {
 
 #[tokio::test]
 async fn concurrent_single_commands_are_merged_by_the_auto_batcher() {
-    let emu = emulator(Some(RateLimits::default())).await;
-    let client = Client::builder()
-        .base_url(emu.base_url())
-        .token(TOKEN)
+    let (emu, client) = paced().await;
+    let client = client
         .batch_window(Duration::from_millis(50))
         .build()
         .unwrap();
@@ -278,13 +297,8 @@ async fn concurrent_single_commands_are_merged_by_the_auto_batcher() {
 async fn pacing_never_exceeds_three_requests_in_any_second() {
     // Real time by necessity: this is about the wall clock the server sees. 60 requests at
     // 3/s make the ~20 s run the issue asks for; it overlaps with the other tests.
-    let emu = emulator(Some(RateLimits::default())).await;
-    let client = Client::builder()
-        .base_url(emu.base_url())
-        .token(TOKEN)
-        .batch_window(Duration::ZERO)
-        .build()
-        .unwrap();
+    let (emu, client) = paced().await;
+    let client = client.batch_window(Duration::ZERO).build().unwrap();
     let q = Query::from(TASK).select(["fibery/id"]).limit(1);
     let runs: Vec<_> = (0..60)
         .map(|_| {
@@ -316,33 +330,61 @@ async fn pacing_never_exceeds_three_requests_in_any_second() {
     assert!(log.iter().all(|r| r.status == 200));
 }
 
+/// Creates `n` tasks named `doc {i}`, described `body **{i}**`, through `client`: every
+/// one written.
+async fn create_documented(client: &Client, n: usize) -> BatchReport {
+    let doc = |i| Task {
+        description: Some(format!("body **{i}**")),
+        ..task(&format!("doc {i}"))
+    };
+    let tasks = client.entities::<Task>();
+    let report = tasks.create_all((0..n).map(doc)).await.unwrap();
+    assert_eq!(report.failed(), 0, "{:?}", report.errors().next());
+    report
+}
+
+/// An emulator injecting these shares of 5xx answers, 429s and dropped connections.
+async fn faulty(error_5xx: f64, rate_limited: f64, drop: f64, seed: u64) -> Emulator {
+    let emu = emulator(None).await;
+    let latency = Duration::ZERO;
+    emu.set_faults(Faults {
+        error_5xx,
+        rate_limited,
+        drop,
+        latency,
+        seed,
+    });
+    emu
+}
+
+/// Up to 12 retries, backing off from 5 ms to `max_backoff_ms`.
+fn quick_retries(max_backoff_ms: u64) -> RetryPolicy {
+    let first = Duration::from_millis(5);
+    RetryPolicy::default()
+        .with_max_retries(12)
+        .with_initial_backoff(first)
+        .with_max_backoff(Duration::from_millis(max_backoff_ms))
+}
+
+/// Creates `n` tasks named `{prefix} {i}` through `client`: every one reported written and
+/// stored once.
+async fn create_landed(client: &Client, emu: &Emulator, n: usize, prefix: &str) -> BatchReport {
+    let items: Vec<Task> = (0..n).map(|i| task(&format!("{prefix} {i}"))).collect();
+    let report = client.entities::<Task>().create_all(items).await.unwrap();
+    assert_eq!(report.failed(), 0, "{:?}", report.errors().next());
+    assert_eq!(emu.entities(TASK).len(), n);
+    report
+}
+
 #[tokio::test]
 async fn five_thousand_creates_survive_faults_exactly_once() {
     // 20% 5xx + 10% 429 injected. No real rate limit and an unpaced client keep the test
     // fast; Retry-After is clamped to 100 ms for the same reason.
-    let emu = emulator(None).await;
-    emu.set_faults(Faults {
-        error_5xx: 0.2,
-        rate_limited: 0.1,
-        drop: 0.0,
-        latency: Duration::ZERO,
-        seed: 7,
-    });
-    let client = fast(&emu)
-        .retry(
-            RetryPolicy::default()
-                .with_max_retries(12)
-                .with_initial_backoff(Duration::from_millis(5))
-                .with_max_backoff(Duration::from_millis(200))
-                .with_max_retry_after(Duration::from_millis(100)),
-        )
-        .build()
-        .unwrap();
-    let items: Vec<Task> = (0..5000).map(|i| task(&format!("bulk {i}"))).collect();
-    let report = client.entities::<Task>().create_all(items).await.unwrap();
-    assert_eq!(report.failed(), 0, "{:?}", report.errors().next());
+    let emu = faulty(0.2, 0.1, 0.0, 7).await;
+    let policy = quick_retries(200).with_max_retry_after(Duration::from_millis(100));
+    let client = fast(&emu).retry(policy).build().unwrap();
+    let report = create_landed(&client, &emu, 5000, "bulk").await;
     let stored = emu.entities(TASK);
-    assert_eq!(stored.len(), 5000);
     let ids: HashSet<&str> = stored
         .iter()
         .map(|e| e["fibery/id"].as_str().unwrap())
@@ -356,8 +398,7 @@ async fn five_thousand_creates_survive_faults_exactly_once() {
 
 #[tokio::test]
 async fn invalid_entity_is_reported_and_never_sent() {
-    let emu = emulator(None).await;
-    let client = fast(&emu).build().unwrap();
+    let (emu, client) = started().await;
     let bad = vec![
         task("ok"),
         Task {
@@ -409,8 +450,7 @@ async fn invalid_entity_is_reported_and_never_sent() {
 
 #[tokio::test]
 async fn typed_round_trip_with_enums_tags_rich_text_and_relations() {
-    let emu = emulator(None).await;
-    let client = fast(&emu).build().unwrap();
+    let (_emu, client) = started().await;
     let project = client
         .command(
             json!({"command": "fibery.entity/create", "args": {"type": "Projects/Project",
@@ -517,23 +557,16 @@ async fn rich_text_on_many_creates_costs_a_few_requests() {
         .await
         .unwrap();
     let before = client.stats().requests;
-    let items: Vec<Task> = (0..120)
-        .map(|i| Task {
-            name: format!("doc {i}"),
-            description: Some(format!("body {i}")),
-            ..Default::default()
-        })
-        .collect();
-    let report = client.entities::<Task>().create_all(items).await.unwrap();
-    assert_eq!(report.failed(), 0, "{:?}", report.errors().next());
+    create_documented(&client, 120).await;
     // Chunks of 99 and 21 rows: each one request of creates + the secrets query, then
     // ceil(99/60) = 2 and 1 document writes.
     assert_eq!(client.stats().requests - before, 5);
     let all = client.entities::<Task>().all().await.unwrap();
     assert_eq!(all.len(), 120);
-    assert!(all.iter().all(
-        |t| t.description.as_deref().map(str::trim) == Some(&format!("body {}", &t.name[4..]))
-    ));
+    assert!(
+        all.iter().all(|t| t.description.as_deref().map(str::trim)
+            == Some(&format!("body **{}**", &t.name[4..])))
+    );
 }
 
 #[tokio::test]
@@ -550,7 +583,7 @@ async fn query_stream_pages_with_the_id_cursor() {
         .unwrap();
     let before = client.stats().requests;
     let q = Query::from(TASK).select(["Projects/Name"]).no_limit();
-    let rows: Vec<Value> = client.query_stream(&q).try_collect().await.unwrap();
+    let rows = common::rows(client.query_stream(&q)).await;
     assert_eq!(rows.len(), 25);
     assert_eq!(
         client.stats().requests - before,
@@ -609,12 +642,7 @@ async fn query_stream_several_pages_per_request_matches_keyset_paging() {
         assert_eq!(stored.len(), size);
         for k in [1usize, 3, 8] {
             let before = client.stats().requests;
-            let rows: Vec<Value> = client
-                .query_stream(&q)
-                .pages_per_request(k)
-                .try_collect()
-                .await
-                .unwrap();
+            let rows = common::rows(client.query_stream(&q).pages_per_request(k)).await;
             let ids: Vec<String> = rows
                 .iter()
                 .map(|r| r["fibery/id"].as_str().unwrap().to_owned())
@@ -632,64 +660,41 @@ async fn query_stream_several_pages_per_request_matches_keyset_paging() {
         }
     }
     // The builder setting is the default for every stream; the per-stream option wins.
-    let c3 = fast(&emu)
-        .page_size(page)
-        .pages_per_request(3)
-        .build()
-        .unwrap();
+    let paged = || fast(&emu).page_size(page);
+    let c3 = paged().pages_per_request(3).build().unwrap();
     let before = c3.stats().requests;
     let n = c3.query_all(&q).await.unwrap().len();
     assert_eq!(n, 95);
     assert_eq!(c3.stats().requests - before, expected_requests(95, page, 3));
     let before = c3.stats().requests;
-    let n = c3
-        .query_stream(&q)
-        .pages_per_request(1)
-        .try_collect::<Vec<_>>()
+    let n = common::rows(c3.query_stream(&q).pages_per_request(1))
         .await
-        .unwrap()
         .len();
     assert_eq!(n, 95);
     assert_eq!(c3.stats().requests - before, expected_requests(95, page, 1));
     // More pages than commands per request: split over several requests, same rows.
-    let small = fast(&emu)
-        .page_size(page)
-        .max_commands_per_request(3)
-        .build()
-        .unwrap();
+    let small = paged().max_commands_per_request(3).build().unwrap();
     let before = small.stats().requests;
-    let rows: Vec<Value> = small
-        .query_stream(&q)
-        .pages_per_request(8)
-        .try_collect()
-        .await
-        .unwrap();
+    let rows = common::rows(small.query_stream(&q).pages_per_request(8)).await;
     assert_eq!(rows.len(), 95);
     // 95 rows = 2 rounds of 8 pages of 3 + 3 + 2 commands; the second round stops after
     // its first request (its second page is short).
     assert_eq!(small.stats().requests - before, 4);
     // The cursor column added by the client is still removed.
     let bare = Query::from(TASK).select(["Projects/Name"]).no_limit();
-    let rows: Vec<Value> = client
-        .query_stream(&bare)
-        .pages_per_request(3)
-        .try_collect()
-        .await
-        .unwrap();
+    let rows = common::rows(client.query_stream(&bare).pages_per_request(3)).await;
     assert_eq!(rows.len(), 95);
     assert!(rows.iter().all(|r| r.get("fibery/id").is_none()));
 }
 
 #[tokio::test]
 async fn upsert_all_creates_then_updates_without_duplicates() {
-    let emu = emulator(None).await;
-    let client = fast(&emu).build().unwrap();
+    let (_emu, client) = started().await;
     let api = client.entities::<Task>();
     let first: Vec<Task> = (0..10)
         .map(|i| Task {
-            name: format!("v1 {i}"),
             external_id: Some(format!("EXT-{i}")),
-            ..Default::default()
+            ..task(&format!("v1 {i}"))
         })
         .collect();
     let r1 = api.upsert_all(first, "Projects/External Id").await.unwrap();
@@ -730,8 +735,7 @@ async fn upsert_all_creates_then_updates_without_duplicates() {
 
 #[tokio::test]
 async fn documents_in_all_formats_and_batched() {
-    let emu = emulator(None).await;
-    let client = fast(&emu).build().unwrap();
+    let (_emu, client) = started().await;
     let t = client
         .entities::<Task>()
         .create(task("doc holder"))
@@ -748,28 +752,20 @@ async fn documents_in_all_formats_and_batched() {
         )
         .await
         .unwrap();
-    let md = client
-        .rich_text(TASK, "Projects/Description", id, DocFormat::Md)
-        .await
-        .unwrap();
+    let read = async |format| {
+        let doc = client.rich_text(TASK, "Projects/Description", id, format);
+        doc.await.unwrap()
+    };
+    let md = read(DocFormat::Md).await;
     assert!(md.contains("bold"), "{md}");
-    let plain = client
-        .rich_text(TASK, "Projects/Description", id, DocFormat::PlainText)
-        .await
-        .unwrap();
+    let plain = read(DocFormat::PlainText).await;
     assert!(
         plain.contains("bold words") && !plain.contains("**"),
         "{plain}"
     );
-    let html = client
-        .rich_text(TASK, "Projects/Description", id, DocFormat::Html)
-        .await
-        .unwrap();
+    let html = read(DocFormat::Html).await;
     assert!(html.contains('<'), "{html}");
-    let json_doc = client
-        .rich_text(TASK, "Projects/Description", id, DocFormat::Json)
-        .await
-        .unwrap();
+    let json_doc = read(DocFormat::Json).await;
     let parsed: Value = serde_json::from_str(&json_doc).unwrap();
     assert!(parsed.is_object());
     // Batched writes and reads of fresh secrets.
@@ -790,8 +786,7 @@ async fn documents_in_all_formats_and_batched() {
 
 #[tokio::test]
 async fn files_upload_download_attach() {
-    let emu = emulator(None).await;
-    let client = fast(&emu).build().unwrap();
+    let (_emu, client) = started().await;
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("report.csv");
     let content: Vec<u8> = (0..400_000u32).map(|i| (i % 251) as u8).collect();
@@ -835,25 +830,21 @@ async fn files_upload_download_attach() {
 
 #[tokio::test]
 async fn schema_mutations_names_and_suggestions() {
-    let emu = emulator(None).await;
-    let client = fast(&emu).build().unwrap();
+    let (emu, client) = started().await;
+    let ticket = "Projects/Ticket";
     let batch = SchemaBatch::new()
-        .create_type("Projects/Ticket")
-        .field("Projects/Ticket", "Projects/Points", "fibery/int")
-        .field(
-            "Projects/Ticket",
-            "Projects/Notes",
-            "Collaboration~Documents/Document",
-        )
+        .create_type(ticket)
+        .field(ticket, "Projects/Points", "fibery/int")
+        .field(ticket, "Projects/Notes", "Collaboration~Documents/Document")
         .relation(
             "Projects/Project",
             "Projects/Tickets",
-            "Projects/Ticket",
+            ticket,
             "Projects/Owner Project",
             RelationKind::OneToMany,
         )
-        .single_select("Projects/Ticket", "Projects/Severity", ["Minor", "Major"])
-        .multi_select("Projects/Ticket", "Projects/Labels", ["x", "y", "z"]);
+        .single_select(ticket, "Projects/Severity", ["Minor", "Major"])
+        .multi_select(ticket, "Projects/Labels", ["x", "y", "z"]);
     // Checked before anything is sent.
     let before = emu.stats().requests;
     let bad = SchemaBatch::new()
@@ -932,8 +923,7 @@ async fn schema_mutations_names_and_suggestions() {
 
 #[tokio::test]
 async fn webhooks_create_list_delete() {
-    let emu = emulator(None).await;
-    let client = fast(&emu).build().unwrap();
+    let (_emu, client) = started().await;
     let w = client
         .create_webhook("http://127.0.0.1:9/hook", TASK)
         .await
@@ -967,8 +957,7 @@ async fn wrong_token_is_an_auth_error() {
 
 #[tokio::test]
 async fn truncated_collection_subqueries_are_paged_separately() {
-    let emu = emulator(None).await;
-    let client = fast(&emu).build().unwrap();
+    let (_emu, client) = started().await;
     let pid = Uuid::new_v4();
     client
         .command(
@@ -977,20 +966,7 @@ async fn truncated_collection_subqueries_are_paged_separately() {
         )
         .await
         .unwrap();
-    let items: Vec<Task> = (0..130)
-        .map(|i| Task {
-            name: format!("child {i}"),
-            project: Some(pid),
-            ..Default::default()
-        })
-        .collect();
-    client
-        .entities::<Task>()
-        .create_all(items)
-        .await
-        .unwrap()
-        .into_result()
-        .unwrap();
+    create_children(&client, pid, 130).await;
     let sub = fibery_client::SubQuery::new()
         .select(["Projects/Name"])
         .limit(100);
@@ -1002,7 +978,7 @@ async fn truncated_collection_subqueries_are_paged_separately() {
     let capped = client.query(&q).await.unwrap();
     assert_eq!(capped[0]["Projects/Tasks"].as_array().unwrap().len(), 100);
     // ...the stream completes the collection.
-    let rows: Vec<Value> = client.query_stream(&q).try_collect().await.unwrap();
+    let rows = common::rows(client.query_stream(&q)).await;
     let tasks = rows[0]["Projects/Tasks"].as_array().unwrap();
     assert_eq!(tasks.len(), 130);
     let names: HashSet<&str> = tasks
@@ -1014,8 +990,7 @@ async fn truncated_collection_subqueries_are_paged_separately() {
 
 #[tokio::test]
 async fn upload_from_url_and_collection_links() {
-    let emu = emulator(None).await;
-    let client = fast(&emu).build().unwrap();
+    let (_emu, client) = started().await;
     // The remote host serving the file: it must never see our Authorization header.
     let remote = wiremock::MockServer::start().await;
     wiremock::Mock::given(wiremock::matchers::method("GET"))
@@ -1072,29 +1047,13 @@ async fn upload_from_url_and_collection_links() {
 
 #[tokio::test]
 async fn dropped_connections_are_retried_for_idempotent_creates() {
-    let emu = emulator(None).await;
-    emu.set_faults(Faults {
-        error_5xx: 0.1,
-        rate_limited: 0.0,
-        drop: 0.2,
-        latency: Duration::ZERO,
-        seed: 11,
-    });
+    let emu = faulty(0.1, 0.0, 0.2, 11).await;
     let client = fast(&emu)
         .max_commands_per_request(50)
-        .retry(
-            RetryPolicy::default()
-                .with_max_retries(12)
-                .with_initial_backoff(Duration::from_millis(5))
-                .with_max_backoff(Duration::from_millis(100)),
-        )
+        .retry(quick_retries(100))
         .build()
         .unwrap();
-    let items: Vec<Task> = (0..1000).map(|i| task(&format!("drop {i}"))).collect();
-    let report = client.entities::<Task>().create_all(items).await.unwrap();
-    assert_eq!(report.failed(), 0, "{:?}", report.errors().next());
-    let stored = emu.entities(TASK);
-    assert_eq!(stored.len(), 1000);
+    create_landed(&client, &emu, 1000, "drop").await;
     assert!(
         emu.request_log().iter().any(|r| r.status == 0),
         "no connection was dropped"
@@ -1140,8 +1099,7 @@ async fn requests_over_the_body_limit_are_split_and_only_the_oversized_command_f
 #[tokio::test]
 async fn core_commands_go_through_execute() {
     use fibery_client::core::command::Command;
-    let emu = emulator(None).await;
-    let client = fast(&emu).build().unwrap();
+    let (emu, client) = started().await;
     let id = Uuid::new_v4();
     let cmds = vec![
         Command::create(TASK, json!({"fibery/id": id, "Projects/Name": "from core"})),
@@ -1175,8 +1133,7 @@ async fn core_commands_go_through_execute() {
 
 #[tokio::test]
 async fn duplicates_are_recognised_by_error_name() {
-    let emu = emulator(None).await;
-    let client = fast(&emu).build().unwrap();
+    let (_emu, client) = started().await;
     let id = Uuid::new_v4();
     let create = json!({"command": "fibery.entity/create", "args": {"type": TASK,
         "entity": {"fibery/id": id, "Projects/Name": "once"}}});
@@ -1196,8 +1153,7 @@ async fn duplicates_are_recognised_by_error_name() {
 
 #[tokio::test]
 async fn bad_arguments_are_invalid_input_not_configuration() {
-    let emu = emulator(None).await;
-    let client = fast(&emu).build().unwrap();
+    let (emu, client) = started().await;
     let cases = [
         client.command(json!({"args": {}})).await.unwrap_err(),
         client.document("../etc", DocFormat::Md).await.unwrap_err(),

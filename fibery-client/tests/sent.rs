@@ -12,10 +12,9 @@ use std::collections::HashMap;
 use fibery_client::core::command::Command;
 use fibery_client::core::entity::DocFormat;
 use fibery_client::{
-    Client, EntityRef, FiberyEntity, Filter, Query, RelationKind, SchemaBatch, Validate,
+    Client, Entities, EntityRef, FiberyEntity, Filter, Query, RelationKind, SchemaBatch, Validate,
 };
 use fibery_emulator::Emulator;
-use futures::TryStreamExt;
 use serde_json::{Value, json};
 use uuid::Uuid;
 use wiremock::matchers::{method, path};
@@ -135,6 +134,21 @@ impl Rig {
         Rig { emu, proxy, client }
     }
 
+    /// A started rig and its mark.
+    async fn marked() -> (Rig, usize) {
+        let rig = Rig::start().await;
+        let mark = rig.mark().await;
+        (rig, mark)
+    }
+
+    /// A started rig with one task named `name` created, its id, and the mark after it.
+    async fn with_task(name: &str) -> (Rig, Uuid, usize) {
+        let rig = Rig::start().await;
+        let id = rig.seeded_task(name).await;
+        let mark = rig.mark().await;
+        (rig, id, mark)
+    }
+
     /// How many requests the proxy has seen.
     async fn mark(&self) -> usize {
         self.proxy.received_requests().await.unwrap().len()
@@ -151,9 +165,14 @@ impl Rig {
         Normalizer::default().run(&out)
     }
 
+    /// Typed access to the tasks.
+    fn tasks(&self) -> Entities<Task> {
+        self.client.entities::<Task>()
+    }
+
     /// A task to work on, created before a test takes its mark (so not in its snapshot).
     async fn seeded_task(&self, name: &str) -> Uuid {
-        let created = self.client.entities::<Task>().create(task(name)).await;
+        let created = self.tasks().create(task(name)).await;
         created.unwrap().id.unwrap()
     }
 }
@@ -267,42 +286,29 @@ async fn schema_fetch_and_refresh() {
 
 #[tokio::test]
 async fn create() {
-    let rig = Rig::start().await;
-    let mark = rig.mark().await;
-    rig.client
-        .entities::<Task>()
-        .create(task("One"))
-        .await
-        .unwrap();
+    let (rig, mark) = Rig::marked().await;
+    rig.tasks().create(task("One")).await.unwrap();
     insta::assert_snapshot!(rig.sent_since(mark).await);
 }
 
 #[tokio::test]
 async fn create_all() {
-    let rig = Rig::start().await;
-    let mark = rig.mark().await;
+    let (rig, mark) = Rig::marked().await;
     let items = [task("One"), task("Two")];
-    let report = rig
-        .client
-        .entities::<Task>()
-        .create_all(items)
-        .await
-        .unwrap();
+    let report = rig.tasks().create_all(items).await.unwrap();
     assert_eq!(report.failed(), 0);
     insta::assert_snapshot!(rig.sent_since(mark).await);
 }
 
 #[tokio::test]
 async fn upsert_all() {
-    let rig = Rig::start().await;
-    let mark = rig.mark().await;
+    let (rig, mark) = Rig::marked().await;
     let items = ["A-1", "A-2"].map(|k| Task {
         external_id: Some(k.into()),
         ..task(k)
     });
     let report = rig
-        .client
-        .entities::<Task>()
+        .tasks()
         .upsert_all(items, "Projects/External Id")
         .await
         .unwrap();
@@ -312,9 +318,7 @@ async fn upsert_all() {
 
 #[tokio::test]
 async fn update() {
-    let rig = Rig::start().await;
-    let id = rig.seeded_task("Before").await;
-    let mark = rig.mark().await;
+    let (rig, id, mark) = Rig::with_task("Before").await;
     let changed = Task {
         id: Some(id),
         effort: Some(5),
@@ -322,20 +326,14 @@ async fn update() {
         description: None,
         ..task("After")
     };
-    rig.client
-        .entities::<Task>()
-        .update(&changed)
-        .await
-        .unwrap();
+    rig.tasks().update(&changed).await.unwrap();
     insta::assert_snapshot!(rig.sent_since(mark).await);
 }
 
 #[tokio::test]
 async fn delete() {
-    let rig = Rig::start().await;
-    let id = rig.seeded_task("Doomed").await;
-    let mark = rig.mark().await;
-    rig.client.entities::<Task>().delete(id).await.unwrap();
+    let (rig, id, mark) = Rig::with_task("Doomed").await;
+    rig.tasks().delete(id).await.unwrap();
     insta::assert_snapshot!(rig.sent_since(mark).await);
 }
 
@@ -349,7 +347,7 @@ async fn collection_add_and_remove() {
         .await
         .unwrap();
     let mark = rig.mark().await;
-    let tasks = rig.client.entities::<Task>();
+    let tasks = rig.tasks();
     tasks
         .add_to_collection(id, "Projects/Tags", &[backend])
         .await
@@ -363,8 +361,7 @@ async fn collection_add_and_remove() {
 
 #[tokio::test]
 async fn query() {
-    let rig = Rig::start().await;
-    let mark = rig.mark().await;
+    let (rig, mark) = Rig::marked().await;
     let q = Query::from(TASK)
         .select(["fibery/id", "Projects/Name"])
         .select_relation("Projects/Project", ["Projects/Name"])
@@ -379,32 +376,21 @@ async fn query() {
 async fn query_stream_pages() {
     let rig = Rig::start().await;
     let items: Vec<Task> = (0..3).map(|i| task(&format!("row {i}"))).collect();
-    rig.client
-        .entities::<Task>()
-        .create_all(items)
-        .await
-        .unwrap();
+    rig.tasks().create_all(items).await.unwrap();
     let mark = rig.mark().await;
     let q = Query::from(TASK)
         .select(["Projects/Name"])
         .filter(Filter::ge("Projects/Effort", 1));
-    let rows: Vec<Value> = rig
-        .client
-        .query_stream(&q)
-        .page_size(2)
-        .try_collect()
-        .await
-        .unwrap();
+    let rows = common::rows(rig.client.query_stream(&q).page_size(2)).await;
     assert_eq!(rows.len(), 3);
     let one_request = rig.mark().await;
-    let rows: Vec<Value> = rig
-        .client
-        .query_stream(&q)
-        .page_size(2)
-        .pages_per_request(2)
-        .try_collect()
-        .await
-        .unwrap();
+    let rows = common::rows(
+        rig.client
+            .query_stream(&q)
+            .page_size(2)
+            .pages_per_request(2),
+    )
+    .await;
     assert_eq!(rows.len(), 3);
     insta::assert_snapshot!(
         rig.sent_since(mark).await
@@ -425,8 +411,7 @@ async fn count() {
 
 #[tokio::test]
 async fn schema_mutations() {
-    let rig = Rig::start().await;
-    let mark = rig.mark().await;
+    let (rig, mark) = Rig::marked().await;
     let batch = SchemaBatch::new()
         .create_type("Ops/Ticket")
         .field("Ops/Ticket", "Ops/Estimate", "fibery/decimal")
@@ -450,9 +435,7 @@ async fn schema_mutations() {
 
 #[tokio::test]
 async fn documents_get_and_set() {
-    let rig = Rig::start().await;
-    let id = rig.seeded_task("Documented").await;
-    let mark = rig.mark().await;
+    let (rig, id, mark) = Rig::with_task("Documented").await;
     let c = &rig.client;
     let md = c
         .rich_text(TASK, "Projects/Description", id, DocFormat::Md)
@@ -524,8 +507,7 @@ async fn webhooks_create_list_delete() {
 
 #[tokio::test]
 async fn execute_and_command() {
-    let rig = Rig::start().await;
-    let mark = rig.mark().await;
+    let (rig, mark) = Rig::marked().await;
     let id = Uuid::from_u128(7);
     let create = Command::create(TASK, json!({"fibery/id": id, "Projects/Name": "raw"}));
     let raw = json!({"command": "fibery.entity/update",
@@ -543,8 +525,7 @@ async fn execute_and_command() {
 
 #[tokio::test]
 async fn command_batch() {
-    let rig = Rig::start().await;
-    let mark = rig.mark().await;
+    let (rig, mark) = Rig::marked().await;
     let id = Uuid::from_u128(8);
     let results = rig
         .client
@@ -560,13 +541,8 @@ async fn command_batch() {
 
 #[tokio::test]
 async fn typed_get_and_count() {
-    let rig = Rig::start().await;
-    let id = rig.seeded_task("Typed").await;
-    let mark = rig.mark().await;
-    let tasks = rig
-        .client
-        .entities::<Task>()
-        .filter(Filter::ge("Projects/Effort", 1));
+    let (rig, id, mark) = Rig::with_task("Typed").await;
+    let tasks = rig.tasks().filter(Filter::ge("Projects/Effort", 1));
     let back = tasks.get(id).await.unwrap().unwrap();
     assert_eq!(back.name, "Typed");
     assert_eq!(tasks.count().await.unwrap(), 1);

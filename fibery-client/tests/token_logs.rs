@@ -25,16 +25,28 @@ impl Write for Buf {
     }
 }
 
-#[tokio::test(flavor = "current_thread")]
-async fn token_never_in_tracing_output() {
+/// Captures this thread's tracing output at TRACE level until the guard drops.
+fn capture() -> (Buf, tracing::subscriber::DefaultGuard) {
     let buf = Buf::default();
-    let b2 = buf.clone();
+    let writer = buf.clone();
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || b2.clone())
+        .with_writer(move || writer.clone())
         .with_ansi(false)
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    (buf, tracing::subscriber::set_default(subscriber))
+}
+
+impl Buf {
+    /// Everything captured so far.
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn token_never_in_tracing_output() {
+    let (buf, _guard) = capture();
 
     let server = MockServer::start().await;
     Mock::given(method("POST"))
@@ -50,7 +62,7 @@ async fn token_never_in_tracing_output() {
     tracing::info!(client = ?c, "built");
     let e = c.command(query_cmd()).await.unwrap_err();
     tracing::error!(error = %e, debug = ?e, "failed");
-    let out = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    let out = buf.text();
     assert!(
         out.contains("retrying Fibery request"),
         "retries must be logged: {out}"
@@ -65,14 +77,7 @@ async fn oauth_tokens_never_in_tracing_output() {
     use fibery_client::oauth::OAuthApp;
     use secrecy::ExposeSecret;
 
-    let buf = Buf::default();
-    let b2 = buf.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || b2.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (buf, _guard) = capture();
 
     let emu = common::emulator("project-management", TOKEN, None).await;
     let (id, secret, redirect) = ("log-app", "log-client-secret-0123", "http://127.0.0.1:9/cb");
@@ -94,17 +99,12 @@ async fn oauth_tokens_never_in_tracing_output() {
         .1
         .into_owned();
     let tokens = app.exchange_code(&code).await.unwrap();
-    let client = fibery_client::Client::builder()
-        .base_url(emu.base_url())
-        .oauth(app.clone(), tokens.clone())
-        .requests_per_second(0)
-        .build()
-        .unwrap();
+    let client = common::oauth_client(&emu.base_url(), &app, tokens.clone());
     emu.expire_oauth_tokens(); // a 401, a refresh, a retry: all logged at TRACE
     client.command(query_cmd()).await.ok();
     let now = client.oauth_tokens().unwrap();
     tracing::info!(client = ?client, tokens = ?now, app = ?app, "after refresh");
-    let out = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    let out = buf.text();
     assert!(
         out.contains("refreshing"),
         "the refresh must be logged: {out}"

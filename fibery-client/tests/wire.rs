@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use fibery_client::{AuthScheme, Client, Error, RetryPolicy};
 use serde_json::{Value, json};
 use wiremock::matchers::{body_string_contains, header, method, path};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+use wiremock::{Mock, MockBuilder, MockServer, Request, Respond, ResponseTemplate};
 
 mod common;
 
@@ -39,6 +39,32 @@ async fn first_then_echo(server: &MockServer, first: ResponseTemplate, n: u64) {
         .respond_with(Echo)
         .mount(server)
         .await;
+}
+
+/// A mock of the POSTs whose body names `command`.
+fn post_of(command: &str) -> MockBuilder {
+    Mock::given(method("POST")).and(body_string_contains(command))
+}
+
+/// Up to `max` retries, backing off from 5 ms.
+fn quick_retries(max: usize) -> RetryPolicy {
+    RetryPolicy::default()
+        .with_max_retries(max)
+        .with_initial_backoff(Duration::from_millis(5))
+}
+
+/// A mock server answering every POST with `answer`.
+async fn answering(answer: ResponseTemplate) -> MockServer {
+    let server = MockServer::start().await;
+    answer_again(&server, answer).await;
+    server
+}
+
+/// Forgets what `server` was told and what it received; it answers every POST with `answer`.
+async fn answer_again(server: &MockServer, answer: ResponseTemplate) {
+    server.reset().await;
+    let post = Mock::given(method("POST"));
+    post.respond_with(answer).mount(server).await;
 }
 
 #[tokio::test]
@@ -96,15 +122,7 @@ async fn batches_in_ceil_n_over_max_requests_in_order() {
 
 #[tokio::test]
 async fn one_failed_command_does_not_hide_the_others() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([
-            {"success": true, "result": "a"},
-            {"success": false, "result": {"name": "entity.error/schema-type-not-found", "message": "\"X/Y\" database was not found.", "data": {}}},
-            {"success": true, "result": "c"}
-        ])))
-        .mount(&server)
-        .await;
+    let server = answering(ResponseTemplate::new(200).set_body_json(json!([{"success": true, "result": "a"},{"success": false, "result": {"name": "entity.error/schema-type-not-found", "message": "\"X/Y\" database was not found.", "data": {}}},{"success": true, "result": "c"}]))).await;
     let c = client(&server).build().unwrap();
     let r = c
         .execute(vec![query_cmd(), query_cmd(), query_cmd()])
@@ -112,18 +130,12 @@ async fn one_failed_command_does_not_hide_the_others() {
         .unwrap();
     assert_eq!(r[0].as_ref().unwrap(), "a");
     assert_eq!(r[2].as_ref().unwrap(), "c");
-    match &r[1] {
-        Err(Error::Command {
-            index,
-            command,
-            error,
-        }) => {
-            assert_eq!(*index, 1);
-            assert_eq!(command, "fibery.entity/query");
-            assert_eq!(error.name, "entity.error/schema-type-not-found");
-        }
-        other => panic!("{other:?}"),
-    }
+    common::assert_command_failed(
+        &r[1],
+        1,
+        "fibery.entity/query",
+        "entity.error/schema-type-not-found",
+    );
 }
 
 #[tokio::test]
@@ -165,19 +177,8 @@ async fn missing_retry_after_falls_back_to_backoff() {
 
 #[tokio::test]
 async fn rate_limit_budget_exhausted_is_typed() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "0"))
-        .mount(&server)
-        .await;
-    let c = client(&server)
-        .retry(
-            RetryPolicy::default()
-                .with_max_retries(2)
-                .with_initial_backoff(Duration::from_millis(5)),
-        )
-        .build()
-        .unwrap();
+    let server = answering(ResponseTemplate::new(429).insert_header("Retry-After", "0")).await;
+    let c = client(&server).retry(quick_retries(2)).build().unwrap();
     let e = c.command(query_cmd()).await.unwrap_err();
     assert!(
         matches!(e, Error::RateLimited { retry_after: Some(d) } if d.is_zero()),
@@ -189,11 +190,8 @@ async fn rate_limit_budget_exhausted_is_typed() {
 
 #[tokio::test]
 async fn server_errors_retried_only_when_idempotent() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(503).set_body_string("upstream unavailable"))
-        .mount(&server)
-        .await;
+    let server =
+        answering(ResponseTemplate::new(503).set_body_string("upstream unavailable")).await;
     let c = client(&server).build().unwrap();
     // A query is safe: 1 + 3 retries.
     let e = c.command(query_cmd()).await.unwrap_err();
@@ -203,21 +201,13 @@ async fn server_errors_retried_only_when_idempotent() {
     );
     assert_eq!(server.received_requests().await.unwrap().len(), 4);
     // An update is safe too (it sets the same values again): 1 + 3 retries.
-    server.reset().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(503))
-        .mount(&server)
-        .await;
+    answer_again(&server, ResponseTemplate::new(503)).await;
     let upd = json!({"command": "fibery.entity/update", "args": {"type": "A/B", "entity": {"fibery/id": "x", "A/Name": "n"}}});
     let e = c.command(upd).await.unwrap_err();
     assert!(e.may_have_been_sent());
     assert_eq!(server.received_requests().await.unwrap().len(), 4);
     // A delete is not (a repeat would fail as "not found"): exactly one attempt.
-    server.reset().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(503))
-        .mount(&server)
-        .await;
+    answer_again(&server, ResponseTemplate::new(503)).await;
     let del = json!({"command": "fibery.entity/delete", "args": {"type": "A/B", "entity": {"fibery/id": "x"}}});
     let e = c.command(del).await.unwrap_err();
     assert!(e.may_have_been_sent());
@@ -226,13 +216,10 @@ async fn server_errors_retried_only_when_idempotent() {
 
 #[tokio::test]
 async fn server_error_payload_outside_envelope() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(500).set_body_json(
-            json!({"name": "command/unknown", "message": "no such command", "data": {}}),
-        ))
-        .mount(&server)
-        .await;
+    let server = answering(ResponseTemplate::new(500).set_body_json(
+        json!({"name": "command/unknown", "message": "no such command", "data": {}}),
+    ))
+    .await;
     let c = client(&server).retry(RetryPolicy::none()).build().unwrap();
     let e = c
         .command(json!({"command": "fibery.nope/x", "args": {}}))
@@ -244,38 +231,31 @@ async fn server_error_payload_outside_envelope() {
 
 #[tokio::test]
 async fn truncated_and_malformed_bodies_are_decode_errors() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_raw(r#"[{"success": true, "res"#, "application/json"),
-        )
-        .mount(&server)
-        .await;
+    let server = answering(
+        ResponseTemplate::new(200).set_body_raw(r#"[{"success": true, "res"#, "application/json"),
+    )
+    .await;
     let c = client(&server).retry(RetryPolicy::none()).build().unwrap();
     let e = c.command(query_cmd()).await.unwrap_err();
     assert!(matches!(e, Error::Decode { .. }), "{e:?}");
 
-    server.reset().await;
-    Mock::given(method("POST"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(
-                json!([{"success": true, "result": 1}, {"success": true, "result": 2}]),
-            ),
-        )
-        .mount(&server)
-        .await;
+    answer_again(
+        &server,
+        ResponseTemplate::new(200)
+            .set_body_json(json!([{"success": true, "result": 1}, {"success": true, "result": 2}])),
+    )
+    .await;
     let e = c.command(query_cmd()).await.unwrap_err();
     assert!(
         e.to_string().contains("sent 1 commands, got 2 results"),
         "{e}"
     );
 
-    server.reset().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{"result": 1}])))
-        .mount(&server)
-        .await;
+    answer_again(
+        &server,
+        ResponseTemplate::new(200).set_body_json(json!([{"result": 1}])),
+    )
+    .await;
     assert!(matches!(
         c.command(query_cmd()).await.unwrap_err(),
         Error::Decode { .. }
@@ -284,11 +264,7 @@ async fn truncated_and_malformed_bodies_are_decode_errors() {
 
 #[tokio::test]
 async fn unauthorized_is_typed_and_token_free() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(401).set_body_string("Unauthorized"))
-        .mount(&server)
-        .await;
+    let server = answering(ResponseTemplate::new(401).set_body_string("Unauthorized")).await;
     let c = client(&server).build().unwrap();
     let e = c.command(query_cmd()).await.unwrap_err();
     assert!(matches!(e, Error::Auth { status: 401, .. }), "{e:?}");
@@ -445,21 +421,18 @@ async fn retried_create_that_already_landed_is_reconciled() {
     // the client checks the id and reports the create as done.
     let id = "0b8e2f0a-2a1d-4b0e-9a3a-6f6cc8f3c001";
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(body_string_contains("fibery.entity/create"))
+    post_of("fibery.entity/create")
         .respond_with(ResponseTemplate::new(503))
         .up_to_n_times(1)
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .and(body_string_contains("fibery.entity/create"))
+    post_of("fibery.entity/create")
         .respond_with(ResponseTemplate::new(200).set_body_json(json!([
             {"success": false, "result": {"name": "entity.error/entity-already-exists", "message": "exists"}},
             {"success": false, "result": {"name": "entity.error/entity-already-exists", "message": "exists"}}])))
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .and(body_string_contains("fibery.entity/query"))
+    post_of("fibery.entity/query")
         .respond_with(
             ResponseTemplate::new(200)
                 .set_body_json(json!([{"success": true, "result": [{"fibery/id": id}]}])),
@@ -482,22 +455,15 @@ async fn retried_create_that_already_landed_is_reconciled() {
 
 #[tokio::test]
 async fn timeouts_are_typed_and_retried_only_when_safe() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!([{"success": true, "result": []}]))
-                .set_delay(Duration::from_secs(2)),
-        )
-        .mount(&server)
-        .await;
+    let server = answering(
+        ResponseTemplate::new(200)
+            .set_body_json(json!([{"success": true, "result": []}]))
+            .set_delay(Duration::from_secs(2)),
+    )
+    .await;
     let c = client(&server)
         .timeout(Duration::from_millis(150))
-        .retry(
-            RetryPolicy::default()
-                .with_max_retries(1)
-                .with_initial_backoff(Duration::from_millis(5)),
-        )
+        .retry(quick_retries(1))
         .build()
         .unwrap();
     let e = c.command(query_cmd()).await.unwrap_err();
@@ -505,25 +471,15 @@ async fn timeouts_are_typed_and_retried_only_when_safe() {
     assert!(e.may_have_been_sent());
     assert_eq!(c.stats().requests, 2, "a query is retried after a timeout");
     let upd = json!({"command": "fibery.entity/update", "args": {"type": "A/B", "entity": {"fibery/id": "x"}}});
-    assert!(matches!(
-        c.command(upd).await.unwrap_err(),
-        Error::Timeout { .. }
-    ));
-    assert_eq!(
-        c.stats().requests,
-        4,
-        "an update is retried after a timeout"
-    );
     let del = json!({"command": "fibery.entity/delete", "args": {"type": "A/B", "entity": {"fibery/id": "x"}}});
-    assert!(matches!(
-        c.command(del).await.unwrap_err(),
-        Error::Timeout { .. }
-    ));
-    assert_eq!(
-        c.stats().requests,
-        5,
-        "a delete is not retried after a timeout"
-    );
+    for (cmd, requests, why) in [
+        (upd, 4, "an update is retried after a timeout"),
+        (del, 5, "a delete is not retried after a timeout"),
+    ] {
+        let e = c.command(cmd).await.unwrap_err();
+        assert!(matches!(e, Error::Timeout { .. }), "{e:?}");
+        assert_eq!(c.stats().requests, requests, "{why}");
+    }
 }
 
 #[tokio::test]
@@ -656,15 +612,7 @@ fn a_stopped_batcher_is_its_own_error_not_a_configuration_error() {
 
 #[tokio::test]
 async fn odd_envelopes_are_read_by_cores_parser() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([
-            {"success": false, "result": 42},
-            {"name": "entity.error/not-found", "message": "gone"},
-            "not an envelope",
-        ])))
-        .mount(&server)
-        .await;
+    let server = answering(ResponseTemplate::new(200).set_body_json(json!([{"success": false, "result": 42},{"name": "entity.error/not-found", "message": "gone"},"not an envelope",]))).await;
     let c = client(&server).build().unwrap();
     let r = c
         .execute(vec![query_cmd(), query_cmd(), query_cmd()])
@@ -734,11 +682,7 @@ async fn errors_are_classified_by_status_whatever_the_body_on_every_endpoint() {
         }
     }
     // A 5xx JSON payload keeps Fibery's name; a text one gets `http/<status>`.
-    server.reset().await;
-    Mock::given(method("POST"))
-        .respond_with(refusal(503, false))
-        .mount(&server)
-        .await;
+    answer_again(&server, refusal(503, false)).await;
     let e = c.command(query_cmd()).await.unwrap_err();
     assert_eq!(e.fibery_error().unwrap().name, "http/503");
 }

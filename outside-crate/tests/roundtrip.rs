@@ -2,11 +2,12 @@
 //! dependency is fibery-client: created, queried back, equal. The client comes from
 //! `Emulator::test_client()`, the one call a test needs.
 
-use fibery_client::{EntityRef, FiberyEnum, Filter, Query, Uuid};
+use fibery_client::{Client, EntityRef, FiberyEnum, Filter, Query, Uuid};
 use fibery_emulator::Emulator;
 
-/// An emulator on fibery-core's `project-management` fixture (schema and enum options).
-async fn emulator() -> Emulator {
+/// An emulator on fibery-core's `project-management` fixture (schema and enum options), and
+/// its test client.
+async fn start() -> (Emulator, Client) {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../fibery-core/tests/fixtures");
     let schema =
         fibery_emulator::load_schema_file(format!("{dir}/project-management.json").as_ref())
@@ -15,13 +16,15 @@ async fn emulator() -> Emulator {
         .unwrap()
         .parse()
         .unwrap();
-    Emulator::builder()
+    let emu = Emulator::builder()
         .schema(schema)
         .seed_json(options)
         .token("outside-token")
         .start()
         .await
-        .unwrap()
+        .unwrap();
+    let client = emu.test_client();
+    (emu, client)
 }
 
 #[derive(FiberyEnum, Debug, Clone, Copy, PartialEq)]
@@ -32,11 +35,10 @@ enum Priority {
     Critical,
 }
 
+/// Declared as a user might, the id last: the derive does not care about field order.
 #[fibery_client::entity(type = "Projects/Task")]
 #[derive(Debug, Clone, PartialEq)]
 struct Task {
-    #[fibery(id)]
-    id: Option<Uuid>,
     #[fibery(field = "Projects/Name")]
     #[validate(length(min = 1, max = 200))]
     name: String,
@@ -49,6 +51,8 @@ struct Task {
     priority: Option<Priority>,
     #[fibery(relation = "Projects/Project")]
     project: Option<EntityRef>,
+    #[fibery(id)]
+    id: Option<Uuid>,
 }
 
 mod generated {
@@ -60,8 +64,7 @@ mod generated {
 
 #[tokio::test]
 async fn derived_struct_round_trips() {
-    let emu = emulator().await;
-    let client = emu.test_client();
+    let (emu, client) = start().await;
     let tasks = client.entities::<Task>();
 
     let task = Task {
@@ -104,8 +107,7 @@ async fn derived_struct_round_trips() {
 
 #[tokio::test]
 async fn validation_runs_before_any_write() {
-    let emu = emulator().await;
-    let client = emu.test_client();
+    let (emu, client) = start().await;
     let before = emu.stats().requests;
     let bad = Task {
         id: None,
@@ -127,8 +129,7 @@ async fn validation_runs_before_any_write() {
 
 #[tokio::test]
 async fn generated_struct_round_trips() {
-    let emu = emulator().await;
-    let client = emu.test_client();
+    let (_emu, client) = start().await;
     let projects = client.entities::<generated::Project>();
     let created = projects
         .create(generated::Project {

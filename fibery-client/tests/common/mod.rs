@@ -3,8 +3,10 @@
 
 use std::time::Duration;
 
-use fibery_client::{Client, ClientBuilder, RetryPolicy, Schema};
+use fibery_client::oauth::{OAuthApp, Tokens};
+use fibery_client::{Client, ClientBuilder, Error, RetryPolicy, Schema};
 use fibery_emulator::{Emulator, EmulatorBuilder, RateLimits};
+use futures::{Stream, TryStreamExt};
 use serde_json::{Value, json};
 use wiremock::MockServer;
 
@@ -64,6 +66,42 @@ pub fn client_for(base_url: &str) -> ClientBuilder {
             .with_initial_backoff(Duration::from_millis(20))
             .with_max_retries(3),
     )
+}
+
+/// An unpaced client for `base_url` signed in through `app` with `tokens`.
+pub fn oauth_client(base_url: &str, app: &OAuthApp, tokens: Tokens) -> Client {
+    Client::builder()
+        .base_url(base_url)
+        .oauth(app.clone(), tokens)
+        .requests_per_second(0)
+        .build()
+        .unwrap()
+}
+
+/// Asserts that `result` is the failure of the command at `index`, a `command`, with
+/// Fibery's error `name`.
+pub fn assert_command_failed(
+    result: &Result<Value, Error>,
+    index: usize,
+    command: &str,
+    name: &str,
+) {
+    match result {
+        Err(Error::Command {
+            index: i,
+            command: c,
+            error,
+        }) => assert_eq!(
+            (*i, c.as_str(), error.name.as_str()),
+            (index, command, name)
+        ),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Every row of a query stream, in order.
+pub async fn rows(stream: impl Stream<Item = Result<Value, Error>>) -> Vec<Value> {
+    stream.try_collect().await.unwrap()
 }
 
 /// A small query command, as JSON.

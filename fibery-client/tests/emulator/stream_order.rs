@@ -65,12 +65,12 @@ async fn query_stream_keeps_order_limit_and_offset() {
             .select(["fibery/id", "Projects/Effort"])
             .order_by("Projects/Effort", order);
         for k in [1, 3] {
-            let all: Vec<Value> = client
-                .query_stream(&q.clone().no_limit())
-                .pages_per_request(k)
-                .try_collect()
-                .await
-                .unwrap();
+            let all = common::rows(
+                client
+                    .query_stream(&q.clone().no_limit())
+                    .pages_per_request(k),
+            )
+            .await;
             assert_eq!(
                 pairs(&all),
                 want,
@@ -78,12 +78,12 @@ async fn query_stream_keeps_order_limit_and_offset() {
             );
 
             let before = client.stats().requests;
-            let capped: Vec<Value> = client
-                .query_stream(&q.clone().limit(5))
-                .pages_per_request(k)
-                .try_collect()
-                .await
-                .unwrap();
+            let capped = common::rows(
+                client
+                    .query_stream(&q.clone().limit(5))
+                    .pages_per_request(k),
+            )
+            .await;
             assert_eq!(pairs(&capped), want[..5], "{order:?}, k {k}: the first 5");
             // k = 1: a page of 4, then a page of 1; k = 3: both pages in one request.
             let requests = if k == 1 { 2 } else { 1 };
@@ -95,12 +95,7 @@ async fn query_stream_keeps_order_limit_and_offset() {
 
             let mut skipped = q.clone().limit(9);
             skipped.offset = Some(8);
-            let rows: Vec<Value> = client
-                .query_stream(&skipped)
-                .pages_per_request(k)
-                .try_collect()
-                .await
-                .unwrap();
+            let rows = common::rows(client.query_stream(&skipped).pages_per_request(k)).await;
             assert_eq!(
                 pairs(&rows),
                 want[8..17],
@@ -110,7 +105,7 @@ async fn query_stream_keeps_order_limit_and_offset() {
             // An offset past the first phase (the 6 nulls come first descending).
             let mut late = q.clone().no_limit();
             late.offset = Some(27);
-            let rows: Vec<Value> = client.query_stream(&late).try_collect().await.unwrap();
+            let rows = common::rows(client.query_stream(&late)).await;
             assert_eq!(pairs(&rows), want[27..], "{order:?}, k {k}: offset 27");
         }
     }
@@ -147,8 +142,7 @@ async fn query_stream_keeps_order_limit_and_offset() {
 
 #[tokio::test]
 async fn query_stream_refuses_orders_it_cannot_keep() {
-    let emu = emulator(None).await;
-    let client = fast(&emu).build().unwrap();
+    let (_emu, client) = started().await;
     let before = client.stats().requests;
     let two_keys = Query::from(TASK)
         .select(["Projects/Name"])

@@ -9,75 +9,17 @@ use fibery_emulator::BatchFailure;
 
 const PROJECT: &str = "Projects/Project";
 
-/// A project with its task collection (set semantics on update and upsert).
-#[derive(Debug, Clone, PartialEq, Default, Validate)]
+/// A project with its task collection (set semantics on update and upsert). Derived: the
+/// hand-written `FiberyEntity` of this binary is `Task`'s.
+#[fibery_client::entity(type = "Projects/Project")]
+#[derive(Debug, Clone, PartialEq, Default)]
 struct ProjectTasks {
-    id: Option<Uuid>,
+    #[fibery(field = "Projects/Name")]
     name: String,
+    #[fibery(relation = "Projects/Tasks")]
     tasks: Vec<Uuid>,
-}
-
-const PROJECT_FIELDS: &[FieldMapping] = &[
-    FieldMapping {
-        rust_name: "id",
-        fibery_name: "fibery/id",
-        kind: MappingKind::Id,
-        optional: true,
-    },
-    FieldMapping {
-        rust_name: "name",
-        fibery_name: "Projects/Name",
-        kind: MappingKind::Primitive,
-        optional: false,
-    },
-    FieldMapping {
-        rust_name: "tasks",
-        fibery_name: "Projects/Tasks",
-        kind: MappingKind::Relation { collection: true },
-        optional: false,
-    },
-];
-
-impl FiberyEntity for ProjectTasks {
-    const TYPE_NAME: &'static str = PROJECT;
-    const FIELDS: &'static [FieldMapping] = PROJECT_FIELDS;
-
-    fn id(&self) -> Option<Uuid> {
-        self.id
-    }
-    fn set_id(&mut self, id: Uuid) {
-        self.id = Some(id);
-    }
-    fn encode(&self) -> Result<EncodedEntity, EncodeError> {
-        let mut fields = Map::new();
-        if let Some(id) = self.id {
-            fields.insert("fibery/id".into(), json!(id));
-        }
-        fields.insert("Projects/Name".into(), json!(self.name));
-        Ok(EncodedEntity {
-            fields,
-            collections: vec![("Projects/Tasks".into(), self.tasks.clone())],
-            enums: Vec::new(),
-            rich_text: Vec::new(),
-        })
-    }
-    fn decode(row: &Value) -> Result<Self, DecodeError> {
-        let id = |v: &Value| {
-            v["fibery/id"]
-                .as_str()
-                .and_then(|s| Uuid::parse_str(s).ok())
-        };
-        Ok(ProjectTasks {
-            id: id(row),
-            name: row["Projects/Name"].as_str().unwrap_or_default().to_owned(),
-            tasks: row["Projects/Tasks"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(id)
-                .collect(),
-        })
-    }
+    #[fibery(id)]
+    id: Option<Uuid>,
 }
 
 /// The ids of every task of project `pid`, read task-side (no sub-query cap involved).
@@ -106,8 +48,7 @@ fn assert_same(got: HashSet<Uuid>, want: &[Uuid]) {
 
 #[tokio::test]
 async fn set_semantics_writes_see_collections_past_the_hundredth_item() {
-    let emu = emulator(None).await;
-    let client = fast(&emu).build().unwrap();
+    let (_emu, client) = started().await;
     let pid = Uuid::new_v4();
     let projects = client.entities::<ProjectTasks>();
     let big = |tasks: Vec<Uuid>| ProjectTasks {
@@ -116,20 +57,7 @@ async fn set_semantics_writes_see_collections_past_the_hundredth_item() {
         tasks,
     };
     projects.create(big(Vec::new())).await.unwrap();
-    let children: Vec<Task> = (0..250)
-        .map(|i| Task {
-            name: format!("child {i}"),
-            project: Some(pid),
-            ..Default::default()
-        })
-        .collect();
-    let ids = client
-        .entities::<Task>()
-        .create_all(children)
-        .await
-        .unwrap()
-        .into_result()
-        .unwrap();
+    let ids = create_children(&client, pid, 250).await;
     assert_eq!(tasks_of(&client, pid).await.len(), 250);
 
     // Keep the first 50 and the last 100 (all past the 100th); drop the 100 in between.
@@ -174,23 +102,16 @@ async fn command_batch_reports_per_command_when_partial_and_fails_whole_when_ato
     assert_eq!(results.len(), 3);
     assert_eq!(results[0].as_ref().unwrap()["Projects/Name"], "a");
     assert_eq!(results[2].as_ref().unwrap()["Projects/Name"], "b");
-    match &results[1] {
-        Err(Error::Command {
-            index,
-            command,
-            error,
-        }) => {
-            assert_eq!(*index, 1);
-            assert_eq!(command, "fibery.entity/create");
-            assert_eq!(error.name, "entity.error/schema-field-not-found");
-        }
-        other => panic!("{other:?}"),
-    }
+    crate::common::assert_command_failed(
+        &results[1],
+        1,
+        "fibery.entity/create",
+        "entity.error/schema-field-not-found",
+    );
     assert_eq!(emu.entities(PROJECT).len(), 2);
 
     // Atomic (the default): the batch fails as a whole, typed, and nothing is applied.
-    let emu = emulator(None).await;
-    let client = fast(&emu).build().unwrap();
+    let (emu, client) = started().await;
     match client.command_batch(cmds()).await {
         Err(Error::Command { command, error, .. }) => {
             assert_eq!(command, "fibery.command/batch");
@@ -209,8 +130,7 @@ async fn command_batch_reports_per_command_when_partial_and_fails_whole_when_ato
 
 #[tokio::test]
 async fn missing_things_are_not_found_on_every_endpoint() {
-    let emu = emulator(None).await;
-    let client = fast(&emu).build().unwrap();
+    let (_emu, client) = started().await;
     let secret = Uuid::new_v4().to_string();
     let mut sink = Vec::new();
     let errors = [
@@ -256,8 +176,7 @@ async fn a_misspelt_field_is_the_same_validation_error_on_a_cold_and_a_warm_cach
 
 #[tokio::test]
 async fn validator_failures_name_the_fibery_field_and_the_bounds() {
-    let emu = emulator(None).await;
-    let client = fast(&emu).build().unwrap();
+    let (_emu, client) = started().await;
     let bad = Task {
         name: String::new(),
         effort: Some(-1),

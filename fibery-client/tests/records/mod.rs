@@ -3,8 +3,10 @@
 
 use super::*;
 
-/// Option lists read before a mark, so that the requests after it are the writes only.
-async fn warm(client: &Client) {
+/// An emulator and a fast client that has read the schema and the option lists already,
+/// so that the requests after a mark are the writes only.
+async fn warmed() -> (Emulator, Client) {
+    let (emu, client) = started().await;
     client.schema().await.unwrap();
     for t in [
         "Projects/Tags_Projects/Task",
@@ -12,13 +14,12 @@ async fn warm(client: &Client) {
     ] {
         client.enum_options(t).await.unwrap();
     }
+    (emu, client)
 }
 
 #[tokio::test]
 async fn create_all_writes_every_valid_item_and_reports_each_invalid_one() {
-    let emu = emulator(None).await;
-    let client = fast(&emu).build().unwrap();
-    warm(&client).await;
+    let (emu, client) = warmed().await;
     let mark = emu.request_log().len();
     let bad = [10, 200, 450, 700, 999];
     let items: Vec<Task> = (0..1000)
@@ -100,18 +101,9 @@ async fn create_all_writes_every_valid_item_and_reports_each_invalid_one() {
 
 #[tokio::test]
 async fn thousand_rich_text_rows_cost_two_requests_per_chunk() {
-    let emu = emulator(None).await;
-    let client = fast(&emu).build().unwrap();
-    warm(&client).await;
+    let (emu, client) = warmed().await;
     let mark = emu.request_log().len();
-    let items: Vec<Task> = (0..1000)
-        .map(|i| Task {
-            description: Some(format!("body **{i}**")),
-            ..task(&format!("doc {i}"))
-        })
-        .collect();
-    let report = client.entities::<Task>().create_all(items).await.unwrap();
-    assert_eq!(report.failed(), 0, "{:?}", report.errors().next());
+    let report = create_documented(&client, 1000).await;
     // Per chunk of 99 rows: the creates with the secrets query, then the documents.
     let sent = &emu.request_log()[mark..];
     assert!(sent.len() <= 2 * 10 + 2, "{} requests", sent.len());
@@ -141,8 +133,7 @@ async fn thousand_rich_text_rows_cost_two_requests_per_chunk() {
 
 #[tokio::test]
 async fn untyped_records_resolve_options_collections_and_rich_text() {
-    let emu = emulator(None).await;
-    let client = fast(&emu).build().unwrap();
+    let (emu, client) = started().await;
     let record = |v: Value| v.as_object().cloned().unwrap();
     let items = vec![
         record(json!({
@@ -194,9 +185,7 @@ async fn untyped_records_resolve_options_collections_and_rich_text() {
 
 #[tokio::test]
 async fn chunks_are_in_flight_together() {
-    let emu = emulator(None).await;
-    let client = fast(&emu).build().unwrap();
-    warm(&client).await;
+    let (emu, client) = warmed().await;
     let latency = Duration::from_millis(300);
     emu.set_faults(Faults {
         latency,
@@ -219,9 +208,7 @@ async fn chunks_are_in_flight_together() {
 
 #[tokio::test]
 async fn merged_upsert_adds_collection_items_in_its_write_request() {
-    let emu = emulator(None).await;
-    let client = fast(&emu).build().unwrap();
-    warm(&client).await;
+    let (emu, client) = warmed().await;
     let record = |v: Value| v.as_object().cloned().unwrap();
     let key = "Projects/External Id";
     let first = vec![record(

@@ -1,6 +1,7 @@
 //! Comments round-trip: added in Markdown by the documented flow, listed with their text.
 
-use fibery_client::{DocFormat, Uuid};
+use fibery_client::comments::Comment;
+use fibery_client::{Client, DocFormat, Uuid};
 
 use super::{TASK, Task, client, emulator, task};
 
@@ -8,20 +9,8 @@ use super::{TASK, Task, client, emulator, task};
 async fn comments_round_trip_with_their_text_and_author() {
     let emu = emulator().await;
     let client = client(&emu).build().unwrap();
-    let id = client
-        .entities::<Task>()
-        .create(task("discussed"))
-        .await
-        .unwrap()
-        .id
-        .unwrap();
-    assert!(
-        client
-            .comments(TASK, id, DocFormat::Md)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    let id = created(&client, "discussed").await;
+    assert!(comments_md(&client, id).await.is_empty());
 
     let me: Uuid = emu.user_id().parse().unwrap();
     assert_eq!(client.current_user().await.unwrap(), me);
@@ -40,7 +29,7 @@ async fn comments_round_trip_with_their_text_and_author() {
         "one batch, one document write"
     );
 
-    let list = client.comments(TASK, id, DocFormat::Md).await.unwrap();
+    let list = comments_md(&client, id).await;
     let got: Vec<(Uuid, &str, Option<Uuid>)> = list
         .iter()
         .map(|c| (c.id, c.text.trim(), c.author))
@@ -58,18 +47,17 @@ async fn comments_round_trip_with_their_text_and_author() {
         .unwrap();
     assert_eq!(plain[0].text.trim(), "First, bold.");
     // The comment is a real entity linked to its parent, not a side table.
-    let other = client
-        .entities::<Task>()
-        .create(task("quiet"))
-        .await
-        .unwrap()
-        .id
-        .unwrap();
-    assert!(
-        client
-            .comments(TASK, other, DocFormat::Md)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    let other = created(&client, "quiet").await;
+    assert!(comments_md(&client, other).await.is_empty());
+}
+
+/// The id of a new task named `name`.
+async fn created(client: &Client, name: &str) -> Uuid {
+    let task = client.entities::<Task>().create(task(name)).await.unwrap();
+    task.id.unwrap()
+}
+
+/// The comments of task `id`, in Markdown.
+async fn comments_md(client: &Client, id: Uuid) -> Vec<Comment> {
+    client.comments(TASK, id, DocFormat::Md).await.unwrap()
 }

@@ -67,12 +67,7 @@ async fn exchange_then_refresh_after_a_401_and_before_expiry() {
         "{reused:?}"
     );
 
-    let client = Client::builder()
-        .base_url(emu.base_url())
-        .oauth(app.clone(), tokens.clone())
-        .requests_per_second(0)
-        .build()
-        .unwrap();
+    let client = crate::common::oauth_client(&emu.base_url(), &app, tokens.clone());
     one_query(&client).await.unwrap();
 
     // The access token stops working: one 401, a refresh, the request goes through.
@@ -96,12 +91,7 @@ async fn exchange_then_refresh_after_a_401_and_before_expiry() {
         expires_at: Some(SystemTime::now() - Duration::from_secs(1)),
         ..now.clone()
     };
-    let client2 = Client::builder()
-        .base_url(emu.base_url())
-        .oauth(app.clone(), stale)
-        .requests_per_second(0)
-        .build()
-        .unwrap();
+    let client2 = crate::common::oauth_client(&emu.base_url(), &app, stale);
     one_query(&client2).await.unwrap();
     assert_eq!(
         unauthorized(&emu),
@@ -119,12 +109,7 @@ async fn exchange_then_refresh_after_a_401_and_before_expiry() {
         refresh_token: None,
         ..after.clone()
     };
-    let client3 = Client::builder()
-        .base_url(emu.base_url())
-        .oauth(app.clone(), access_only)
-        .requests_per_second(0)
-        .build()
-        .unwrap();
+    let client3 = crate::common::oauth_client(&emu.base_url(), &app, access_only);
     emu.expire_oauth_tokens();
     let e = one_query(&client3).await.unwrap_err();
     assert!(matches!(e, Error::Auth { status: 401, .. }), "{e:?}");

@@ -2,20 +2,21 @@ use fibery_derive_tests::FiberyEntity;
 use uuid::Uuid;
 use validator::Validate as _;
 
-// `#[entity(..)]` = `#[derive(FiberyEntity, Validate)]` through the `__private` re-exports.
-#[fibery_derive::entity(type = "Projects/Task", crate = "fibery_derive_tests")]
+// `#[entity(..)]` = `#[derive(FiberyEntity, Validate)]` through the `__private` re-exports;
+// the id need not come first.
+#[fibery_derive::entity(type = "Projects/Project", crate = "fibery_derive_tests")]
 #[derive(Debug)]
-struct Task {
-    #[fibery(id)]
-    id: Option<Uuid>,
+struct Project {
     #[fibery(field = "Projects/Name")]
     #[validate(length(min = 1))]
     name: String,
+    #[fibery(id)]
+    id: Option<Uuid>,
 }
 
 fn main() {
-    let t = Task { id: None, name: String::new() };
-    assert!(t.validate().unwrap_err().field_errors().contains_key("name"));
-    assert_eq!(Task::TYPE_NAME, "Projects/Task");
-    assert!(t.encode().unwrap().fields.contains_key("Projects/Name"));
+    let p = Project { name: String::new(), id: None };
+    assert!(p.validate().unwrap_err().field_errors().contains_key("name"));
+    assert_eq!(Project::TYPE_NAME, "Projects/Project");
+    assert!(p.encode().unwrap().fields.contains_key("Projects/Name"));
 }

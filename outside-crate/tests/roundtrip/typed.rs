@@ -6,13 +6,11 @@ use fibery_client::futures::TryStreamExt;
 use fibery_client::time::{Date, Month, OffsetDateTime};
 use fibery_client::{FiberyEntity, Order, Query, Uuid};
 
-use super::emulator;
+use super::start;
 
 #[fibery_client::entity(type = "Projects/Task")]
 #[derive(Debug, Clone, PartialEq)]
 struct Dated {
-    #[fibery(id)]
-    id: Option<Uuid>,
     #[fibery(field = "Projects/Name")]
     name: String,
     #[fibery(field = "Projects/Effort")]
@@ -25,6 +23,8 @@ struct Dated {
     description: Option<String>,
     #[fibery(enum_field = "Projects/Tags")]
     tags: Vec<String>,
+    #[fibery(id)]
+    id: Option<Uuid>,
 }
 
 /// (`time`'s `date!` macro needs `time` in the user's manifest; this does not.)
@@ -46,8 +46,7 @@ fn dated(name: &str, effort: Option<i64>) -> Dated {
 
 #[tokio::test]
 async fn typed_reads_order_limit_and_page() {
-    let emu = emulator().await;
-    let client = emu.test_client();
+    let (_emu, client) = start().await;
     let tasks = client.entities::<Dated>();
     let items = (0..7).map(|i| dated(&format!("t{i}"), (i != 3).then_some(i % 4)));
     tasks
@@ -96,8 +95,7 @@ async fn typed_reads_order_limit_and_page() {
 
 #[tokio::test]
 async fn dates_and_rich_text_round_trip() {
-    let emu = emulator().await;
-    let client = emu.test_client();
+    let (_emu, client) = start().await;
     let tasks = client.entities::<Dated>();
     let with = Dated {
         due: Some(day(2026, Month::March, 15)),
@@ -151,8 +149,7 @@ async fn dates_and_rich_text_round_trip() {
 
 #[tokio::test]
 async fn options_by_name() {
-    let emu = emulator().await;
-    let client = emu.test_client();
+    let (emu, client) = start().await;
     let tasks = client.entities::<Dated>();
     let id = tasks
         .create(dated("tagged", None))
@@ -200,8 +197,7 @@ async fn options_by_name() {
 
 #[tokio::test]
 async fn generated_structs_default_and_type_dates() {
-    let emu = emulator().await;
-    let client = emu.test_client();
+    let (_emu, client) = start().await;
     // Item 9: `Default` for generated structs; item 5: generated dates are `time::Date`.
     let project = super::generated::Project {
         name: Some("Dated".into()),
@@ -225,8 +221,7 @@ mod generated_enums {
 #[tokio::test]
 async fn generated_selects_are_enums() {
     use generated_enums::{Task, TaskPriority, TaskState, TaskTags};
-    let emu = emulator().await;
-    let client = emu.test_client();
+    let (_emu, client) = start().await;
     // Item 9: selects and states are generated enums; every field has a default.
     let task = Task {
         name: Some("Generated".into()),
