@@ -3,6 +3,8 @@
 //! Writes live in the submodules; query evaluation in [`qeval`].
 
 mod dirty;
+mod entity;
+mod index;
 mod persist;
 pub(crate) mod qeval;
 mod relations;
@@ -24,9 +26,7 @@ pub(crate) use persist::Persistence;
 pub use persist::{Fsync, Recovery};
 use schema::{DOC_SECRET, Kind, find_field, find_type, kind_of};
 
-/// One stored entity: field name -> stored value. Single refs are stored as the target id
-/// (or null), collections as arrays of ids, rich text as the document secret.
-pub(crate) type Entity = Map<String, Value>;
+pub(crate) use entity::{Entity, Name};
 
 /// Entities of one type.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
@@ -82,17 +82,14 @@ pub(crate) struct Store {
     /// Work units one query may spend (see `qeval::limits`); set at start.
     #[serde(skip, default = "default_work_budget")]
     pub work_budget: u64,
-    /// Lazily built value -> ids indexes for unique and conflict-field lookups.
+    /// Value -> ids indexes, built on first use (see [`index`]).
     #[serde(skip)]
-    index: HashMap<IndexKey, HashMap<String, Vec<String>>>,
+    pub(crate) index: index::Indexes,
 }
 
 fn default_work_budget() -> u64 {
     qeval::DEFAULT_WORK_BUDGET
 }
-
-/// (type, field, case-insensitive)
-type IndexKey = (String, String, bool);
 
 /// What an all-or-nothing command changed, to undo it without cloning the store.
 #[derive(Debug, Clone, Default)]
@@ -100,15 +97,6 @@ struct Journal {
     entities: HashMap<(String, String), Option<Entity>>,
     public_ids: HashMap<String, u64>,
     docs: HashMap<String, Option<String>>,
-}
-
-fn index_key(v: &Value, ci: bool) -> Option<String> {
-    match v {
-        Value::Null => None,
-        Value::String(s) if ci => Some(format!("s:{}", s.to_lowercase())),
-        Value::String(s) => Some(format!("s:{s}")),
-        other => Some(other.to_string()),
-    }
 }
 
 /// A change produced by a write, for webhooks.
@@ -203,16 +191,16 @@ impl Store {
             dirty: dirty::Dirty::default(),
             max_entities: None,
             work_budget: default_work_budget(),
-            index: HashMap::new(),
+            index: index::Indexes::default(),
         };
         system_types::ensure_system_types(&mut s.schema);
         let me = s.me.clone();
-        let mut user = Map::new();
-        user.insert("fibery/id".into(), json!(me));
-        user.insert("user/name".into(), json!("Emulator User"));
-        user.insert("user/email".into(), json!("emulator@localhost"));
-        user.insert("fibery/active?".into(), json!(true));
-        user.insert("fibery/admin?".into(), json!(true));
+        let mut user = Entity::new();
+        user.insert("fibery/id", json!(me));
+        user.insert("user/name", json!("Emulator User"));
+        user.insert("user/email", json!("emulator@localhost"));
+        user.insert("fibery/active?", json!(true));
+        user.insert("fibery/admin?", json!(true));
         let _ = s.insert_raw("fibery/user", user);
         s
     }
@@ -253,16 +241,16 @@ impl Store {
             .iter()
             .enumerate()
         {
-            let mut e = Map::new();
-            e.insert("enum/name".into(), json!(name));
-            e.insert("fibery/rank".into(), json!(i as i64 * 1_000_000));
+            let mut e = Entity::new();
+            e.insert("enum/name", json!(name));
+            e.insert("fibery/rank", json!(i as i64 * 1_000_000));
             if has_final {
-                e.insert("workflow/Final".into(), json!(fin));
+                e.insert("workflow/Final", json!(fin));
             }
             if i == 0
                 && let Some(id) = &default_id
             {
-                e.insert("fibery/id".into(), json!(id));
+                e.insert("fibery/id", json!(id));
             }
             let id = self.insert_raw(enum_type, e);
             first.get_or_insert(id);
@@ -367,48 +355,22 @@ impl Store {
     }
 
     /// Ids of `ty` entities whose `field` equals `v` (case-insensitively for text if `ci`).
-    fn lookup(&mut self, ty: &str, field: &str, ci: bool, v: &Value) -> Vec<String> {
-        let Some(k) = index_key(v, ci) else {
-            return vec![];
-        };
-        let key = (ty.to_string(), field.to_string(), ci);
-        if !self.index.contains_key(&key) {
-            let mut m: HashMap<String, Vec<String>> = HashMap::new();
-            if let Some(ts) = self.types.get(ty) {
-                for (id, e) in &ts.entities {
-                    if let Some(k) = e.get(field).and_then(|x| index_key(x, ci)) {
-                        m.entry(k).or_default().push(id.clone());
-                    }
-                }
-            }
-            self.index.insert(key.clone(), m);
-        }
-        self.index
-            .get(&key)
-            .and_then(|m| m.get(&k))
-            .cloned()
-            .unwrap_or_default()
+    fn lookup(&self, ty: &str, field: &str, ci: bool, v: &Value) -> Vec<String> {
+        let want = index::value_key(v, ci);
+        let mut ids = self.index.candidates(&self.types, (ty, field, ci), &[v]);
+        ids.retain(|id| {
+            let now = self.entity(ty, id).and_then(|e| e.get(field));
+            want.is_some() && now.and_then(|x| index::value_key(x, ci)) == want
+        });
+        ids
     }
 
     fn index_add(&mut self, ty: &str, id: &str, e: &Entity) {
-        for ((t, f, ci), m) in self.index.iter_mut() {
-            if t == ty
-                && let Some(k) = e.get(f).and_then(|x| index_key(x, *ci))
-            {
-                m.entry(k).or_default().push(id.to_string());
-            }
-        }
+        self.index.add(ty, id, e);
     }
 
     fn index_remove(&mut self, ty: &str, id: &str, e: &Entity) {
-        for ((t, f, ci), m) in self.index.iter_mut() {
-            if t == ty
-                && let Some(k) = e.get(f).and_then(|x| index_key(x, *ci))
-                && let Some(ids) = m.get_mut(&k)
-            {
-                ids.retain(|x| x != id);
-            }
-        }
+        self.index.remove(ty, id, e);
     }
 
     pub fn entity(&self, ty: &str, id: &str) -> Option<&Entity> {
@@ -425,7 +387,8 @@ impl Store {
     }
 
     /// Inserts system/seed data bypassing validation (ids, dates, public id filled in).
-    pub fn insert_raw(&mut self, ty: &str, mut e: Entity) -> String {
+    pub fn insert_raw(&mut self, ty: &str, e: impl Into<Entity>) -> String {
+        let mut e: Entity = e.into();
         let id = e
             .get("fibery/id")
             .and_then(Value::as_str)
@@ -443,7 +406,7 @@ impl Store {
             ts.next_public_id += 1;
             ts.next_public_id
         };
-        e.insert("fibery/id".into(), json!(id));
+        e.insert("fibery/id", json!(id));
         let mut fill = |k: &str, v: Value| {
             if e.get(k).is_none_or(Value::is_null) {
                 e.insert(k.to_string(), v);
@@ -465,7 +428,7 @@ impl Store {
     pub fn render(&self, ty: &str, e: &Entity) -> Value {
         let mut out = Map::new();
         let Some(t) = find_type(&self.schema, ty) else {
-            return Value::Object(e.clone());
+            return Value::from(e);
         };
         for f in t.fields.iter().filter(|f| !f.deleted) {
             let v = e.get(&f.name).cloned().unwrap_or(Value::Null);
@@ -514,7 +477,7 @@ impl Store {
                         (Some(Kind::RichText), Value::String(s)) => json!({DOC_SECRET: s}),
                         _ => v.clone(),
                     };
-                    (k.clone(), shown)
+                    (k.to_string(), shown)
                 });
                 Value::Object(out.collect())
             })

@@ -126,8 +126,8 @@ impl Store {
     /// A new entity's stored values before the written ones: empty collections, a fresh
     /// document per rich-text field, primitive defaults, a rank after the last entity.
     fn initial_values(&mut self, ty: &str, t: &TypeDef, id: &str) -> Entity {
-        let mut e = Map::new();
-        e.insert("fibery/id".into(), json!(id));
+        let mut e = Entity::new();
+        e.insert("fibery/id", json!(id));
         for f in t.fields.iter().filter(|f| !f.deleted) {
             let v = match kind_of(&self.schema, f) {
                 Kind::Collection(_) => json!([]),
@@ -146,11 +146,11 @@ impl Store {
                 },
                 Kind::Single(_) => Value::Null,
             };
-            e.entry(f.name.clone()).or_insert(v);
+            e.entry(&f.name).or_insert(v);
         }
         if e.contains_key("fibery/rank") {
             let n = self.types.get(ty).map(|t| t.entities.len()).unwrap_or(0) as i64;
-            e.insert("fibery/rank".into(), json!(n * 1_000_000));
+            e.insert("fibery/rank", json!(n * 1_000_000));
         }
         e
     }
@@ -268,7 +268,7 @@ impl Store {
         self.index_remove(ty, &id, &before);
         if let Some(e) = self.entity_mut(ty, &id) {
             e.extend(prims);
-            e.insert("fibery/modification-date".into(), json!(now));
+            e.insert("fibery/modification-date", json!(now));
         }
         if let Some(e) = self.entity(ty, &id).cloned() {
             self.index_add(ty, &id, &e);
