@@ -129,19 +129,9 @@ impl Entity {
         self.fields.iter().map(|(k, v)| (k.as_str(), v))
     }
 
-    /// The values, mutable.
-    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut Value> {
-        self.fields.iter_mut().map(|(_, v)| v)
-    }
-
     /// Number of fields.
-    pub fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.fields.len()
-    }
-
-    /// Whether there are no fields.
-    pub fn is_empty(&self) -> bool {
-        self.fields.is_empty()
     }
 
     /// Releases spare capacity (entities are built once and rarely grow).

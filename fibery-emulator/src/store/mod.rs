@@ -2,9 +2,11 @@
 //! of all-or-nothing commands and the value indexes of unique and conflict-field lookups.
 //! Writes live in the submodules; query evaluation in [`qeval`].
 
+mod capacity;
 mod dirty;
 mod entity;
 mod index;
+mod layout;
 mod persist;
 pub(crate) mod qeval;
 mod relations;
@@ -76,15 +78,31 @@ pub(crate) struct Store {
     /// Keys written since the last persisted record.
     #[serde(skip)]
     dirty: dirty::Dirty,
+    /// Whether written keys are kept for persistence (off in memory).
+    #[serde(skip, default = "yes")]
+    pub track_changes: bool,
     /// Entities the workspace may hold (creates fail beyond it); set at start.
     #[serde(skip)]
     pub max_entities: Option<u64>,
+    /// Estimated bytes the workspace may hold (creates fail beyond it); set at start.
+    #[serde(skip)]
+    pub max_bytes: Option<u64>,
+    /// Running estimate of the stored bytes (see [`capacity`]).
+    #[serde(skip)]
+    bytes: capacity::ByteCount,
     /// Work units one query may spend (see `qeval::limits`); set at start.
     #[serde(skip, default = "default_work_budget")]
     pub work_budget: u64,
     /// Value -> ids indexes, built on first use (see [`index`]).
     #[serde(skip)]
     pub(crate) index: index::Indexes,
+    /// Field layouts per type (see [`layout`]).
+    #[serde(skip)]
+    layouts: layout::Layouts,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn default_work_budget() -> u64 {
@@ -147,6 +165,11 @@ impl FileBlob {
         }
     }
 
+    /// Bytes the file takes in the store (hex-encoded).
+    pub fn stored_len(&self) -> usize {
+        self.hex.len()
+    }
+
     /// The file's bytes.
     pub fn bytes(&self) -> Vec<u8> {
         let v = |c: u8| match c {
@@ -189,9 +212,13 @@ impl Store {
             sequence: 0,
             journal: None,
             dirty: dirty::Dirty::default(),
+            track_changes: true,
             max_entities: None,
+            max_bytes: None,
+            bytes: capacity::ByteCount::default(),
             work_budget: default_work_budget(),
             index: index::Indexes::default(),
+            layouts: layout::Layouts::default(),
         };
         system_types::ensure_system_types(&mut s.schema);
         let me = s.me.clone();
@@ -264,6 +291,7 @@ impl Store {
         {
             f.meta.default_value = Some(json!({"fibery/id": first}));
         }
+        self.layouts.clear();
     }
 
     /// The state id named by `holder`'s `workflow/state` default, if it is a UUID.
@@ -309,11 +337,14 @@ impl Store {
             restore(&mut self.documents, secret, old);
         }
         self.index.clear();
+        self.bytes.reset();
     }
 
     /// Records the current state of an entity in the undo log (first touch only).
     fn touch(&mut self, ty: &str, id: &str) {
-        self.dirty.entities.insert((ty.to_string(), id.to_string()));
+        if self.track_changes {
+            self.dirty.entities.insert((ty.to_string(), id.to_string()));
+        }
         if let Some(j) = &mut self.journal {
             let key = (ty.to_string(), id.to_string());
             if let std::collections::hash_map::Entry::Vacant(slot) = j.entities.entry(key) {
@@ -334,14 +365,18 @@ impl Store {
 
     /// Marks a document as written (for persistence).
     pub fn mark_doc(&mut self, secret: &str) {
-        if !self.dirty.docs.contains(secret) {
+        self.doc_rewritten(secret);
+        if self.track_changes && !self.dirty.docs.contains(secret) {
             self.dirty.docs.insert(secret.to_string());
         }
     }
 
     /// Marks a file as written (for persistence).
     pub fn mark_file(&mut self, secret: &str) {
-        self.dirty.files.insert(secret.to_string());
+        self.file_rewritten(secret);
+        if self.track_changes {
+            self.dirty.files.insert(secret.to_string());
+        }
     }
 
     /// Takes the keys written since the last call.
@@ -349,9 +384,16 @@ impl Store {
         std::mem::take(&mut self.dirty)
     }
 
-    /// Forgets every index (after schema changes that rewrite values).
+    /// Forgets every index and field layout (after schema changes).
     pub fn clear_index(&mut self) {
         self.index.clear();
+        self.layouts.clear();
+        self.bytes.reset();
+    }
+
+    /// The live fields of type `ty` with their kinds and defaults.
+    pub(crate) fn layout(&self, ty: &str) -> Option<layout::Layout> {
+        self.layouts.get(&self.schema, ty)
     }
 
     /// Ids of `ty` entities whose `field` equals `v` (case-insensitively for text if `ci`).
@@ -416,6 +458,7 @@ impl Store {
         fill("fibery/creation-date", json!(now));
         fill("fibery/modification-date", json!(now));
         self.index_add(ty, &id, &e);
+        self.bytes.entity(&id, &e, true);
         self.types
             .entry(ty.to_string())
             .or_default()
@@ -426,13 +469,13 @@ impl Store {
 
     /// The create/update result view: primitives, single refs as `{"fibery/id"}`.
     pub fn render(&self, ty: &str, e: &Entity) -> Value {
-        let mut out = Map::new();
-        let Some(t) = find_type(&self.schema, ty) else {
+        let Some(layout) = self.layout(ty) else {
             return Value::from(e);
         };
-        for f in t.fields.iter().filter(|f| !f.deleted) {
-            let v = e.get(&f.name).cloned().unwrap_or(Value::Null);
-            match kind_of(&self.schema, f) {
+        let mut out = Map::new();
+        for f in layout.iter() {
+            let v = e.get_name(f.key).cloned().unwrap_or(Value::Null);
+            match &f.kind {
                 Kind::Primitive(_) => {
                     out.insert(f.name.clone(), v);
                 }
