@@ -69,6 +69,13 @@ impl Entity {
         Entity::default()
     }
 
+    /// An entity with room for `n` fields.
+    pub fn with_capacity(n: usize) -> Self {
+        Entity {
+            fields: Vec::with_capacity(n),
+        }
+    }
+
     /// The value of field `k`.
     pub fn get(&self, k: &str) -> Option<&Value> {
         self.get_name(Name::find(k)?)

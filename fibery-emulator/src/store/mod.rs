@@ -438,8 +438,13 @@ impl Store {
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let now = self.now();
         self.touch(ty, &id);
+        if !self.types.contains_key(ty) {
+            self.types.insert(ty.to_string(), TypeStore::default());
+        }
         let next = {
-            let ts = self.types.entry(ty.to_string()).or_default();
+            let Some(ts) = self.types.get_mut(ty) else {
+                return id;
+            };
             if let Some(j) = &mut self.journal {
                 j.public_ids
                     .entry(ty.to_string())
@@ -457,13 +462,12 @@ impl Store {
         fill("fibery/public-id", json!(next.to_string()));
         fill("fibery/creation-date", json!(now));
         fill("fibery/modification-date", json!(now));
+        e.shrink_to_fit();
         self.index_add(ty, &id, &e);
         self.bytes.entity(&id, &e, true);
-        self.types
-            .entry(ty.to_string())
-            .or_default()
-            .entities
-            .insert(id.clone(), e);
+        if let Some(ts) = self.types.get_mut(ty) {
+            ts.entities.insert(id.clone(), e);
+        }
         id
     }
 

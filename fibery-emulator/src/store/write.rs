@@ -127,7 +127,7 @@ impl Store {
     /// A new entity's stored values before the written ones: empty collections, a fresh
     /// document per rich-text field, primitive defaults, a rank after the last entity.
     fn initial_values(&mut self, ty: &str, layout: &[FieldLayout], id: &str) -> Entity {
-        let mut e = Entity::new();
+        let mut e = Entity::with_capacity(layout.len() + 1);
         e.insert("fibery/id", json!(id));
         for f in layout {
             let v = match &f.kind {

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::common::{Api, pm};
+use crate::common::{Api, pm, pm_builder};
 
 async fn tasks(api: &Api, n: usize) -> Vec<(String, i64)> {
     let creates: Vec<Value> = (0..n)
@@ -238,4 +238,23 @@ async fn value_index_answers_single_reference_filters_as_relations_move() {
         .await;
     let got = names(&api, either, json!({"$ps": [a, b]})).await;
     assert_eq!(got, ["t0", "t1", "t3", "t4", "t5"]);
+}
+
+#[tokio::test]
+async fn indexed_equality_reads_only_its_candidates() {
+    // 200 rows with a 2-condition filter cost 200 * 3 units to scan: over a budget of 300.
+    let emu = pm_builder().query_work_budget(300).start().await.unwrap();
+    let api = Api::new(&emu);
+    tasks(&api, 200).await;
+    let q = |filter: Value| {
+        json!({"query": {"q/from": "Projects/Task", "q/select": ["Projects/Name"],
+        "q/where": filter, "q/limit": 10}, "params": {"$v": "t7", "$e": 3}})
+    };
+    let indexed = json!(["q/and", ["=", ["Projects/Name"], "$v"], ["=", ["Projects/Effort"], "$e"]]);
+    let env = api.cmd("fibery.entity/query", q(indexed)).await;
+    assert_eq!(env["result"], json!([{"Projects/Name": "t7"}]), "{env}");
+    let scanned = json!(["q/and", ["=", ["Projects/Effort"], "$e"], ["!=", ["Projects/Name"], "$v"]]);
+    let env = api.cmd("fibery.entity/query", q(scanned)).await;
+    assert_eq!(env["success"], false, "{env}");
+    assert_eq!(env["result"]["name"], "entity.error/query-too-complex");
 }
