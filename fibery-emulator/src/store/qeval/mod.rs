@@ -22,7 +22,7 @@ use fibery_core::query::{AliasedExpr, Filter, Limit, Operand, Order, OrderBy, Qu
 use serde_json::{Map, Value, json};
 
 use super::schema::{Kind, PRIMITIVES, field, find_type, has_field, kind_of};
-use super::{Entity, Store};
+use super::{Entity, Name, Store};
 use crate::error;
 use filter::Row;
 use operand::eval_operand;
@@ -167,14 +167,15 @@ pub(super) fn select_rows<'a>(
         }
     }
     // Keys of plain primitive fields are borrowed from the entity; others are computed.
-    let direct: Vec<Option<&str>> = order
+    // Some(None): a field no entity holds (never interned), so every key is null.
+    let direct: Vec<Option<Option<Name>>> = order
         .iter()
         .map(|(o, _)| match o {
             Operand::Path(p) if p.len() == 1 => store
                 .res(ty, &p[0])
                 .ok()
                 .filter(|r| matches!(r.kind, Kind::Primitive(_)))
-                .map(|_| p[0].as_str()),
+                .map(|_| Name::find(&p[0])),
             _ => None,
         })
         .collect();
@@ -190,7 +191,10 @@ pub(super) fn select_rows<'a>(
         let mut k = Vec::with_capacity(order.len());
         for (i, (o, _)) in order.iter().enumerate() {
             match direct[i] {
-                Some(name) => k.push(Cow::Borrowed(e.get(name).unwrap_or(&NULL))),
+                Some(name) => {
+                    let v = name.and_then(|n| e.get_name(n));
+                    k.push(Cow::Borrowed(v.unwrap_or(&NULL)));
+                }
                 None => {
                     let v = eval_operand(store, ty, Some(e), o)?;
                     k.push(Cow::Owned(v.vals.into_iter().next().unwrap_or(Value::Null)));
