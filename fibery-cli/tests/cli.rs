@@ -11,6 +11,8 @@ use fibery_emulator::{Emulator, EmulatorBuilder, Faults};
 use fibery_tests::{all_output, output, sample_schema, sample_seed, wait_for_journal};
 use serde_json::Value;
 
+mod validate_first;
+
 const TOKEN: &str = "cli-test-token";
 
 /// The sample workspace (schema and seed), accepting [`TOKEN`], without rate limits.
@@ -39,12 +41,17 @@ fn spawn(emu: &Emulator, dir: &Path, args: &[&str]) -> std::process::Child {
 }
 
 fn fibery(emu: &Emulator, dir: &Path, args: &[&str]) -> Command {
+    fibery_via(&emu.base_url(), dir, args)
+}
+
+/// `fibery args` in `dir` against the server at `base_url`.
+fn fibery_via(base_url: &str, dir: &Path, args: &[&str]) -> Command {
     let mut c = Command::cargo_bin("fibery").unwrap();
     c.current_dir(dir)
         .env_clear()
         .env("FIBERY_TOKEN", TOKEN)
         .arg("--base-url")
-        .arg(emu.base_url())
+        .arg(base_url)
         .arg("--rps")
         .arg("200")
         .args(args);

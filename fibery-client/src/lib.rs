@@ -125,6 +125,7 @@ pub mod records;
 pub mod retry;
 pub mod schema;
 mod scrub;
+mod tls;
 mod transport;
 mod validator_reason;
 pub mod webhooks;
