@@ -592,12 +592,7 @@ async fn jsonl_with_mapping_file_rich_text_and_an_existing_entity() {
     assert_eq!(j1["Projects/Name"], "New name");
     assert_eq!(j1["Projects/Tags"].as_array().unwrap().len(), 2, "{j1}");
 
-    let client = fibery_client::Client::builder()
-        .base_url(emu.base_url())
-        .token(TOKEN)
-        .requests_per_second(100)
-        .build()
-        .unwrap();
+    let client = emu.test_client();
     let md = client
         .rich_text(
             "Projects/Task",
@@ -879,12 +874,7 @@ async fn export_since_a_state_file_exports_only_what_changed() {
         "nothing changed since the last run"
     );
 
-    let client = fibery_client::Client::builder()
-        .base_url(emu.base_url())
-        .token(TOKEN)
-        .requests_per_second(0)
-        .build()
-        .unwrap();
+    let client = emu.test_client();
     let id = first[3]["fibery/id"].as_str().unwrap();
     let cmd = serde_json::json!({"command": "fibery.entity/update", "args": {"type": "Projects/Task",
         "entity": {"fibery/id": id, "Projects/Name": "renamed"}}});
@@ -910,12 +900,7 @@ async fn export_since_a_state_file_exports_only_what_changed() {
 async fn listen_prints_events_and_removes_its_webhook_on_ctrl_c() {
     let emu = emulator().await;
     let dir = tempfile::tempdir().unwrap();
-    let client = fibery_client::Client::builder()
-        .base_url(emu.base_url())
-        .token(TOKEN)
-        .requests_per_second(0)
-        .build()
-        .unwrap();
+    let client = emu.test_client();
     let child = fibery(
         &emu,
         dir.path(),
