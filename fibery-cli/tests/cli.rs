@@ -11,6 +11,8 @@ use fibery_emulator::{Emulator, EmulatorBuilder, Faults};
 use fibery_tests::{all_output, output, sample_schema, sample_seed, wait_for_journal};
 use serde_json::Value;
 
+mod validate_first;
+
 const TOKEN: &str = "cli-test-token";
 
 /// The sample workspace (schema and seed), accepting [`TOKEN`], without rate limits.
@@ -39,12 +41,17 @@ fn spawn(emu: &Emulator, dir: &Path, args: &[&str]) -> std::process::Child {
 }
 
 fn fibery(emu: &Emulator, dir: &Path, args: &[&str]) -> Command {
+    fibery_via(&emu.base_url(), dir, args)
+}
+
+/// `fibery args` in `dir` against the server at `base_url`.
+fn fibery_via(base_url: &str, dir: &Path, args: &[&str]) -> Command {
     let mut c = Command::cargo_bin("fibery").unwrap();
     c.current_dir(dir)
         .env_clear()
         .env("FIBERY_TOKEN", TOKEN)
         .arg("--base-url")
-        .arg(emu.base_url())
+        .arg(base_url)
         .arg("--rps")
         .arg("200")
         .args(args);
@@ -585,12 +592,7 @@ async fn jsonl_with_mapping_file_rich_text_and_an_existing_entity() {
     assert_eq!(j1["Projects/Name"], "New name");
     assert_eq!(j1["Projects/Tags"].as_array().unwrap().len(), 2, "{j1}");
 
-    let client = fibery_client::Client::builder()
-        .base_url(emu.base_url())
-        .token(TOKEN)
-        .requests_per_second(100)
-        .build()
-        .unwrap();
+    let client = emu.test_client();
     let md = client
         .rich_text(
             "Projects/Task",
@@ -872,12 +874,7 @@ async fn export_since_a_state_file_exports_only_what_changed() {
         "nothing changed since the last run"
     );
 
-    let client = fibery_client::Client::builder()
-        .base_url(emu.base_url())
-        .token(TOKEN)
-        .requests_per_second(0)
-        .build()
-        .unwrap();
+    let client = emu.test_client();
     let id = first[3]["fibery/id"].as_str().unwrap();
     let cmd = serde_json::json!({"command": "fibery.entity/update", "args": {"type": "Projects/Task",
         "entity": {"fibery/id": id, "Projects/Name": "renamed"}}});
@@ -903,12 +900,7 @@ async fn export_since_a_state_file_exports_only_what_changed() {
 async fn listen_prints_events_and_removes_its_webhook_on_ctrl_c() {
     let emu = emulator().await;
     let dir = tempfile::tempdir().unwrap();
-    let client = fibery_client::Client::builder()
-        .base_url(emu.base_url())
-        .token(TOKEN)
-        .requests_per_second(0)
-        .build()
-        .unwrap();
+    let client = emu.test_client();
     let child = fibery(
         &emu,
         dir.path(),

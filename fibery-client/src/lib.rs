@@ -100,6 +100,32 @@
 //! percent-, form- or JSON-encoded; the data a query returns is never altered. A token shorter
 //! than 8 characters (never a real Fibery key) is replaced only where it stands as a word of
 //! its own, so that ordinary words containing it survive.
+//!
+//! ## TLS backend
+//!
+//! One cargo feature picks how `https://` is spoken (the manifest line you write; crates in
+//! the normal dependency tree, fibery-client included; a release binary (x86_64 Linux) that
+//! builds a client and reads the schema, as built / stripped):
+//!
+//! | feature | `Cargo.toml` | crates | binary |
+//! |---|---|---|---|
+//! | `rustls-aws-lc` (default) | `fibery-client = "0.1"` | 163 | 9.7 MB / 7.8 MB |
+//! | `rustls-ring` | `fibery-client = { version = "0.1", default-features = false, features = ["derive", "rustls-ring"] }` | 163 | 7.5 MB / 5.7 MB |
+//! | `native-tls` | `fibery-client = { version = "0.1", default-features = false, features = ["derive", "native-tls"] }` | 161 | 5.6 MB / 4.1 MB + the system's libssl |
+//! | none: plain HTTP | `fibery-client = { version = "0.1", default-features = false, features = ["derive"] }` | 151 | 5.3 MB / 3.9 MB |
+//!
+//! * `rustls-aws-lc` builds `aws-lc-sys` (C code, compiled by its build script) and is reqwest's
+//!   default; `rustls-ring` swaps it for `ring` (a 2.2 MB smaller binary, no `aws-lc-sys` or
+//!   `cmake` build; 166 crates against 171 counting build dependencies). With `rustls-ring`,
+//!   the first [`ClientBuilder::build`] (or [`oauth::OAuthApp::new`]) installs ring as
+//!   rustls' process-wide default `CryptoProvider`, once, unless the program installed one
+//!   before: then that one is used, so install your own first to choose it.
+//! * `native-tls` is the platform's TLS (OpenSSL on Linux, which needs its development
+//!   headers to build; SChannel on Windows; Security.framework on macOS).
+//! * With none, the client speaks `http://` only (an emulator on loopback) and
+//!   [`ClientBuilder::build`] refuses an `https://` base URL with [`Error::Config`].
+//! * Features add up: with rustls and native-tls both on, rustls is used; with both rustls
+//!   providers on, aws-lc-rs.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod batch;
@@ -125,6 +151,7 @@ pub mod records;
 pub mod retry;
 pub mod schema;
 mod scrub;
+mod tls;
 mod transport;
 mod validator_reason;
 pub mod webhooks;

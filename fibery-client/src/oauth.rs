@@ -125,7 +125,7 @@ impl OAuthApp {
             client_secret: SecretString::from(client_secret.into()),
             redirect_uri: redirect_uri.into(),
             auth_base: FIBERY_AUTH.to_owned(),
-            http: reqwest::Client::builder()
+            http: crate::tls::configure(reqwest::Client::builder())
                 .timeout(Duration::from_secs(30))
                 .redirect(reqwest::redirect::Policy::none())
                 .build()

@@ -129,8 +129,8 @@ impl Transport {
         let oauth = cfg
             .oauth
             .map(|(app, tokens)| Arc::new(Session::new(app, tokens, scrub.clone())));
-        let http = reqwest::Client::builder()
-            .tls_backend_rustls()
+        crate::tls::check_scheme(&cfg.base)?;
+        let http = crate::tls::configure(reqwest::Client::builder())
             .https_only(cfg.base.starts_with("https://"))
             .timeout(cfg.timeout)
             .connect_timeout(cfg.connect_timeout)
