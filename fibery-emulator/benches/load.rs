@@ -1,6 +1,7 @@
 //! Bounded load test (loopback only, stops by itself): one pathological query running in a
 //! loop while 200 concurrent clients send 2,000 trivial queries; prints the trivial
-//! requests' latency percentiles. `cargo bench -p fibery-emulator --bench load`.
+//! requests' latency percentiles. `cargo bench -p fibery-emulator --bench load`
+//! (`LOAD_PATHOLOGICAL=0`: without the slow query, the baseline of the same machine).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -31,7 +32,8 @@ async fn main() {
     let url = format!("{}/api/commands", emu.base_url());
     let http = reqwest::Client::new();
     fill(&http, &url).await;
-    let stop = Arc::new(AtomicBool::new(false));
+    let with_slow = std::env::var("LOAD_PATHOLOGICAL").map_or(true, |v| v != "0");
+    let stop = Arc::new(AtomicBool::new(!with_slow));
     let slow = tokio::spawn(pathological(http.clone(), url.clone(), stop.clone()));
     tokio::time::sleep(Duration::from_millis(200)).await;
     let started = Instant::now();

@@ -93,6 +93,7 @@ pub(crate) async fn start(cfg: Config) -> Result<Running, EmulatorError> {
         http: outbound.client(),
         outbound,
         oauth: Default::default(),
+        heavy: Default::default(),
     });
     let app = router::router(shared.clone(), cfg.max_body);
     let listener = TcpListener::bind(cfg.addr).await?;
