@@ -1,6 +1,18 @@
-//! Query engine bench: filter + order + limit over 100k entities.
+//! Query engine bench: filter + order + limit over 100k entities; keyset pages, indexed
+//! equality, 100-entity creates and memory per entity at 10,000 / 100,000 (/ 1,000,000)
+//! entities.
 
 use serde_json::{Map, Value, json};
+
+/// Resident set size of this process in bytes (Linux; 0 elsewhere).
+fn rss() -> usize {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<usize>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
 
 fn main() {
     divan::main();
@@ -46,7 +58,7 @@ fn sizes() -> Vec<usize> {
     v
 }
 
-/// `n` tasks of ten primitive fields each.
+/// `n` tasks of ten primitive fields each (seven written, id, public id, two dates).
 fn filled(n: usize) -> fibery_emulator::__bench::Prepared {
     let p = format!(
         "{}/../fibery-core/tests/fixtures/project-management.json",
@@ -60,8 +72,36 @@ fn filled(n: usize) -> fibery_emulator::__bench::Prepared {
         m.insert("Projects/Effort".into(), json!((i * 7919) % 1000));
         m.insert("Projects/Estimate".into(), json!(format!("{}.5", i % 50)));
         m.insert("Projects/Done".into(), json!(i % 3 == 0));
+        m.insert("Projects/External Id".into(), json!(format!("ext-{i}")));
+        m.insert("Projects/Due".into(), json!("2026-12-01"));
+        m.insert("Projects/Days Left".into(), json!(i % 30));
         m
     })
+}
+
+/// Resident bytes per stored entity (RSS delta of filling the store, printed; the timed part
+/// is a trivial read).
+#[divan::bench(args = sizes(), sample_count = 1)]
+fn memory_per_entity(bencher: divan::Bencher, n: usize) {
+    let before = rss();
+    let p = filled(n);
+    let bytes = rss().saturating_sub(before);
+    println!("memory n={n} rss_bytes_per_entity={}", bytes / n);
+    bencher.bench_local(|| fibery_emulator::__bench::query(&p, &json!({"query":
+        {"q/from": "Projects/Task", "q/select": ["fibery/id"], "q/limit": 1}})));
+}
+
+/// A page of the tasks with one external id (`=` on a text field: the value index).
+#[divan::bench(args = sizes(), sample_count = 20)]
+fn text_equality(bencher: divan::Bencher, n: usize) {
+    let p = filled(n);
+    let args = json!({"query": {"q/from": "Projects/Task",
+        "q/select": ["fibery/id", "Projects/Name"],
+        "q/where": ["=", ["Projects/External Id"], "$ext"], "q/limit": 500},
+        "params": {"$ext": format!("ext-{}", n / 2)}});
+    let first = fibery_emulator::__bench::query(&p, &args);
+    assert_eq!(first.as_array().map(Vec::len), Some(1));
+    bencher.bench_local(|| fibery_emulator::__bench::query(&p, divan::black_box(&args)));
 }
 
 /// One 500-row keyset page (`fibery/id > cursor`, ordered by `fibery/id`) from the middle.

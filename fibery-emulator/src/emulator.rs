@@ -39,6 +39,7 @@ pub struct EmulatorBuilder {
     light_budget: Option<u64>,
     fsync: Fsync,
     max_entities: Option<u64>,
+    max_bytes: Option<u64>,
 }
 
 impl std::fmt::Debug for EmulatorBuilder {
@@ -58,6 +59,7 @@ impl std::fmt::Debug for EmulatorBuilder {
             .field("light_budget", &self.light_budget)
             .field("fsync", &self.fsync)
             .field("max_entities", &self.max_entities)
+            .field("max_bytes", &self.max_bytes)
             .finish_non_exhaustive()
     }
 }
@@ -149,6 +151,13 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Estimated bytes the workspace's entities, documents and files may take (default: no
+    /// limit); creates beyond it fail with `entity.error/limit-reached`.
+    pub fn max_bytes(mut self, n: u64) -> Self {
+        self.max_bytes = Some(n);
+        self
+    }
+
     /// Work one query may spend, in field evaluations per row (default 50,000,000); a query
     /// over it fails with `entity.error/query-too-complex` instead of stalling the emulator.
     pub fn query_work_budget(mut self, units: u64) -> Self {
@@ -194,6 +203,7 @@ impl EmulatorBuilder {
             light_budget: self.light_budget,
             fsync: self.fsync,
             max_entities: self.max_entities,
+            max_bytes: self.max_bytes,
         };
         let running = server::start(cfg).await?;
         Ok(Emulator {

@@ -116,3 +116,13 @@ pub(crate) fn entity_limit_reached(max: u64) -> FiberyError {
     )
     .with_data(json!({"max-entities": max}))
 }
+
+/// `entity.error/limit-reached`: the workspace holds the configured maximum of stored bytes
+/// (`EmulatorBuilder::max_bytes`, an estimate); an emulator name in Fibery's style.
+pub(crate) fn byte_limit_reached(max: u64) -> FiberyError {
+    new(
+        "entity.error/limit-reached",
+        format!("The workspace holds the maximum of {max} bytes this emulator allows."),
+    )
+    .with_data(json!({"max-bytes": max}))
+}

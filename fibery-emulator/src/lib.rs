@@ -66,6 +66,8 @@ pub mod __bench {
         make: impl Fn(usize) -> Map<String, Value>,
     ) -> Prepared {
         let mut s = crate::store::Store::new(schema);
+        // As an in-memory server: no written keys kept for persistence.
+        s.track_changes = false;
         for i in 0..n {
             let mut e = make(i);
             e.entry("fibery/id")

@@ -41,6 +41,10 @@ struct Args {
     /// `entity.error/limit-reached`.
     #[arg(long)]
     max_entities: Option<u64>,
+    /// Maximum of stored bytes (entities, documents, files; estimated); creates beyond it
+    /// fail with `entity.error/limit-reached`.
+    #[arg(long)]
+    max_bytes: Option<u64>,
     /// Seed file applied to a fresh state: `{"entities": {"Type": [..]}, "commands": [..]}`.
     #[arg(long)]
     seed: Option<PathBuf>,
@@ -136,6 +140,9 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     }
     if let Some(n) = args.max_entities {
         b = b.max_entities(n);
+    }
+    if let Some(n) = args.max_bytes {
+        b = b.max_bytes(n);
     }
     if args.fsync_always {
         b = b.fsync(Fsync::Always);

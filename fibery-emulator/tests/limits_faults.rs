@@ -206,3 +206,30 @@ async fn entity_limit_is_a_named_error() {
     .await;
     api.task("c", json!({})).await;
 }
+
+#[tokio::test]
+async fn byte_limit_is_a_named_error_and_deletes_make_room() {
+    let emu = pm_builder().max_bytes(1_000_000).start().await.unwrap();
+    let api = Api::new(&emu);
+    let big = "x".repeat(100_000);
+    let create = json!({"type": "Projects/Task", "entity": {"Projects/Name": big}});
+    let mut made = vec![];
+    let name = loop {
+        let env = api.cmd("fibery.entity/create", create.clone()).await;
+        if env["success"] != true {
+            break env["result"]["name"].as_str().unwrap().to_string();
+        }
+        made.push(env["result"]["fibery/id"].clone());
+        assert!(made.len() < 20, "1 MB held {} entities of 100 KB", made.len());
+    };
+    assert_eq!(name, "entity.error/limit-reached");
+    // About ten 100 KB names fit in 1 MB (the system entities take a little).
+    assert!((8..=10).contains(&made.len()), "{} entities fit", made.len());
+    assert_eq!(emu.entities("Projects/Task").len(), made.len());
+    api.ok(
+        "fibery.entity/delete",
+        json!({"type": "Projects/Task", "entity": {"fibery/id": made[0]}}),
+    )
+    .await;
+    api.ok("fibery.entity/create", create).await;
+}

@@ -53,6 +53,8 @@ pub(crate) struct Config {
     pub light_budget: Option<u64>,
     /// Entities the workspace may hold.
     pub max_entities: Option<u64>,
+    /// Estimated bytes the workspace may hold.
+    pub max_bytes: Option<u64>,
     /// When the `--data` log is fsync'ed.
     pub fsync: Fsync,
 }
@@ -71,12 +73,16 @@ pub(crate) struct Running {
 
 /// Builds the workspace, binds and starts serving in a tokio task.
 pub(crate) async fn start(cfg: Config) -> Result<Running, EmulatorError> {
+    let persistent = cfg.data.is_some();
     let persistence = Persistence::new(cfg.data, cfg.fsync);
     let (mut store, fresh) = seed::initial_store(&persistence, cfg.schema, cfg.seed.as_ref())?;
     if let Some(b) = cfg.work_budget {
         store.work_budget = b;
     }
     store.max_entities = cfg.max_entities;
+    store.max_bytes = cfg.max_bytes;
+    // In memory nothing reads the written keys: do not keep them.
+    store.track_changes = persistent;
     if fresh {
         store.take_dirty();
         persistence.snapshot(&store);

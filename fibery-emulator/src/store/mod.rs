@@ -2,7 +2,11 @@
 //! of all-or-nothing commands and the value indexes of unique and conflict-field lookups.
 //! Writes live in the submodules; query evaluation in [`qeval`].
 
+mod capacity;
 mod dirty;
+mod entity;
+mod index;
+mod layout;
 mod persist;
 pub(crate) mod qeval;
 mod relations;
@@ -24,9 +28,7 @@ pub(crate) use persist::Persistence;
 pub use persist::{Fsync, Recovery};
 use schema::{DOC_SECRET, Kind, find_field, find_type, kind_of};
 
-/// One stored entity: field name -> stored value. Single refs are stored as the target id
-/// (or null), collections as arrays of ids, rich text as the document secret.
-pub(crate) type Entity = Map<String, Value>;
+pub(crate) use entity::{Entity, Name};
 
 /// Entities of one type.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
@@ -76,23 +78,36 @@ pub(crate) struct Store {
     /// Keys written since the last persisted record.
     #[serde(skip)]
     dirty: dirty::Dirty,
+    /// Whether written keys are kept for persistence (off in memory).
+    #[serde(skip, default = "yes")]
+    pub track_changes: bool,
     /// Entities the workspace may hold (creates fail beyond it); set at start.
     #[serde(skip)]
     pub max_entities: Option<u64>,
+    /// Estimated bytes the workspace may hold (creates fail beyond it); set at start.
+    #[serde(skip)]
+    pub max_bytes: Option<u64>,
+    /// Running estimate of the stored bytes (see [`capacity`]).
+    #[serde(skip)]
+    bytes: capacity::ByteCount,
     /// Work units one query may spend (see `qeval::limits`); set at start.
     #[serde(skip, default = "default_work_budget")]
     pub work_budget: u64,
-    /// Lazily built value -> ids indexes for unique and conflict-field lookups.
+    /// Value -> ids indexes, built on first use (see [`index`]).
     #[serde(skip)]
-    index: HashMap<IndexKey, HashMap<String, Vec<String>>>,
+    pub(crate) index: index::Indexes,
+    /// Field layouts per type (see [`layout`]).
+    #[serde(skip)]
+    layouts: layout::Layouts,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn default_work_budget() -> u64 {
     qeval::DEFAULT_WORK_BUDGET
 }
-
-/// (type, field, case-insensitive)
-type IndexKey = (String, String, bool);
 
 /// What an all-or-nothing command changed, to undo it without cloning the store.
 #[derive(Debug, Clone, Default)]
@@ -100,15 +115,6 @@ struct Journal {
     entities: HashMap<(String, String), Option<Entity>>,
     public_ids: HashMap<String, u64>,
     docs: HashMap<String, Option<String>>,
-}
-
-fn index_key(v: &Value, ci: bool) -> Option<String> {
-    match v {
-        Value::Null => None,
-        Value::String(s) if ci => Some(format!("s:{}", s.to_lowercase())),
-        Value::String(s) => Some(format!("s:{s}")),
-        other => Some(other.to_string()),
-    }
 }
 
 /// A change produced by a write, for webhooks.
@@ -159,6 +165,11 @@ impl FileBlob {
         }
     }
 
+    /// Bytes the file takes in the store (hex-encoded).
+    pub fn stored_len(&self) -> usize {
+        self.hex.len()
+    }
+
     /// The file's bytes.
     pub fn bytes(&self) -> Vec<u8> {
         let v = |c: u8| match c {
@@ -201,18 +212,22 @@ impl Store {
             sequence: 0,
             journal: None,
             dirty: dirty::Dirty::default(),
+            track_changes: true,
             max_entities: None,
+            max_bytes: None,
+            bytes: capacity::ByteCount::default(),
             work_budget: default_work_budget(),
-            index: HashMap::new(),
+            index: index::Indexes::default(),
+            layouts: layout::Layouts::default(),
         };
         system_types::ensure_system_types(&mut s.schema);
         let me = s.me.clone();
-        let mut user = Map::new();
-        user.insert("fibery/id".into(), json!(me));
-        user.insert("user/name".into(), json!("Emulator User"));
-        user.insert("user/email".into(), json!("emulator@localhost"));
-        user.insert("fibery/active?".into(), json!(true));
-        user.insert("fibery/admin?".into(), json!(true));
+        let mut user = Entity::new();
+        user.insert("fibery/id", json!(me));
+        user.insert("user/name", json!("Emulator User"));
+        user.insert("user/email", json!("emulator@localhost"));
+        user.insert("fibery/active?", json!(true));
+        user.insert("fibery/admin?", json!(true));
         let _ = s.insert_raw("fibery/user", user);
         s
     }
@@ -253,16 +268,16 @@ impl Store {
             .iter()
             .enumerate()
         {
-            let mut e = Map::new();
-            e.insert("enum/name".into(), json!(name));
-            e.insert("fibery/rank".into(), json!(i as i64 * 1_000_000));
+            let mut e = Entity::new();
+            e.insert("enum/name", json!(name));
+            e.insert("fibery/rank", json!(i as i64 * 1_000_000));
             if has_final {
-                e.insert("workflow/Final".into(), json!(fin));
+                e.insert("workflow/Final", json!(fin));
             }
             if i == 0
                 && let Some(id) = &default_id
             {
-                e.insert("fibery/id".into(), json!(id));
+                e.insert("fibery/id", json!(id));
             }
             let id = self.insert_raw(enum_type, e);
             first.get_or_insert(id);
@@ -276,6 +291,7 @@ impl Store {
         {
             f.meta.default_value = Some(json!({"fibery/id": first}));
         }
+        self.layouts.clear();
     }
 
     /// The state id named by `holder`'s `workflow/state` default, if it is a UUID.
@@ -321,11 +337,14 @@ impl Store {
             restore(&mut self.documents, secret, old);
         }
         self.index.clear();
+        self.bytes.reset();
     }
 
     /// Records the current state of an entity in the undo log (first touch only).
     fn touch(&mut self, ty: &str, id: &str) {
-        self.dirty.entities.insert((ty.to_string(), id.to_string()));
+        if self.track_changes {
+            self.dirty.entities.insert((ty.to_string(), id.to_string()));
+        }
         if let Some(j) = &mut self.journal {
             let key = (ty.to_string(), id.to_string());
             if let std::collections::hash_map::Entry::Vacant(slot) = j.entities.entry(key) {
@@ -346,14 +365,18 @@ impl Store {
 
     /// Marks a document as written (for persistence).
     pub fn mark_doc(&mut self, secret: &str) {
-        if !self.dirty.docs.contains(secret) {
+        self.doc_rewritten(secret);
+        if self.track_changes && !self.dirty.docs.contains(secret) {
             self.dirty.docs.insert(secret.to_string());
         }
     }
 
     /// Marks a file as written (for persistence).
     pub fn mark_file(&mut self, secret: &str) {
-        self.dirty.files.insert(secret.to_string());
+        self.file_rewritten(secret);
+        if self.track_changes {
+            self.dirty.files.insert(secret.to_string());
+        }
     }
 
     /// Takes the keys written since the last call.
@@ -361,54 +384,35 @@ impl Store {
         std::mem::take(&mut self.dirty)
     }
 
-    /// Forgets every index (after schema changes that rewrite values).
+    /// Forgets every index and field layout (after schema changes).
     pub fn clear_index(&mut self) {
         self.index.clear();
+        self.layouts.clear();
+        self.bytes.reset();
+    }
+
+    /// The live fields of type `ty` with their kinds and defaults.
+    pub(crate) fn layout(&self, ty: &str) -> Option<layout::Layout> {
+        self.layouts.get(&self.schema, ty)
     }
 
     /// Ids of `ty` entities whose `field` equals `v` (case-insensitively for text if `ci`).
-    fn lookup(&mut self, ty: &str, field: &str, ci: bool, v: &Value) -> Vec<String> {
-        let Some(k) = index_key(v, ci) else {
-            return vec![];
-        };
-        let key = (ty.to_string(), field.to_string(), ci);
-        if !self.index.contains_key(&key) {
-            let mut m: HashMap<String, Vec<String>> = HashMap::new();
-            if let Some(ts) = self.types.get(ty) {
-                for (id, e) in &ts.entities {
-                    if let Some(k) = e.get(field).and_then(|x| index_key(x, ci)) {
-                        m.entry(k).or_default().push(id.clone());
-                    }
-                }
-            }
-            self.index.insert(key.clone(), m);
-        }
-        self.index
-            .get(&key)
-            .and_then(|m| m.get(&k))
-            .cloned()
-            .unwrap_or_default()
+    fn lookup(&self, ty: &str, field: &str, ci: bool, v: &Value) -> Vec<String> {
+        let want = index::value_key(v, ci);
+        let mut ids = self.index.candidates(&self.types, (ty, field, ci), &[v]);
+        ids.retain(|id| {
+            let now = self.entity(ty, id).and_then(|e| e.get(field));
+            want.is_some() && now.and_then(|x| index::value_key(x, ci)) == want
+        });
+        ids
     }
 
     fn index_add(&mut self, ty: &str, id: &str, e: &Entity) {
-        for ((t, f, ci), m) in self.index.iter_mut() {
-            if t == ty
-                && let Some(k) = e.get(f).and_then(|x| index_key(x, *ci))
-            {
-                m.entry(k).or_default().push(id.to_string());
-            }
-        }
+        self.index.add(ty, id, e);
     }
 
     fn index_remove(&mut self, ty: &str, id: &str, e: &Entity) {
-        for ((t, f, ci), m) in self.index.iter_mut() {
-            if t == ty
-                && let Some(k) = e.get(f).and_then(|x| index_key(x, *ci))
-                && let Some(ids) = m.get_mut(&k)
-            {
-                ids.retain(|x| x != id);
-            }
-        }
+        self.index.remove(ty, id, e);
     }
 
     pub fn entity(&self, ty: &str, id: &str) -> Option<&Entity> {
@@ -425,7 +429,8 @@ impl Store {
     }
 
     /// Inserts system/seed data bypassing validation (ids, dates, public id filled in).
-    pub fn insert_raw(&mut self, ty: &str, mut e: Entity) -> String {
+    pub fn insert_raw(&mut self, ty: &str, e: impl Into<Entity>) -> String {
+        let mut e: Entity = e.into();
         let id = e
             .get("fibery/id")
             .and_then(Value::as_str)
@@ -433,8 +438,13 @@ impl Store {
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let now = self.now();
         self.touch(ty, &id);
+        if !self.types.contains_key(ty) {
+            self.types.insert(ty.to_string(), TypeStore::default());
+        }
         let next = {
-            let ts = self.types.entry(ty.to_string()).or_default();
+            let Some(ts) = self.types.get_mut(ty) else {
+                return id;
+            };
             if let Some(j) = &mut self.journal {
                 j.public_ids
                     .entry(ty.to_string())
@@ -443,7 +453,7 @@ impl Store {
             ts.next_public_id += 1;
             ts.next_public_id
         };
-        e.insert("fibery/id".into(), json!(id));
+        e.insert("fibery/id", json!(id));
         let mut fill = |k: &str, v: Value| {
             if e.get(k).is_none_or(Value::is_null) {
                 e.insert(k.to_string(), v);
@@ -452,24 +462,24 @@ impl Store {
         fill("fibery/public-id", json!(next.to_string()));
         fill("fibery/creation-date", json!(now));
         fill("fibery/modification-date", json!(now));
+        e.shrink_to_fit();
         self.index_add(ty, &id, &e);
-        self.types
-            .entry(ty.to_string())
-            .or_default()
-            .entities
-            .insert(id.clone(), e);
+        self.bytes.entity(&id, &e, true);
+        if let Some(ts) = self.types.get_mut(ty) {
+            ts.entities.insert(id.clone(), e);
+        }
         id
     }
 
     /// The create/update result view: primitives, single refs as `{"fibery/id"}`.
     pub fn render(&self, ty: &str, e: &Entity) -> Value {
-        let mut out = Map::new();
-        let Some(t) = find_type(&self.schema, ty) else {
-            return Value::Object(e.clone());
+        let Some(layout) = self.layout(ty) else {
+            return Value::from(e);
         };
-        for f in t.fields.iter().filter(|f| !f.deleted) {
-            let v = e.get(&f.name).cloned().unwrap_or(Value::Null);
-            match kind_of(&self.schema, f) {
+        let mut out = Map::new();
+        for f in layout.iter() {
+            let v = e.get_name(f.key).cloned().unwrap_or(Value::Null);
+            match &f.kind {
                 Kind::Primitive(_) => {
                     out.insert(f.name.clone(), v);
                 }
@@ -514,7 +524,7 @@ impl Store {
                         (Some(Kind::RichText), Value::String(s)) => json!({DOC_SECRET: s}),
                         _ => v.clone(),
                     };
-                    (k.clone(), shown)
+                    (k.to_string(), shown)
                 });
                 Value::Object(out.collect())
             })

@@ -10,6 +10,7 @@ use crate::error;
 
 impl Store {
     fn raw_set(&mut self, ty: &str, id: &str, field: &str, v: Value) {
+        self.index.add_value(ty, field, id, &v);
         if let Some(e) = self.entity_mut(ty, id) {
             e.insert(field.to_string(), v);
         }
@@ -17,7 +18,7 @@ impl Store {
 
     fn raw_push(&mut self, ty: &str, id: &str, field: &str, item: &str) {
         if let Some(e) = self.entity_mut(ty, id) {
-            let a = e.entry(field.to_string()).or_insert(json!([]));
+            let a = e.entry(field).or_insert(json!([]));
             if !a.is_array() {
                 *a = json!([]);
             }
@@ -169,7 +170,7 @@ impl Store {
                 }
             }
             if let Some(e) = self.entity_mut(ty, pid) {
-                e.insert("fibery/modification-date".into(), json!(now));
+                e.insert("fibery/modification-date", json!(now));
             }
             let name = if add {
                 names::ADD_COLLECTION_ITEMS

@@ -5,6 +5,7 @@ use fibery_core::schema::TypeDef;
 use serde_json::{Map, Value, json};
 
 use super::schema::{Kind, find_field, find_type, inverse, is_system_readonly, kind_of};
+use super::layout::FieldLayout;
 use super::values::normalize_primitive;
 use super::{Effect, Entity, Store};
 use crate::error;
@@ -125,11 +126,11 @@ impl Store {
 
     /// A new entity's stored values before the written ones: empty collections, a fresh
     /// document per rich-text field, primitive defaults, a rank after the last entity.
-    fn initial_values(&mut self, ty: &str, t: &TypeDef, id: &str) -> Entity {
-        let mut e = Map::new();
-        e.insert("fibery/id".into(), json!(id));
-        for f in t.fields.iter().filter(|f| !f.deleted) {
-            let v = match kind_of(&self.schema, f) {
+    fn initial_values(&mut self, ty: &str, layout: &[FieldLayout], id: &str) -> Entity {
+        let mut e = Entity::with_capacity(layout.len() + 1);
+        e.insert("fibery/id", json!(id));
+        for f in layout {
+            let v = match &f.kind {
                 Kind::Collection(_) => json!([]),
                 Kind::RichText => {
                     let secret = uuid::Uuid::new_v4().to_string();
@@ -139,18 +140,20 @@ impl Store {
                 }
                 Kind::Primitive(_) if f.name == "fibery/id" => continue,
                 Kind::Primitive(p) if p == "fibery/rank" => json!(0),
-                Kind::Primitive(p) => match &f.meta.default_value {
+                Kind::Primitive(p) => match &f.default {
                     Some(Value::String(s)) if s == "$now" => Value::Null,
-                    Some(v) if !v.is_object() => normalize_primitive(&p, v).unwrap_or(Value::Null),
+                    Some(v) if !v.is_object() => normalize_primitive(p, v).unwrap_or(Value::Null),
                     _ => Value::Null,
                 },
                 Kind::Single(_) => Value::Null,
             };
-            e.entry(f.name.clone()).or_insert(v);
+            if e.get_name(f.key).is_none() {
+                e.insert_name(f.key, v);
+            }
         }
         if e.contains_key("fibery/rank") {
             let n = self.types.get(ty).map(|t| t.entities.len()).unwrap_or(0) as i64;
-            e.insert("fibery/rank".into(), json!(n * 1_000_000));
+            e.insert("fibery/rank", json!(n * 1_000_000));
         }
         e
     }
@@ -159,18 +162,18 @@ impl Store {
     /// option ids, when the target exists.
     fn default_refs(
         &self,
-        t: &TypeDef,
+        layout: &[FieldLayout],
         written: &[(String, Option<String>)],
     ) -> Vec<(String, Option<String>)> {
         let mut out = vec![];
-        for f in t.fields.iter().filter(|f| !f.deleted) {
-            if let Kind::Single(target) = kind_of(&self.schema, f)
+        for f in layout {
+            if let Kind::Single(target) = &f.kind
                 && !written.iter().any(|(k, _)| k == &f.name)
-                && let Some(Value::Object(o)) = &f.meta.default_value
+                && let Some(Value::Object(o)) = &f.default
                 && let Some(Value::String(d)) = o.get("fibery/id")
             {
                 let d = if d == "$my-id" { &self.me } else { d };
-                if self.entity(&target, d).is_some() {
+                if self.entity(target, d).is_some() {
                     out.push((f.name.clone(), Some(d.clone())));
                 }
             }
@@ -184,19 +187,15 @@ impl Store {
         ty: &str,
         fields: &Map<String, Value>,
     ) -> Result<(Value, Effect), FiberyError> {
-        if let Some(max) = self.max_entities
-            && self.count_entities() as u64 >= max
-        {
-            return Err(error::entity_limit_reached(max));
-        }
+        self.check_limits()?;
         let Prepared { prims, mut refs } = self.prepare(ty, fields)?;
         let id = self.new_id(ty, fields)?;
         self.check_unique(ty, &prims, None)?;
-        let t = self.writable_type(ty)?.clone();
-        let mut e = self.initial_values(ty, &t, &id);
+        let layout = self.layout(ty).ok_or_else(|| error::type_not_found(ty))?;
+        let mut e = self.initial_values(ty, &layout, &id);
         e.extend(prims);
         let id = self.insert_raw(ty, e);
-        refs.extend(self.default_refs(&t, &refs));
+        refs.extend(self.default_refs(&layout, &refs));
         for (k, r) in refs {
             self.set_single(ty, &id, &k, r);
         }
@@ -268,10 +267,12 @@ impl Store {
         self.index_remove(ty, &id, &before);
         if let Some(e) = self.entity_mut(ty, &id) {
             e.extend(prims);
-            e.insert("fibery/modification-date".into(), json!(now));
+            e.insert("fibery/modification-date", json!(now));
         }
         if let Some(e) = self.entity(ty, &id).cloned() {
             self.index_add(ty, &id, &e);
+            self.bytes.entity(&id, &before, false);
+            self.bytes.entity(&id, &e, true);
         }
         for (k, r) in refs {
             self.set_single(ty, &id, &k, r);
@@ -297,14 +298,15 @@ impl Store {
     /// `fibery.entity/delete`: detaches the entity from every relation and removes its
     /// documents.
     pub fn delete(&mut self, ty: &str, id: &str) -> Result<Effect, FiberyError> {
-        let t = self.writable_type(ty)?.clone();
+        self.writable_type(ty)?;
+        let layout = self.layout(ty).ok_or_else(|| error::type_not_found(ty))?;
         let e = self
             .entity(ty, id)
             .cloned()
             .ok_or_else(|| error::not_found(ty, id))?;
         let view = self.render(ty, &e);
-        for f in t.fields.iter().filter(|f| !f.deleted) {
-            match kind_of(&self.schema, f) {
+        for f in layout.iter() {
+            match &f.kind {
                 Kind::Single(_) => self.set_single(ty, id, &f.name, None),
                 Kind::Collection(_) => {
                     for it in ids_in(e.get(&f.name)) {
@@ -323,6 +325,7 @@ impl Store {
         self.clear_one_way_refs(ty, id);
         self.touch(ty, id);
         self.index_remove(ty, id, &e);
+        self.bytes.entity(id, &e, false);
         if let Some(s) = self.types.get_mut(ty) {
             s.entities.remove(id);
         }
@@ -381,8 +384,10 @@ impl Store {
 
     /// The create/update view of a stored entity.
     pub(super) fn view(&self, ty: &str, id: &str) -> Value {
-        let e = self.entity(ty, id).cloned().unwrap_or_default();
-        self.render(ty, &e)
+        match self.entity(ty, id) {
+            Some(e) => self.render(ty, e),
+            None => self.render(ty, &Entity::new()),
+        }
     }
 }
 

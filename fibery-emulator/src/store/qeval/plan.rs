@@ -1,7 +1,9 @@
 //! Query planning on the id index: `fibery/id` equality, `q/in` and range conditions of the
 //! top-level conjunction narrow the candidates (entities are kept ordered by id), and a page
 //! ordered by `fibery/id` is read in index order, stopping once it is full, instead of
-//! sorting the type.
+//! sorting the type. Without an id set, a top-level `=` / `q/in` on a text-like field or a
+//! single reference's `fibery/id` takes its candidates from the value index
+//! ([`crate::store::index`]). Candidates are always re-checked against the whole filter.
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
@@ -14,22 +16,29 @@ use super::filter::Row;
 use super::operand::eval_operand;
 use super::{Cx, Window, limits, select_rows};
 use crate::store::Entity;
+use crate::store::schema::Kind;
 
 const ID: &str = "fibery/id";
 
-/// What the top-level `q/where` says about `fibery/id`: a set of ids, or a range.
+/// Primitive types whose `=` is exact string equality, so a value index answers it.
+const INDEXED_PRIMITIVES: &[&str] = &["fibery/text", "fibery/email", "fibery/url", "fibery/uuid"];
+
+/// What the top-level `q/where` says about `fibery/id` (a set of ids, or a range), and the
+/// first `=` / `q/in` on an indexed field: (field, values).
 struct IdPlan {
     ids: Option<Vec<String>>,
     lower: Bound<String>,
     upper: Bound<String>,
+    field_eq: Option<(String, Vec<Value>)>,
 }
 
 impl IdPlan {
-    fn from_filter(filter: Option<&Filter>) -> IdPlan {
+    fn from_filter(cx: &Cx<'_>, ty: &str, filter: Option<&Filter>) -> IdPlan {
         let mut plan = IdPlan {
             ids: None,
             lower: Bound::Unbounded,
             upper: Bound::Unbounded,
+            field_eq: None,
         };
         let conjuncts: Vec<&Filter> = match filter {
             Some(Filter::And(fs)) => fs.iter().collect(),
@@ -38,6 +47,15 @@ impl IdPlan {
         };
         for f in conjuncts {
             plan.narrow(f);
+            if plan.field_eq.is_none() {
+                plan.field_eq = field_eq(cx, ty, f);
+            }
+        }
+        if plan.ids.is_none()
+            && let Some((field, vals)) = &plan.field_eq
+        {
+            let vals: Vec<&Value> = vals.iter().collect();
+            plan.ids = Some(cx.index.candidates(&cx.types, (ty, field, false), &vals));
         }
         plan
     }
@@ -108,6 +126,31 @@ impl IdPlan {
     }
 }
 
+/// `[= field value]` or `[q/in field [values]]` (string values) on an indexed field.
+fn field_eq(cx: &Cx<'_>, ty: &str, f: &Filter) -> Option<(String, Vec<Value>)> {
+    let (left, vals) = match f {
+        Filter::Compare {
+            op: CompareOp::Eq,
+            left,
+            right: Operand::Value(v @ Value::String(_)),
+        } => (left, vec![v.clone()]),
+        Filter::In {
+            negated: false,
+            left,
+            right: Operand::Value(Value::Array(vs)),
+        } if vs.iter().all(Value::is_string) => (left, vs.clone()),
+        _ => return None,
+    };
+    let Operand::Path(p) = left else { return None };
+    let r = cx.res(ty, p.first()?).ok()?;
+    let indexed = match (&r.kind, p.len()) {
+        (Kind::Primitive(t), 1) => INDEXED_PRIMITIVES.contains(&t.as_str()),
+        (Kind::Single(_), 2) => p[1] == ID,
+        _ => false,
+    };
+    indexed.then(|| (p[0].clone(), vals))
+}
+
 fn is_id(o: &Operand) -> bool {
     matches!(o, Operand::Path(p) if p.len() == 1 && p[0] == ID)
 }
@@ -144,7 +187,7 @@ pub(super) fn top_rows<'a>(
     ents: Option<&'a BTreeMap<String, Entity>>,
     w: &Window<'_>,
 ) -> Result<Vec<&'a Entity>, FiberyError> {
-    let plan = IdPlan::from_filter(w.filter);
+    let plan = IdPlan::from_filter(cx, ty, w.filter);
     let Some(ents) = ents else {
         return select_rows(cx, ty, vec![], w);
     };
