@@ -87,8 +87,13 @@ fn memory_per_entity(bencher: divan::Bencher, n: usize) {
     let p = filled(n);
     let bytes = rss().saturating_sub(before);
     println!("memory n={n} rss_bytes_per_entity={}", bytes / n);
-    bencher.bench_local(|| fibery_emulator::__bench::query(&p, &json!({"query":
-        {"q/from": "Projects/Task", "q/select": ["fibery/id"], "q/limit": 1}})));
+    bencher.bench_local(|| {
+        fibery_emulator::__bench::query(
+            &p,
+            &json!({"query":
+        {"q/from": "Projects/Task", "q/select": ["fibery/id"], "q/limit": 1}}),
+        )
+    });
 }
 
 /// A page of the tasks with one external id (`=` on a text field: the value index).

@@ -220,11 +220,19 @@ async fn byte_limit_is_a_named_error_and_deletes_make_room() {
             break env["result"]["name"].as_str().unwrap().to_string();
         }
         made.push(env["result"]["fibery/id"].clone());
-        assert!(made.len() < 20, "1 MB held {} entities of 100 KB", made.len());
+        assert!(
+            made.len() < 20,
+            "1 MB held {} entities of 100 KB",
+            made.len()
+        );
     };
     assert_eq!(name, "entity.error/limit-reached");
     // About ten 100 KB names fit in 1 MB (the system entities take a little).
-    assert!((8..=10).contains(&made.len()), "{} entities fit", made.len());
+    assert!(
+        (8..=10).contains(&made.len()),
+        "{} entities fit",
+        made.len()
+    );
     assert_eq!(emu.entities("Projects/Task").len(), made.len());
     api.ok(
         "fibery.entity/delete",

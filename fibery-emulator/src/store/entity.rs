@@ -148,14 +148,20 @@ impl Entity {
 
     /// The entity as a JSON object.
     pub fn to_map(&self) -> Map<String, Value> {
-        self.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+        self.iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
     }
 
     /// Bytes this entity takes on the heap (its vector and the values' own allocations),
     /// an estimate for the store's byte limit.
     pub fn heap_bytes(&self) -> usize {
         self.fields.capacity() * std::mem::size_of::<(Name, Value)>()
-            + self.fields.iter().map(|(_, v)| value_heap(v)).sum::<usize>()
+            + self
+                .fields
+                .iter()
+                .map(|(_, v)| value_heap(v))
+                .sum::<usize>()
     }
 }
 

@@ -57,7 +57,9 @@ impl Indexes {
     ) -> Vec<String> {
         let mut all = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         let key = (ty.to_string(), field.to_string(), ci);
-        let m = all.entry(key).or_insert_with(|| build(types.get(ty), field, ci));
+        let m = all
+            .entry(key)
+            .or_insert_with(|| build(types.get(ty), field, ci));
         let mut out: Vec<String> = vals
             .iter()
             .filter_map(|v| value_key(v, ci))

@@ -63,6 +63,10 @@ impl Layouts {
 
     /// Forgets every layout.
     pub fn clear(&mut self) {
-        self.0.get_mut().unwrap_or_else(PoisonError::into_inner).1.clear();
+        self.0
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .1
+            .clear();
     }
 }

@@ -456,7 +456,7 @@ impl Store {
         e.insert("fibery/id", json!(id));
         let mut fill = |k: &str, v: Value| {
             if e.get(k).is_none_or(Value::is_null) {
-                e.insert(k.to_string(), v);
+                e.insert(k, v);
             }
         };
         fill("fibery/public-id", json!(next.to_string()));

@@ -12,7 +12,7 @@ impl Store {
     fn raw_set(&mut self, ty: &str, id: &str, field: &str, v: Value) {
         self.index.add_value(ty, field, id, &v);
         if let Some(e) = self.entity_mut(ty, id) {
-            e.insert(field.to_string(), v);
+            e.insert(field, v);
         }
     }
 

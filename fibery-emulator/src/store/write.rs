@@ -4,8 +4,8 @@ use fibery_core::error::FiberyError;
 use fibery_core::schema::TypeDef;
 use serde_json::{Map, Value, json};
 
-use super::schema::{Kind, find_field, find_type, inverse, is_system_readonly, kind_of};
 use super::layout::FieldLayout;
+use super::schema::{Kind, find_field, find_type, inverse, is_system_readonly, kind_of};
 use super::values::normalize_primitive;
 use super::{Effect, Entity, Store};
 use crate::error;

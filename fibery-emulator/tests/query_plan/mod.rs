@@ -196,17 +196,35 @@ async fn value_index_answers_text_equality_and_in_and_follows_updates() {
     let eq = |v: &str| (json!(["=", ["Projects/Name"], "$v"]), json!({"$v": v}));
     let (f, p) = eq("t3");
     assert_eq!(names(&api, f.clone(), p.clone()).await, ["t3"]);
-    let t3 = api.query(json!({"q/from": "Projects/Task", "q/select": ["fibery/id"],
-        "q/where": f.clone(), "q/limit": 1}), p.clone()).await[0]["fibery/id"].clone();
+    let t3 = api
+        .query(
+            json!({"q/from": "Projects/Task", "q/select": ["fibery/id"],
+        "q/where": f.clone(), "q/limit": 1}),
+            p.clone(),
+        )
+        .await[0]["fibery/id"]
+        .clone();
     assert!(all.iter().any(|(id, _)| json!(id) == t3));
-    api.ok("fibery.entity/update", json!({"type": "Projects/Task",
-        "entity": {"fibery/id": t3, "Projects/Name": "renamed"}})).await;
+    api.ok(
+        "fibery.entity/update",
+        json!({"type": "Projects/Task",
+        "entity": {"fibery/id": t3, "Projects/Name": "renamed"}}),
+    )
+    .await;
     assert!(names(&api, f, p).await.is_empty());
     let (f, p) = eq("renamed");
     assert_eq!(names(&api, f, p).await, ["renamed"]);
-    let within = json!(["q/and", ["q/in", ["Projects/Name"], "$names"],
-        ["=", ["Projects/Effort"], "$effort"]]);
-    let got = names(&api, within, json!({"$names": ["t1", "t5", "t6", "nope"], "$effort": 1})).await;
+    let within = json!([
+        "q/and",
+        ["q/in", ["Projects/Name"], "$names"],
+        ["=", ["Projects/Effort"], "$effort"]
+    ]);
+    let got = names(
+        &api,
+        within,
+        json!({"$names": ["t1", "t5", "t6", "nope"], "$effort": 1}),
+    )
+    .await;
     assert_eq!(got, ["t1", "t5"]);
     let many = json!(["q/in", ["Projects/Name"], "$names"]);
     let got = names(&api, many, json!({"$names": ["t1", "t2", "t3", "t11"]})).await;
@@ -221,21 +239,46 @@ async fn value_index_answers_single_reference_filters_as_relations_move() {
     let mut ids = vec![];
     for i in 0..6 {
         let project = if i % 2 == 0 { &a } else { &b };
-        ids.push(api.task(&format!("t{i}"), json!({"Projects/Project": {"fibery/id": project}})).await);
+        ids.push(
+            api.task(
+                &format!("t{i}"),
+                json!({"Projects/Project": {"fibery/id": project}}),
+            )
+            .await,
+        );
     }
     let in_project = json!(["=", ["Projects/Project", "fibery/id"], "$p"]);
-    assert_eq!(names(&api, in_project.clone(), json!({"$p": a})).await, ["t0", "t2", "t4"]);
+    assert_eq!(
+        names(&api, in_project.clone(), json!({"$p": a})).await,
+        ["t0", "t2", "t4"]
+    );
     // Moved by an update of the task, then by adding it to the other project's collection.
-    api.ok("fibery.entity/update", json!({"type": "Projects/Task",
-        "entity": {"fibery/id": ids[0], "Projects/Project": {"fibery/id": b}}})).await;
-    api.ok("fibery.entity/add-collection-items", json!({"type": "Projects/Project",
-        "field": "Projects/Tasks", "entity": {a.clone(): [ids[1].clone()]}}))
-        .await;
-    assert_eq!(names(&api, in_project.clone(), json!({"$p": a})).await, ["t1", "t2", "t4"]);
-    assert_eq!(names(&api, in_project, json!({"$p": b})).await, ["t0", "t3", "t5"]);
+    api.ok(
+        "fibery.entity/update",
+        json!({"type": "Projects/Task",
+        "entity": {"fibery/id": ids[0], "Projects/Project": {"fibery/id": b}}}),
+    )
+    .await;
+    api.ok(
+        "fibery.entity/add-collection-items",
+        json!({"type": "Projects/Project",
+        "field": "Projects/Tasks", "entity": {a.clone(): [ids[1].clone()]}}),
+    )
+    .await;
+    assert_eq!(
+        names(&api, in_project.clone(), json!({"$p": a})).await,
+        ["t1", "t2", "t4"]
+    );
+    assert_eq!(
+        names(&api, in_project, json!({"$p": b})).await,
+        ["t0", "t3", "t5"]
+    );
     let either = json!(["q/in", ["Projects/Project", "fibery/id"], "$ps"]);
-    api.ok("fibery.entity/delete", json!({"type": "Projects/Task", "entity": {"fibery/id": ids[2]}}))
-        .await;
+    api.ok(
+        "fibery.entity/delete",
+        json!({"type": "Projects/Task", "entity": {"fibery/id": ids[2]}}),
+    )
+    .await;
     let got = names(&api, either, json!({"$ps": [a, b]})).await;
     assert_eq!(got, ["t0", "t1", "t3", "t4", "t5"]);
 }
@@ -250,10 +293,18 @@ async fn indexed_equality_reads_only_its_candidates() {
         json!({"query": {"q/from": "Projects/Task", "q/select": ["Projects/Name"],
         "q/where": filter, "q/limit": 10}, "params": {"$v": "t7", "$e": 3}})
     };
-    let indexed = json!(["q/and", ["=", ["Projects/Name"], "$v"], ["=", ["Projects/Effort"], "$e"]]);
+    let indexed = json!([
+        "q/and",
+        ["=", ["Projects/Name"], "$v"],
+        ["=", ["Projects/Effort"], "$e"]
+    ]);
     let env = api.cmd("fibery.entity/query", q(indexed)).await;
     assert_eq!(env["result"], json!([{"Projects/Name": "t7"}]), "{env}");
-    let scanned = json!(["q/and", ["=", ["Projects/Effort"], "$e"], ["!=", ["Projects/Name"], "$v"]]);
+    let scanned = json!([
+        "q/and",
+        ["=", ["Projects/Effort"], "$e"],
+        ["!=", ["Projects/Name"], "$v"]
+    ]);
     let env = api.cmd("fibery.entity/query", q(scanned)).await;
     assert_eq!(env["success"], false, "{env}");
     assert_eq!(env["result"]["name"], "entity.error/query-too-complex");

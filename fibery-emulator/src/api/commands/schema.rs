@@ -335,7 +335,7 @@ fn rename_field(store: &mut Store, holder: &str, from: &str, to: &str) -> Result
     if let Some(s) = store.types.get_mut(holder) {
         for e in s.entities.values_mut() {
             if let Some(v) = e.remove(from) {
-                e.insert(to.to_string(), v);
+                e.insert(to, v);
             }
         }
     }
