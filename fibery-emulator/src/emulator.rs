@@ -36,6 +36,7 @@ pub struct EmulatorBuilder {
     behaviour: Behaviour,
     outbound: Option<Vec<String>>,
     work_budget: Option<u64>,
+    light_budget: Option<u64>,
     fsync: Fsync,
     max_entities: Option<u64>,
     max_bytes: Option<u64>,
@@ -55,6 +56,7 @@ impl std::fmt::Debug for EmulatorBuilder {
             .field("behaviour", &self.behaviour)
             .field("outbound", &self.outbound)
             .field("work_budget", &self.work_budget)
+            .field("light_budget", &self.light_budget)
             .field("fsync", &self.fsync)
             .field("max_entities", &self.max_entities)
             .field("max_bytes", &self.max_bytes)
@@ -163,6 +165,15 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Work a read-only query may spend on the shared pool (default 1,000,000 units); a
+    /// request with a query over it runs again in the heavy lane, one request at a time and
+    /// resting as long as it ran, so expensive queries cannot starve cheap ones. `u64::MAX`
+    /// runs every read on the shared pool (no heavy lane).
+    pub fn light_query_budget(mut self, units: u64) -> Self {
+        self.light_budget = Some(units);
+        self
+    }
+
     /// Binds and starts serving in a tokio task.
     pub async fn start(self) -> Result<Emulator, EmulatorError> {
         let limits = if self.no_limits {
@@ -189,6 +200,7 @@ impl EmulatorBuilder {
             behaviour: self.behaviour,
             outbound: self.outbound,
             work_budget: self.work_budget,
+            light_budget: self.light_budget,
             fsync: self.fsync,
             max_entities: self.max_entities,
             max_bytes: self.max_bytes,

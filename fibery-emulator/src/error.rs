@@ -98,10 +98,13 @@ pub(crate) fn unavailable() -> FiberyError {
     new("server/poisoned", "Emulator state is unavailable.")
 }
 
+/// The name of [`query_too_complex`] errors.
+pub(crate) const QUERY_TOO_COMPLEX: &str = "entity.error/query-too-complex";
+
 /// `entity.error/query-too-complex`: the query is over the emulator's cost caps (order-by
 /// keys, nesting, work per request). An emulator name in Fibery's style: Fibery times out.
 pub(crate) fn query_too_complex(message: impl Into<String>) -> FiberyError {
-    new("entity.error/query-too-complex", message)
+    new(QUERY_TOO_COMPLEX, message)
 }
 
 /// `entity.error/limit-reached`: the workspace holds the configured maximum of entities

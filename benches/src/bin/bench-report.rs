@@ -8,8 +8,11 @@
 //!
 //! Environment: `BENCH_N` (entities of the main import, default 10000), `BENCH_FULL=1` (also
 //! 100,000 entities at the limit and 1,000,000 CLI rows; slow), `BENCH_SKIP` (comma list of
-//! figures to skip: import,sweep,baseline,export,pages,rss), `BENCH_EXPORT_N` (entities of the
-//! pages-per-request export figure, default 100000). The CLI memory figures include
+//! figures to skip: import,sweep,baseline,export,pages,persist,rss), `BENCH_EXPORT_N` (entities
+//! of the pages-per-request export figure, default 100000), `BENCH_PERSIST_N` (entities of the
+//! in-memory against `--data` import figure, default 100000), `BENCH_CLI_ROWS` (comma list of
+//! row counts of the real CLI imports, default 10000,100000). The real CLI imports also print
+//! this process's peak RSS: the in-process emulator's when the other figures are skipped. The CLI memory figures include
 //! `--dry-run` imports of 100,000 and 1,000,000 rows (read, map, validate; nothing written).
 
 use std::process::Command;
@@ -82,6 +85,57 @@ async fn import_at_limit(n: usize) -> (f64, Emulator) {
         cs.requests as f64 / secs / LIMIT
     );
     (eps, emu)
+}
+
+/// Unpaced typed import (`create_all`, client defaults but no pacing) of `n` tasks into an
+/// emulator in memory or with a `--data` file; returns entities/s.
+async fn import_unpaced(n: usize, data: Option<&std::path::Path>) -> f64 {
+    let mut b = Emulator::builder()
+        .schema(fibery_tests::sample_schema())
+        .seed_json(fibery_tests::sample_seed())
+        .token(TOKEN)
+        .without_rate_limits();
+    if let Some(p) = data {
+        b = b.data_file(p);
+    }
+    let emu = b.start().await.expect("emulator starts");
+    let c = client(&emu).requests_per_second(0).build().expect("client");
+    let t0 = Instant::now();
+    let report = c
+        .entities::<Task>()
+        .create_all((0..n).map(task))
+        .await
+        .expect("import");
+    let secs = t0.elapsed().as_secs_f64();
+    assert_eq!(report.failed(), 0, "import failures");
+    assert_eq!(emu.entities(TASK).len(), n);
+    let eps = n as f64 / secs;
+    let log_mib = data.map_or(0.0, |p| {
+        let mut l = p.as_os_str().to_owned();
+        l.push(".log");
+        let size = |p: &std::path::Path| std::fs::metadata(p).map_or(0, |m| m.len());
+        (size(p) + size(std::path::Path::new(&l))) as f64 / 1048576.0
+    });
+    println!(
+        "import_unpaced n={n} persistent={} secs={secs:.2} entities_per_s={eps:.0} requests={} data_mib={log_mib:.1}",
+        data.is_some(),
+        c.stats().requests,
+    );
+    emu.shutdown().await;
+    eps
+}
+
+/// In-memory against `--data` import throughput, one after the other in one run.
+async fn persist(n: usize) {
+    let dir = std::env::temp_dir().join(format!("fibery-bench-data-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let memory = import_unpaced(n, None).await;
+    let data = import_unpaced(n, Some(&dir.join("state.json"))).await;
+    println!(
+        "persist_ratio n={n} ratio={:.2} memory_entities_per_s={memory:.0} data_entities_per_s={data:.0}",
+        data / memory
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// One point of the batch-size sweep: `requests` sequential requests of `batch` creates.
@@ -289,12 +343,27 @@ async fn cli_rss(n: usize, dir: &std::path::Path, dry_run: bool) {
     );
     let summary: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
     assert_eq!(summary["written"], n as u64, "{stderr}");
+    assert_eq!(emu.entities(TASK).len(), if dry_run { 0 } else { n });
     println!(
-        "cli_import_peak_rss rows={n} dry_run={dry_run} peak_rss_mib={:.1} secs={secs:.2} rows_per_s={:.0} cli_cpu_s={:.2}",
+        "cli_import_peak_rss rows={n} dry_run={dry_run} peak_rss_mib={:.1} secs={secs:.2} rows_per_s={:.0} cli_cpu_s={:.2} emulator_process_peak_rss_mib={:.1}",
         rss / 1024.0,
         n as f64 / secs,
-        user + sys
+        user + sys,
+        self_peak_rss_kib() / 1024.0
     );
+}
+
+/// Peak RSS of this process (the in-process emulator and everything run before), from
+/// `VmHWM` in `/proc/self/status`; NaN where that is not available.
+fn self_peak_rss_kib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(f64::NAN)
 }
 
 fn machine() -> String {
@@ -338,6 +407,9 @@ async fn main() {
     if !skipped("pages") {
         export_pages_per_request(env_usize("BENCH_EXPORT_N", 100_000)).await;
     }
+    if !skipped("persist") {
+        persist(env_usize("BENCH_PERSIST_N", 100_000)).await;
+    }
     if !skipped("sweep") {
         sweep().await;
     }
@@ -356,6 +428,12 @@ async fn main() {
         let mut sizes = vec![10_000, 100_000];
         if full {
             sizes.push(1_000_000);
+        }
+        if let Ok(list) = std::env::var("BENCH_CLI_ROWS") {
+            sizes = list
+                .split(',')
+                .filter_map(|v| v.trim().parse().ok())
+                .collect();
         }
         for rows in sizes {
             cli_rss(rows, &dir, false).await;

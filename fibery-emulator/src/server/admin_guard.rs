@@ -40,16 +40,8 @@ impl std::fmt::Debug for AdminToken {
 
 /// 401 without an accepted credential; 415 for a body that is not declared JSON.
 pub(crate) async fn layer(State(sh): State<Arc<Shared>>, req: Request, next: Next) -> Response {
-    let auth = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let presented = auth
-        .strip_prefix("Token ")
-        .or_else(|| auth.strip_prefix("Bearer "))
-        .map(str::trim);
-    let ok = presented.is_some_and(|t| sh.admin_token.matches(t) || sh.tokens.accepts(t));
+    let ok = super::auth::presented(&req)
+        .is_some_and(|t| sh.admin_token.matches(t) || sh.tokens.accepts(t));
     if !ok {
         return text(StatusCode::UNAUTHORIZED, "Unauthorized");
     }

@@ -56,18 +56,20 @@ impl Tokens {
     }
 }
 
-/// Answers 401 unless the request carries an accepted token; marks it with its [`TokenId`].
-pub(crate) async fn layer(State(sh): State<Arc<Shared>>, mut req: Request, next: Next) -> Response {
+/// The token of an `Authorization: Token <t>` or `Bearer <t>` header.
+pub(crate) fn presented(req: &Request) -> Option<&str> {
     let auth = req
         .headers()
         .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let presented = auth
-        .strip_prefix("Token ")
+        .and_then(|v| v.to_str().ok())?;
+    auth.strip_prefix("Token ")
         .or_else(|| auth.strip_prefix("Bearer "))
-        .map(str::trim);
-    let id = presented.and_then(|t| {
+        .map(str::trim)
+}
+
+/// Answers 401 unless the request carries an accepted token; marks it with its [`TokenId`].
+pub(crate) async fn layer(State(sh): State<Arc<Shared>>, mut req: Request, next: Next) -> Response {
+    let id = presented(&req).and_then(|t| {
         sh.tokens
             .find(t)
             .or_else(|| sh.oauth.accepts(t).then_some(OAUTH))

@@ -49,6 +49,8 @@ pub(crate) struct Config {
     pub outbound: Option<Vec<String>>,
     /// Work units one query may spend (default `qeval::DEFAULT_WORK_BUDGET`).
     pub work_budget: Option<u64>,
+    /// Work units a read-only query may spend before it moves to the heavy lane.
+    pub light_budget: Option<u64>,
     /// Entities the workspace may hold.
     pub max_entities: Option<u64>,
     /// Estimated bytes the workspace may hold.
@@ -99,6 +101,7 @@ pub(crate) async fn start(cfg: Config) -> Result<Running, EmulatorError> {
         http: outbound.client(),
         outbound,
         oauth: Default::default(),
+        heavy: crate::api::commands::HeavyLane::new(cfg.light_budget),
     });
     let app = router::router(shared.clone(), cfg.max_body);
     let listener = TcpListener::bind(cfg.addr).await?;

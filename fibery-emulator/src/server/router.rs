@@ -6,7 +6,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
-use axum::routing::{delete, get, post};
+use axum::routing::{MethodRouter, delete, get, post};
 use tower::ServiceBuilder;
 
 use super::state::Shared;
@@ -21,22 +21,26 @@ pub(crate) fn router(sh: Arc<Shared>, max_body: usize) -> Router {
         .layer(from_fn_with_state(sh.clone(), auth::layer))
         .layer(from_fn_with_state(sh.clone(), rate_limit::layer))
         .layer(from_fn_with_state(sh.clone(), faults::layer));
-    let api = Router::new()
-        .route("/api/commands", post(commands::handler))
-        .route("/api/schema", get(schema::get))
-        .route("/api/documents/commands", post(documents::commands))
-        .route(
+    let routes: [(&str, MethodRouter<Arc<Shared>>); 9] = [
+        ("/api/commands", post(commands::handler)),
+        ("/api/schema", get(schema::get)),
+        ("/api/documents/commands", post(documents::commands)),
+        (
             "/api/documents/{secret}",
             get(documents::get).put(documents::put),
-        )
-        .route("/api/files", post(files::upload))
-        .route("/api/files/from-url", post(files::from_url))
-        .route("/api/files/{secret}", get(files::download))
-        .route(
+        ),
+        ("/api/files", post(files::upload)),
+        ("/api/files/from-url", post(files::from_url)),
+        ("/api/files/{secret}", get(files::download)),
+        (
             "/api/webhooks/v2",
             get(webhooks::list).post(webhooks::create),
-        )
-        .route("/api/webhooks/v2/{id}", delete(webhooks::remove))
+        ),
+        ("/api/webhooks/v2/{id}", delete(webhooks::remove)),
+    ];
+    let api = routes
+        .into_iter()
+        .fold(Router::new(), |r, (path, method)| r.route(path, method))
         .fallback(|| async { (StatusCode::NOT_FOUND, "Not Found") })
         .layer(layers);
     // The authorization server (another host in production): no API token, no API limits.

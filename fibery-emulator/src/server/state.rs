@@ -53,6 +53,8 @@ pub(crate) struct Shared {
     pub http: reqwest::Client,
     /// OAuth apps and the tokens issued to them.
     pub oauth: crate::api::oauth::Registry,
+    /// The lane expensive read-only requests queue for.
+    pub heavy: crate::api::commands::HeavyLane,
 }
 
 impl std::fmt::Debug for Shared {

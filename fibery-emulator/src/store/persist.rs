@@ -72,6 +72,7 @@ struct Record {
 }
 
 /// The open log and what compaction decisions need.
+#[derive(Debug)]
 struct Log {
     file: File,
     bytes: u64,
@@ -82,21 +83,12 @@ struct Log {
 }
 
 /// Where the state is persisted, if anywhere.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub(crate) struct Persistence {
     path: Option<PathBuf>,
     fsync: Fsync,
     log: Mutex<Option<Log>>,
     recovery: Mutex<Option<Recovery>>,
-}
-
-impl std::fmt::Debug for Persistence {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Persistence")
-            .field("path", &self.path)
-            .field("fsync", &self.fsync)
-            .finish_non_exhaustive()
-    }
 }
 
 fn hash_of<T: Serialize>(v: &T) -> u64 {

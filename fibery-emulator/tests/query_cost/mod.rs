@@ -96,3 +96,46 @@ async fn work_per_query_is_capped_and_the_emulator_keeps_answering() {
         .await;
     assert_eq!(again["result"], ok["result"]);
 }
+
+/// A query over the light lane's budget (1,000,000 units) is run again with the full one:
+/// it succeeds under the full budget, and over it the error names the full budget.
+#[tokio::test]
+async fn queries_over_the_light_lane_budget_run_with_the_full_budget() {
+    let emu = pm_builder()
+        .query_work_budget(1_500_000)
+        .start()
+        .await
+        .unwrap();
+    let api = Api::new(&emu);
+    for chunk in 0..8 {
+        let creates: Vec<Value> = (0..500)
+            .map(|i| {
+                json!({"command": "fibery.entity/create", "args": {"type": "Projects/Task",
+                "entity": {"Projects/Name": format!("t{chunk}-{i:03}"), "Projects/Effort": i % 7}}})
+            })
+            .collect();
+        let (st, _) = api.raw(&Value::Array(creates)).await;
+        assert_eq!(st, 200);
+    }
+    // 4,000 rows, 22 sort keys: about 1,060,000 units, over the light lane's budget.
+    let heavy = json!({"command": "fibery.entity/query", "args": query(order_keys(20), None)});
+    let light = json!({"command": "fibery.entity/query", "args": query(json!([]), None)});
+    let (st, both) = api.raw(&json!([light, heavy])).await;
+    assert_eq!(st, 200);
+    assert_eq!(both[0]["success"], true, "{both}");
+    assert_eq!(both[1]["success"], true, "{both}");
+    let names: Vec<&str> = both[1]["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["Projects/Name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names[0], "t0-000");
+    assert!(names.windows(2).all(|w| w[0] <= w[1]), "{names:?}");
+    // 34 keys: about 1,630,000 units, over the full budget too.
+    let env = api
+        .cmd("fibery.entity/query", query(order_keys(32), None))
+        .await;
+    assert_eq!(env["result"]["name"], TOO_COMPLEX, "{env}");
+    assert_eq!(env["result"]["data"]["budget"], 1_500_000);
+}

@@ -88,16 +88,28 @@ pub(crate) fn is_read(cmd: &Command) -> bool {
     }
 }
 
-/// Runs a command [`is_read`] accepts (others are refused as unknown).
+/// Runs a command [`is_read`] accepts (others are refused as unknown) within the store's
+/// work budget.
 pub(crate) fn run_read(store: &Store, cmd: &Command) -> Result<Value, FiberyError> {
+    run_read_within(store, cmd, store.work_budget)
+}
+
+/// [`run_read`] with each query limited to `budget` work units.
+pub(crate) fn run_read_within(
+    store: &Store,
+    cmd: &Command,
+    budget: u64,
+) -> Result<Value, FiberyError> {
     match cmd {
-        Command::Query(q) => qeval::run(store, q).map_err(|e| with_query_data(e, store, q)),
+        Command::Query(q) => {
+            qeval::run_within(store, q, budget).map_err(|e| with_query_data(e, store, q))
+        }
         Command::SchemaQuery { with_description } => Ok(public_schema(
             &store.schema,
             with_description.unwrap_or(false),
             false,
         )),
-        Command::Correlated { command, .. } => run_read(store, command),
+        Command::Correlated { command, .. } => run_read_within(store, command, budget),
         other => Err(error::command_not_found(other.name())),
     }
 }

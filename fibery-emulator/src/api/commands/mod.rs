@@ -5,6 +5,7 @@
 mod behaviour;
 mod dispatch;
 mod inline_values;
+mod lanes;
 mod parse_error;
 mod request;
 mod schema;
@@ -20,7 +21,8 @@ use fibery_core::error::FiberyError;
 use serde_json::Value;
 
 pub use behaviour::{BatchFailure, Behaviour};
-pub(crate) use dispatch::{Ctx, is_read, run, run_read};
+pub(crate) use dispatch::{Ctx, is_read, run, run_read_within};
+pub(crate) use lanes::HeavyLane;
 pub(crate) use request::parse_one;
 
 use crate::api::webhooks::{self, Changes};
@@ -37,13 +39,19 @@ pub(crate) async fn handler(State(sh): State<Arc<Shared>>, body: Bytes) -> Respo
     };
     let executed: usize = req.commands.iter().map(count).sum();
     let n = req.commands.len();
-    // Off the async workers: a long query must not hold up other connections.
-    let worker = sh.clone();
-    let done = tokio::task::spawn_blocking(move || execute(&worker, &req.commands)).await;
+    let commands = Arc::new(req.commands);
+    let done = if commands.iter().all(|c| c.as_ref().is_ok_and(is_read)) {
+        lanes::read(&sh, commands).await.map(|e| (e, None))
+    } else {
+        // Off the async workers: a long batch must not hold up other connections.
+        let worker = sh.clone();
+        tokio::task::spawn_blocking(move || write(&worker, &commands))
+            .await
+            .unwrap_or_else(|_| Err(crate::error::unavailable()))
+    };
     let (mut envelopes, changes) = match done {
-        Ok(Ok(done)) => done,
-        Ok(Err(e)) => return server_error(e).into_response(),
-        Err(_) => return server_error(crate::error::unavailable()).into_response(),
+        Ok(done) => done,
+        Err(e) => return server_error(e).into_response(),
     };
     sh.commands.fetch_add(executed as u64, Ordering::Relaxed);
     if let Some(changes) = changes {
@@ -58,21 +66,12 @@ pub(crate) async fn handler(State(sh): State<Arc<Shared>>, body: Bytes) -> Respo
     resp
 }
 
-/// Runs the commands in order: under the shared read lock when all only read, else under the
-/// write lock; persists if anything changed.
-fn execute(
+/// Runs the commands of a request that writes in order under the write lock; persists if
+/// anything changed.
+fn write(
     sh: &Shared,
     commands: &[Result<Command, FiberyError>],
 ) -> Result<(Vec<Value>, Option<Changes>), FiberyError> {
-    if commands.iter().all(|c| c.as_ref().is_ok_and(is_read)) {
-        let store = sh.read()?;
-        let envelopes = commands
-            .iter()
-            .flatten()
-            .map(|c| envelope(run_read(&store, c)))
-            .collect();
-        return Ok((envelopes, None));
-    }
     let mut store = sh.store()?;
     let mut ctx = Ctx::new(sh.behaviour);
     let envelopes = commands

@@ -28,13 +28,18 @@ use filter::Row;
 use operand::eval_operand;
 use project::{aggregate_over, project};
 
-/// Runs a top-level query.
+/// Runs a top-level query within the store's work budget.
 pub(crate) fn run(store: &Store, q: &Query) -> Result<Value, FiberyError> {
+    run_within(store, q, store.work_budget)
+}
+
+/// Runs a top-level query within `budget` work units.
+pub(crate) fn run_within(store: &Store, q: &Query, budget: u64) -> Result<Value, FiberyError> {
     limits::check(q)?;
     let cx = Cx {
         store,
         cache: RefCell::new(HashMap::new()),
-        budget: limits::Budget::new(store.work_budget),
+        budget: limits::Budget::new(budget),
     };
     run_in(&cx, q)
 }
