@@ -4,14 +4,18 @@ use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use crate::client::{Client, Limits};
 use crate::error::{Error, Result};
 use crate::oauth::{OAuthApp, Tokens};
+use crate::pace::PacingConfig;
 use crate::retry::RetryPolicy;
 use crate::transport::{AuthScheme, Transport, TransportConfig};
+
+/// Fibery's limit of requests per second for a whole workspace (all tokens together).
+const FIBERY_WORKSPACE_LIMIT: u32 = 7;
 
 impl Client {
     /// Starts configuring a client.
@@ -41,6 +45,7 @@ pub struct ClientBuilder {
     account: Option<String>,
     base_url: Option<String>,
     token: Option<SecretString>,
+    extra_tokens: Vec<SecretString>,
     token_from_env: bool,
     place_from_env: bool,
     scheme: AuthScheme,
@@ -49,6 +54,7 @@ pub struct ClientBuilder {
     connect_timeout: Duration,
     user_agent: String,
     requests_per_second: u32,
+    workspace_requests_per_second: Option<u32>,
     burst: u32,
     min_delay: Duration,
     pacing_margin: Duration,
@@ -67,6 +73,7 @@ impl fmt::Debug for ClientBuilder {
             .field("account", &self.account)
             .field("base_url", &self.base_url)
             .field("token", &self.token.as_ref().map(|_| "[REDACTED]"))
+            .field("extra_tokens", &self.extra_tokens.len())
             .field("scheme", &self.scheme)
             .field("requests_per_second", &self.requests_per_second)
             .field("min_delay", &self.min_delay)
@@ -81,6 +88,7 @@ impl Default for ClientBuilder {
             account: None,
             base_url: None,
             token: None,
+            extra_tokens: Vec::new(),
             token_from_env: false,
             place_from_env: false,
             scheme: AuthScheme::Token,
@@ -89,6 +97,7 @@ impl Default for ClientBuilder {
             connect_timeout: Duration::from_secs(10),
             user_agent: concat!("fibery-rs/", env!("CARGO_PKG_VERSION")).to_owned(),
             requests_per_second: 3,
+            workspace_requests_per_second: None,
             burst: 1,
             min_delay: Duration::ZERO,
             pacing_margin: Duration::from_millis(25),
@@ -119,15 +128,44 @@ impl ClientBuilder {
         self
     }
 
-    /// The API token (held as a [`SecretString`], never printed).
-    pub fn token(mut self, token: impl Into<String>) -> Self {
-        self.token = Some(SecretString::from(token.into()));
+    /// The API token (held as a [`SecretString`], never printed); replaces any set before.
+    pub fn token(self, token: impl Into<String>) -> Self {
+        self.secret_token(SecretString::from(token.into()))
+    }
+
+    /// The API token as a [`SecretString`]; replaces any set before.
+    pub fn secret_token(mut self, token: SecretString) -> Self {
+        self.token = Some(token);
+        self.extra_tokens.clear();
         self
     }
 
-    /// The API token as a [`SecretString`].
-    pub fn secret_token(mut self, token: SecretString) -> Self {
-        self.token = Some(token);
+    /// Several API tokens of one workspace (Fibery allows a user up to 3): requests are spread
+    /// over them, each token kept to [`requests_per_second`](Self::requests_per_second) and
+    /// all of them together to [`workspace_requests_per_second`](Self::workspace_requests_per_second)
+    /// (Fibery's limits: 3 per token, 7 per workspace, so two tokens give 6 requests/s and a
+    /// third adds only 1). Replaces any token set before; duplicates count once. Off by
+    /// default: a client uses one token. Every token is a secret, never printed, and is
+    /// scrubbed from server text like the first.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), fibery_client::Error> {
+    /// let client = fibery_client::Client::builder()
+    ///     .account("acme")
+    ///     .tokens(["first-api-token", "second-api-token"])
+    ///     .build()?;
+    /// let shown = format!("{client:?}");
+    /// assert!(!shown.contains("first-api-token") && !shown.contains("second-api-token"));
+    /// # Ok(()) }
+    /// ```
+    pub fn tokens<I, T>(mut self, tokens: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<String>,
+    {
+        let mut all = tokens.into_iter().map(|t| SecretString::from(t.into()));
+        self.token = all.next();
+        self.extra_tokens = all.collect();
         self
     }
 
@@ -162,6 +200,7 @@ impl ClientBuilder {
     /// and once after a `401` (see [`oauth`](crate::oauth)).
     pub fn oauth(mut self, app: OAuthApp, tokens: Tokens) -> Self {
         self.token = Some(tokens.access_token.clone());
+        self.extra_tokens.clear();
         self.scheme = AuthScheme::Bearer;
         self.oauth = Some((app, tokens));
         self
@@ -191,14 +230,24 @@ impl ClientBuilder {
         self
     }
 
-    /// Requests per second allowed by the client-side quota (default 3, Fibery's per-token
-    /// limit). `0` disables the quota.
+    /// Requests per second each token may send (default 3, Fibery's per-token limit). `0`
+    /// turns client-side pacing off altogether (the workspace limit too; `min_delay` stays).
     pub fn requests_per_second(mut self, n: u32) -> Self {
         self.requests_per_second = n;
         self
     }
 
-    /// Burst size of the quota (default 1: requests are evenly spaced).
+    /// Requests per second of the whole workspace, over all tokens and over every client of
+    /// the same base URL in this process. Default: 7 (Fibery's per-workspace limit), or
+    /// [`requests_per_second`](Self::requests_per_second) if that is set higher (a server
+    /// with other limits than Fibery's). `0` removes this limit (the per-token one stays).
+    pub fn workspace_requests_per_second(mut self, n: u32) -> Self {
+        self.workspace_requests_per_second = Some(n);
+        self
+    }
+
+    /// Requests a token may send back to back (default 1: evenly spaced); at most
+    /// [`requests_per_second`](Self::requests_per_second).
     pub fn burst(mut self, n: u32) -> Self {
         self.burst = n.max(1);
         self
@@ -210,8 +259,15 @@ impl ClientBuilder {
         self
     }
 
-    /// Extra spacing added to each quota period to absorb network jitter (default 25 ms), so
-    /// that the server, measuring arrival times, never sees more than the quota in a second.
+    /// How late after its send a request may reach the server, as the pacer assumes (default
+    /// 25 ms). Fibery counts requests in a sliding second by arrival; the pacer lets a request
+    /// go once the one `requests_per_second` before it is a second old, counting that one as
+    /// arrived at its response head or at its send time plus this margin, whichever is
+    /// earlier (a round trip longer than the usual one, or a recent such one while the
+    /// request is still in flight, stretches the margin by that excess: a loaded host is
+    /// allowed for before it causes a 429). So the margin costs nothing when responses come
+    /// back quickly and at most one margin per second otherwise (25 ms: at least 0.975 of
+    /// the limit); each 429 doubles it.
     pub fn pacing_margin(mut self, d: Duration) -> Self {
         self.pacing_margin = d;
         self
@@ -265,18 +321,37 @@ impl ClientBuilder {
     /// [`build`](Self::build) reading environment variables through `env`.
     fn build_in(mut self, env: impl Fn(&str) -> Option<String>) -> Result<Client> {
         let (base, token) = self.place_and_token(&env)?;
+        if self.oauth.is_some() && !self.extra_tokens.is_empty() {
+            return Err(Error::Config(
+                "several tokens cannot be combined with OAuth".into(),
+            ));
+        }
+        let mut tokens = vec![token];
+        for t in std::mem::take(&mut self.extra_tokens) {
+            let seen = tokens
+                .iter()
+                .any(|u| u.expose_secret().trim() == t.expose_secret().trim());
+            if !seen {
+                tokens.push(t);
+            }
+        }
         let transport = Transport::new(TransportConfig {
             base,
-            token,
+            tokens,
             scheme: self.scheme,
             timeout: self.timeout,
             transfer_timeout: self.transfer_timeout,
             connect_timeout: self.connect_timeout,
             user_agent: self.user_agent,
-            requests_per_second: self.requests_per_second,
-            burst: self.burst,
-            min_delay: self.min_delay,
-            pacing_margin: self.pacing_margin,
+            pacing: PacingConfig {
+                per_token: self.requests_per_second,
+                per_workspace: self
+                    .workspace_requests_per_second
+                    .unwrap_or(FIBERY_WORKSPACE_LIMIT.max(self.requests_per_second)),
+                burst: self.burst,
+                margin: self.pacing_margin,
+                min_delay: self.min_delay,
+            },
             retry: self.retry,
             oauth: self.oauth,
         })?;

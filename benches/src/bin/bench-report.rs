@@ -2,20 +2,25 @@
 //! per figure (`name key=value ...`) so runs can be compared line by line. See BENCHMARKS.md.
 //!
 //! ```text
-//! cargo build --release -p fibery-cli          # the CLI whose memory is measured
+//! cargo build --release -p fibery-cli          # the CLI whose speed and memory are measured
 //! cargo run --release -p fibery-benches --bin bench-report
 //! ```
 //!
-//! Environment: `BENCH_N` (entities of the main import, default 10000), `BENCH_FULL=1` (also
-//! 100,000 entities at the limit and 1,000,000 CLI rows; slow), `BENCH_SKIP` (comma list of
-//! figures to skip: import,sweep,baseline,export,pages,rss), `BENCH_EXPORT_N` (entities of the
-//! pages-per-request export figure, default 100000). The CLI memory figures include
-//! `--dry-run` imports of 100,000 and 1,000,000 rows (read, map, validate; nothing written).
+//! By default it runs, all at once, the write-phase figures (`latency`: `fibery import`, `create_all` and
+//! `upsert_all` of `BENCH_N` rows, default 10000, at server latency 0 / 250 / 1000 / 2000 ms;
+//! `tokens`: the import with two tokens; `richtext`: 1,000 rows with a Markdown column;
+//! `rss`: peak RSS of a 1,000,000-row dry run and a 100,000-row real import), then rewrites
+//! the generated part of BENCHMARKS.md and the SVG figures in `benches/figures/` (unless
+//! `BENCH_WRITE=0`). `BENCH_FIGURES` (comma list) picks figures instead: also `import`,
+//! `export`, `pages`, `sweep`, `baseline` (the older throughput, export and batching
+//! figures); `BENCH_SKIP` removes some; `BENCH_FULL=1` adds 100,000 entities to `import`;
+//! `BENCH_EXPORT_N` sizes `pages` (default 100000).
 
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use fibery_benches::{Task, task};
+use fibery_benches::report::{self, Rss};
+use fibery_benches::{Task, latency, task};
 use fibery_client::{Client, FiberyEntity, Query};
 use fibery_emulator::{Emulator, Faults, RateLimits};
 use fibery_tests::{TASK, TOKEN, emulator, fibery_bin, write_tasks_csv};
@@ -32,10 +37,18 @@ fn env_usize(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
+/// The figures run by default.
+const DEFAULT_FIGURES: &str = "latency,tokens,richtext,rss";
+
+fn listed(var: &str, default: &str, what: &str) -> bool {
+    std::env::var(var)
+        .unwrap_or_else(|_| default.to_owned())
+        .split(',')
+        .any(|x| x.trim() == what)
+}
+
 fn skipped(what: &str) -> bool {
-    std::env::var("BENCH_SKIP")
-        .map(|s| s.split(',').any(|x| x.trim() == what))
-        .unwrap_or(false)
+    !listed("BENCH_FIGURES", DEFAULT_FIGURES, what) || listed("BENCH_SKIP", "", what)
 }
 
 fn client(emu: &Emulator) -> fibery_client::ClientBuilder {
@@ -244,7 +257,7 @@ async fn export_pages_per_request(n: usize) {
 
 /// Peak RSS of `fibery import` (release build, create mode, batch 500) on `n` generated
 /// rows, against an emulator without rate limits. Uses GNU time's `%M` (KiB).
-async fn cli_rss(n: usize, dir: &std::path::Path, dry_run: bool) {
+async fn cli_rss(n: usize, dir: &std::path::Path, dry_run: bool) -> Rss {
     let emu = emulator(None, Faults::default()).await;
     let file = dir.join(format!("rows-{n}.csv"));
     if !file.exists() {
@@ -289,12 +302,20 @@ async fn cli_rss(n: usize, dir: &std::path::Path, dry_run: bool) {
     );
     let summary: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
     assert_eq!(summary["written"], n as u64, "{stderr}");
+    let r = Rss {
+        rows: n,
+        dry_run,
+        mib: rss / 1024.0,
+        secs,
+        cpu_s: user + sys,
+    };
     println!(
         "cli_import_peak_rss rows={n} dry_run={dry_run} peak_rss_mib={:.1} secs={secs:.2} rows_per_s={:.0} cli_cpu_s={:.2}",
-        rss / 1024.0,
+        r.mib,
         n as f64 / secs,
-        user + sys
+        r.cpu_s
     );
+    r
 }
 
 fn machine() -> String {
@@ -318,6 +339,26 @@ async fn main() {
     let full = std::env::var("BENCH_FULL").is_ok_and(|v| v == "1");
     let n = env_usize("BENCH_N", 10_000);
     println!("machine {}", machine());
+    let dir = std::env::temp_dir().join(format!("fibery-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let mut out = report::Figures::default();
+    let latency = async {
+        if skipped("latency") {
+            Vec::new()
+        } else {
+            latency_runs(n, &dir).await
+        }
+    };
+    let two = async { (!skipped("tokens")).then_some(latency::cli_two_tokens(n, &dir).await) };
+    let rich =
+        async { (!skipped("richtext")).then_some(latency::cli_rich_text(1_000, &dir).await) };
+    let (lat, two, rich) = tokio::join!(latency, two, rich);
+    for r in two.iter().chain(&rich) {
+        println!("{}", r.line());
+    }
+    out.latency = lat;
+    out.two_tokens = two;
+    out.rich_text = rich;
     let mut ours = None;
     if !skipped("import") {
         let (eps, emu) = import_at_limit(n).await;
@@ -351,20 +392,34 @@ async fn main() {
         }
     }
     if !skipped("rss") {
-        let dir = std::env::temp_dir().join(format!("fibery-bench-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let mut sizes = vec![10_000, 100_000];
-        if full {
-            sizes.push(1_000_000);
-        }
-        for rows in sizes {
-            cli_rss(rows, &dir, false).await;
-        }
-        // Read + map + validate only (nothing written): isolates the CLI from the emulator's
-        // per-create cost, so 1,000,000 rows fit in a normal run.
-        for rows in [100_000, 1_000_000] {
-            cli_rss(rows, &dir, true).await;
-        }
-        let _ = std::fs::remove_dir_all(&dir);
+        // Unpaced and CPU-bound: run alone, after the paced figures.
+        out.rss.push(cli_rss(100_000, &dir, false).await);
+        out.rss.push(cli_rss(1_000_000, &dir, true).await);
     }
+    let _ = std::fs::remove_dir_all(&dir);
+    if std::env::var("BENCH_WRITE").is_ok_and(|v| v == "0") || out.latency.is_empty() {
+        return;
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    report::write(&root, &out, &machine()).expect("write BENCHMARKS.md and the figures");
+}
+
+/// The latency table: every writer at every latency at once, each against its own emulator
+/// (a workspace of its own, so they do not share a rate limit); paced runs use little CPU.
+async fn latency_runs(n: usize, dir: &std::path::Path) -> Vec<latency::Run> {
+    let runs = ["cli", "create_all", "upsert_all"]
+        .into_iter()
+        .flat_map(|writer| {
+            latency::LATENCIES_MS.map(|ms| async move {
+                match writer {
+                    "cli" => latency::cli_at_latency(n, ms, dir).await,
+                    w => latency::library_at_latency(n, ms, w == "upsert_all").await,
+                }
+            })
+        });
+    let runs = futures::future::join_all(runs).await;
+    for r in &runs {
+        println!("{}", r.line());
+    }
+    runs
 }
