@@ -243,10 +243,13 @@ async fn reflecting_server() -> (MockServer, Arc<Mutex<(Reply, Echo)>>) {
 }
 
 fn client(server: &MockServer, token: &str, scheme: AuthScheme) -> Client {
+    unpaced(server).token(token).auth_scheme(scheme).build().unwrap()
+}
+
+/// A builder for `server`: no pacing, no batching delay, one quick retry.
+fn unpaced(server: &MockServer) -> fibery_client::ClientBuilder {
     Client::builder()
         .base_url(server.uri())
-        .token(token)
-        .auth_scheme(scheme)
         .requests_per_second(0)
         .batch_window(Duration::ZERO)
         .retry(
@@ -254,8 +257,6 @@ fn client(server: &MockServer, token: &str, scheme: AuthScheme) -> Client {
                 .with_max_retries(1)
                 .with_initial_backoff(Duration::from_millis(1)),
         )
-        .build()
-        .unwrap()
 }
 
 fn query_cmd() -> Value {
@@ -534,18 +535,7 @@ const SECOND: &str = "SeCrEt/9f8e+7d6c=5b4a.second-key";
 async fn every_token_of_a_several_token_client_is_scrubbed() {
     install();
     let (server, state) = reflecting_server().await;
-    let c = Client::builder()
-        .base_url(server.uri())
-        .tokens([SECOND, SECRET])
-        .requests_per_second(0)
-        .batch_window(Duration::ZERO)
-        .retry(
-            RetryPolicy::default()
-                .with_max_retries(1)
-                .with_initial_backoff(Duration::from_millis(1)),
-        )
-        .build()
-        .unwrap();
+    let c = unpaced(&server).tokens([SECOND, SECRET]).build().unwrap();
     assert_clean("client Debug", &format!("{c:?}"));
     for reply in [Reply::Auth401, Reply::Json400, Reply::Text400] {
         for echo in Echo::ALL {

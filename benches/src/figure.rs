@@ -1,7 +1,7 @@
-//! A small SVG line chart of requests per second over time, written by hand: the figure is a
-//! few polylines, axes and labels, so it needs no plotting crate (and no font or C build).
+//! The SVG line chart of requests per second over time, drawn with plotters (its SVG backend
+//! and line series only: text goes out as SVG `<text>`, so no font or C build is needed).
 
-use std::fmt::Write;
+use plotters::prelude::*;
 
 /// One line of the chart: a label and a value per whole second.
 #[derive(Debug, Clone)]
@@ -12,140 +12,70 @@ pub struct Series {
     pub per_second: Vec<u32>,
 }
 
-const W: f64 = 760.0;
-const H: f64 = 380.0;
-const LEFT: f64 = 56.0;
-const RIGHT: f64 = 180.0;
-const TOP: f64 = 36.0;
-const BOTTOM: f64 = 48.0;
-const COLOURS: [&str; 6] = [
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2",
+const SIZE: (u32, u32) = (760, 380);
+const COLOURS: [RGBColor; 6] = [
+    RGBColor(0x1f, 0x77, 0xb4),
+    RGBColor(0xff, 0x7f, 0x0e),
+    RGBColor(0x2c, 0xa0, 0x2c),
+    RGBColor(0x94, 0x67, 0xbd),
+    RGBColor(0x8c, 0x56, 0x4b),
+    RGBColor(0xe3, 0x77, 0xc2),
 ];
 
-/// A step chart of `series` (requests in each second) with a dashed line at `limit`.
+/// A step chart of `series` (requests in each second) with a line at `limit`.
 pub fn requests_per_second_svg(title: &str, series: &[Series], limit: f64) -> String {
-    let secs = series
-        .iter()
-        .map(|s| s.per_second.len())
-        .max()
-        .unwrap_or(1)
-        .max(1);
+    let mut svg = String::new();
+    draw(&mut svg, title, series, limit).expect("drawing into a string does not fail");
+    svg
+}
+
+type DrawResult = Result<(), DrawingAreaErrorKind<std::io::Error>>;
+
+fn draw(svg: &mut String, title: &str, series: &[Series], limit: f64) -> DrawResult {
+    let secs = series.iter().map(|s| s.per_second.len()).max().unwrap_or(1);
     let top = series
         .iter()
         .flat_map(|s| s.per_second.iter().copied())
-        .max()
-        .unwrap_or(0)
-        .max(limit.ceil() as u32)
+        .fold(limit.ceil() as u32, u32::max)
         + 1;
-    let (pw, ph) = (W - LEFT - RIGHT, H - TOP - BOTTOM);
-    let x = |t: f64| LEFT + pw * t / secs as f64;
-    let y = |v: f64| TOP + ph * (1.0 - v / top as f64);
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" font-family="sans-serif" font-size="12">"#
-    );
-    let _ = writeln!(s, r#"<rect width="{W}" height="{H}" fill="white"/>"#);
-    let _ = writeln!(
-        s,
-        r#"<text x="{}" y="20" text-anchor="middle" font-size="14">{}</text>"#,
-        LEFT + pw / 2.0,
-        escape(title)
-    );
-    for v in 0..=top {
-        let yy = y(v as f64);
-        let _ = writeln!(
-            s,
-            r##"<line x1="{LEFT}" y1="{yy:.1}" x2="{:.1}" y2="{yy:.1}" stroke="#ddd"/><text x="{:.1}" y="{:.1}" text-anchor="end">{v}</text>"##,
-            LEFT + pw,
-            LEFT - 6.0,
-            yy + 4.0
-        );
-    }
-    let step = [1usize, 2, 5, 10, 20, 30, 60, 120, 300]
-        .into_iter()
-        .find(|st| secs / st <= 12)
-        .unwrap_or(600);
-    for t in (0..=secs).step_by(step) {
-        let xx = x(t as f64);
-        let _ = writeln!(
-            s,
-            r#"<line x1="{xx:.1}" y1="{:.1}" x2="{xx:.1}" y2="{:.1}" stroke="black"/><text x="{xx:.1}" y="{:.1}" text-anchor="middle">{t}</text>"#,
-            TOP + ph,
-            TOP + ph + 5.0,
-            TOP + ph + 18.0
-        );
-    }
-    let _ = writeln!(
-        s,
-        r#"<path d="M{LEFT},{TOP} V{:.1} H{:.1}" fill="none" stroke="black"/>"#,
-        TOP + ph,
-        LEFT + pw
-    );
-    let _ = writeln!(
-        s,
-        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">seconds since the first write</text><text transform="translate(16,{:.1}) rotate(-90)" text-anchor="middle">requests in the second</text>"#,
-        LEFT + pw / 2.0,
-        H - 10.0,
-        TOP + ph / 2.0
-    );
-    let ly = y(limit);
-    let _ = writeln!(
-        s,
-        r#"<line x1="{LEFT}" y1="{ly:.1}" x2="{:.1}" y2="{ly:.1}" stroke="red" stroke-dasharray="6,4" stroke-width="1.5"/>"#,
-        LEFT + pw
-    );
-    legend(
-        &mut s,
-        LEFT + pw + 14.0,
-        TOP,
-        "red",
-        &format!("limit {limit}/s"),
-        true,
-    );
-    for (i, se) in series.iter().enumerate() {
+    let root = SVGBackend::with_string(svg, SIZE).into_drawing_area();
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 16))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(44)
+        .build_cartesian_2d(0f64..secs.max(1) as f64, 0f64..f64::from(top))?;
+    chart
+        .configure_mesh()
+        .x_desc("seconds since the first write chunk")
+        .y_desc("requests in the second")
+        .draw()?;
+    for (i, s) in series.iter().enumerate() {
         let colour = COLOURS[i % COLOURS.len()];
-        let mut d = format!("M{:.1},{:.1}", x(0.0), y(0.0));
-        for (t, v) in se.per_second.iter().enumerate() {
-            let _ = write!(d, " V{:.1} H{:.1}", y(*v as f64), x((t + 1) as f64));
-        }
-        let _ = writeln!(
-            s,
-            r#"<path d="{d}" fill="none" stroke="{colour}" stroke-width="1.5" stroke-opacity="0.85"/>"#
-        );
-        legend(
-            &mut s,
-            LEFT + pw + 14.0,
-            TOP + 20.0 * (i + 1) as f64,
-            colour,
-            &se.label,
-            false,
-        );
+        // A step per whole second: the count holds from the second's start to its end.
+        let steps = s.per_second.iter().enumerate().flat_map(|(t, n)| {
+            let (t, n) = (t as f64, f64::from(*n));
+            [(t, n), (t + 1.0, n)]
+        });
+        chart
+            .draw_series(LineSeries::new(steps, colour.stroke_width(2)))?
+            .label(s.label.clone())
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], colour.stroke_width(2)));
     }
-    s.push_str("</svg>\n");
-    s
-}
-
-fn legend(s: &mut String, x: f64, y: f64, colour: &str, label: &str, dashed: bool) {
-    let dash = if dashed {
-        r#" stroke-dasharray="6,4""#
-    } else {
-        ""
-    };
-    let _ = writeln!(
-        s,
-        r#"<line x1="{x:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="{colour}" stroke-width="2"{dash}/><text x="{:.1}" y="{:.1}">{}</text>"#,
-        x + 24.0,
-        x + 30.0,
-        y + 4.0,
-        escape(label)
-    );
-}
-
-fn escape(t: &str) -> String {
-    t.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+    let limit_line = [(0.0, limit), (secs.max(1) as f64, limit)];
+    chart
+        .draw_series(LineSeries::new(limit_line, BLACK.stroke_width(1)))?
+        .label(format!("limit {limit}/s"))
+        .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], BLACK));
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()?;
+    root.present()?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -153,7 +83,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn one_path_per_series_and_the_limit_line() {
+    fn one_line_per_series_and_the_limit_line() {
         let svg = requests_per_second_svg(
             "t <&>",
             &[
@@ -168,8 +98,15 @@ mod tests {
             ],
             3.0,
         );
-        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>\n"));
-        assert_eq!(svg.matches("stroke-opacity").count(), 2);
-        assert!(svg.contains("limit 3/s") && svg.contains("t &lt;&amp;&gt;"));
+        assert!(svg.trim_start().starts_with("<svg"), "{svg}");
+        assert!(svg.trim_end().ends_with("</svg>"), "{svg}");
+        // Each series in its colour, once in the plot and once in the legend.
+        for colour in ["#1F77B4", "#FF7F0E"] {
+            let stroke = format!("stroke=\"{colour}\"");
+            assert_eq!(svg.matches(&stroke).count(), 2, "{colour}: {svg}");
+        }
+        for label in ["a", "b", "limit 3/s", "t &lt;&amp;&gt;"] {
+            assert!(svg.contains(&format!("\n{label}\n</text>")), "{label}: {svg}");
+        }
     }
 }

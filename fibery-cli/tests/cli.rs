@@ -979,16 +979,7 @@ async fn listen_prints_events_and_removes_its_webhook_on_ctrl_c() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_file_spreads_the_import_over_every_token() {
     let second = "cli-test-token-second-key";
-    let (schema, seed) = sample();
-    let emu = Emulator::builder()
-        .schema(schema)
-        .seed_json(seed)
-        .token(TOKEN)
-        .token(second)
-        .without_rate_limits()
-        .start()
-        .await
-        .unwrap();
+    let emu = workspace().token(second).start().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     good_csv(dir.path(), 60);
     std::fs::write(

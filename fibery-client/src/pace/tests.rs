@@ -63,6 +63,14 @@ fn near(t: Duration, want: Duration) -> bool {
     t >= want && t <= want + want * 3 / 1000 + Duration::from_millis(3)
 }
 
+/// The instants of the permits given on `token`.
+fn of_token(r: &[(Duration, usize)], token: usize) -> Vec<Duration> {
+    r.iter()
+        .filter(|(_, k)| *k == token)
+        .map(|(t, _)| *t)
+        .collect()
+}
+
 fn times(r: &[(Duration, usize)]) -> Vec<Duration> {
     r.iter().map(|(t, _)| *t).collect()
 }
@@ -143,11 +151,7 @@ async fn two_tokens_share_the_load_at_twice_the_rate() {
     assert_eq!(p.tokens(), 2);
     let r = run(&p, 24, Some(Duration::ZERO)).await;
     for token in 0..2 {
-        let mine: Vec<_> = r
-            .iter()
-            .filter(|(_, k)| *k == token)
-            .map(|(t, _)| *t)
-            .collect();
+        let mine = of_token(&r, token);
         assert_eq!(mine.len(), 12, "{r:?}");
         assert_eq!(max_per_second(&mine), 3, "{r:?}");
     }
@@ -164,11 +168,7 @@ async fn three_tokens_are_held_to_the_workspace_limit() {
     let r = run(&p, 30, Some(Duration::ZERO)).await;
     assert_eq!(max_per_second(&times(&r)), 7, "{r:?}");
     for token in 0..3 {
-        let mine: Vec<_> = r
-            .iter()
-            .filter(|(_, k)| *k == token)
-            .map(|(t, _)| *t)
-            .collect();
+        let mine = of_token(&r, token);
         assert!(max_per_second(&mine) <= 3, "{r:?}");
     }
 }
