@@ -106,7 +106,10 @@ mod tests {
             assert_eq!(svg.matches(&stroke).count(), 2, "{colour}: {svg}");
         }
         for label in ["a", "b", "limit 3/s", "t &lt;&amp;&gt;"] {
-            assert!(svg.contains(&format!("\n{label}\n</text>")), "{label}: {svg}");
+            assert!(
+                svg.contains(&format!("\n{label}\n</text>")),
+                "{label}: {svg}"
+            );
         }
     }
 }

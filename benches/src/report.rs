@@ -48,21 +48,27 @@ const WRITERS: [(&str, &str); 3] = [
     ("upsert_all", "rate-upsert-all.svg"),
 ];
 
+/// One Markdown table row of `cells`.
+fn row(s: &mut String, cells: &[String]) {
+    let _ = writeln!(s, "| {} |", cells.join(" | "));
+}
+
 fn latency_table(s: &mut String, runs: &[Run]) {
     s.push_str("| writer | server latency | write-phase requests | write phase | requests/s | utilisation | 429s | entities/s (whole run) |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
     for r in runs {
         let p = &r.phase;
-        let _ = writeln!(
+        row(
             s,
-            "| `{}` | {} ms | {} | {:.1} s | {:.3} | **{:.3}** | {} | {:.1} |",
-            r.what,
-            r.latency_ms,
-            p.requests,
-            p.secs,
-            p.rate,
-            p.rate / 3.0,
-            p.http_429,
-            r.n as f64 / r.secs
+            &[
+                format!("`{}`", r.what),
+                format!("{} ms", r.latency_ms),
+                p.requests.to_string(),
+                format!("{:.1} s", p.secs),
+                format!("{:.3}", p.rate),
+                format!("**{:.3}**", p.rate / 3.0),
+                p.http_429.to_string(),
+                format!("{:.1}", r.n as f64 / r.secs),
+            ],
         );
     }
 }
@@ -72,14 +78,19 @@ fn other_tables(s: &mut String, f: &Figures) {
         let p = &r.phase;
         let _ = writeln!(
             s,
-            "\n`fibery import` of the same {} rows with two tokens of one workspace (`--token-file`), emulator at 3/s per token and 7/s per workspace, no added latency:\n\n| tokens used | write-phase requests | write phase | requests/s | 429s | entities/s (whole run) |\n|---:|---:|---:|---:|---:|---:|\n| {} | {} | {:.1} s | **{:.3}** | {} | {:.1} |",
-            r.n,
-            p.tokens,
-            p.requests,
-            p.secs,
-            p.rate,
-            p.http_429,
-            r.n as f64 / r.secs
+            "\n`fibery import` of the same {} rows with two tokens of one workspace (`--token-file`), emulator at 3/s per token and 7/s per workspace, no added latency:\n\n| tokens used | write-phase requests | write phase | requests/s | 429s | entities/s (whole run) |\n|---:|---:|---:|---:|---:|---:|",
+            r.n
+        );
+        row(
+            s,
+            &[
+                p.tokens.to_string(),
+                p.requests.to_string(),
+                format!("{:.1} s", p.secs),
+                format!("**{:.3}**", p.rate),
+                p.http_429.to_string(),
+                format!("{:.1}", r.n as f64 / r.secs),
+            ],
         );
     }
     if let Some(r) = &f.rich_text {

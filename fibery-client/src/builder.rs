@@ -17,6 +17,20 @@ use crate::transport::{AuthScheme, Transport, TransportConfig};
 /// Fibery's limit of requests per second for a whole workspace (all tokens together).
 const FIBERY_WORKSPACE_LIMIT: u32 = 7;
 
+/// Builder setters that store their argument (or the expression after `=>`) in the field
+/// of the same name and return the builder; each keeps its doc comment.
+macro_rules! setters {
+    ($($(#[$doc:meta])* $name:ident($arg:ident: $ty:ty) $(=> $value:expr)?;)*) => {$(
+        $(#[$doc])*
+        pub fn $name(mut self, $arg: $ty) -> Self {
+            self.$name = setters!(@value $arg $(, $value)?);
+            self
+        }
+    )*};
+    (@value $arg:ident) => { $arg };
+    (@value $arg:ident, $value:expr) => { $value };
+}
+
 impl Client {
     /// Starts configuring a client.
     pub fn builder() -> ClientBuilder {
@@ -113,19 +127,15 @@ impl Default for ClientBuilder {
 }
 
 impl ClientBuilder {
+    setters! {
     /// The workspace account: `acme` means `https://acme.fibery.io`. A pasted
     /// `https://acme.fibery.io` or `acme.fibery.io` is accepted too; anything that is not a
     /// single DNS label under `fibery.io` is rejected by [`build`](Self::build).
-    pub fn account(mut self, account: impl Into<String>) -> Self {
-        self.account = Some(account.into());
-        self
-    }
+    account(account: impl Into<String>) => Some(account.into());
 
     /// A full base URL instead of an account (the emulator, a proxy). `http://` is allowed
     /// only for loopback hosts.
-    pub fn base_url(mut self, url: impl Into<String>) -> Self {
-        self.base_url = Some(url.into());
-        self
+    base_url(url: impl Into<String>) => Some(url.into());
     }
 
     /// The API token (held as a [`SecretString`], never printed); replaces any set before.
@@ -206,58 +216,35 @@ impl ClientBuilder {
         self
     }
 
+    setters! {
     /// Whole-request timeout (default 60 s).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
+    timeout(timeout: Duration);
 
     /// Timeout of file uploads and downloads, which may be large (default 1 h).
-    pub fn transfer_timeout(mut self, timeout: Duration) -> Self {
-        self.transfer_timeout = timeout;
-        self
-    }
+    transfer_timeout(timeout: Duration);
 
     /// Connect timeout (default 10 s).
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
+    connect_timeout(timeout: Duration);
 
     /// The `User-Agent` header (default `fibery-rs/<version>`).
-    pub fn user_agent(mut self, ua: impl Into<String>) -> Self {
-        self.user_agent = ua.into();
-        self
-    }
+    user_agent(ua: impl Into<String>) => ua.into();
 
     /// Requests per second each token may send (default 3, Fibery's per-token limit). `0`
     /// turns client-side pacing off altogether (the workspace limit too; `min_delay` stays).
-    pub fn requests_per_second(mut self, n: u32) -> Self {
-        self.requests_per_second = n;
-        self
-    }
+    requests_per_second(n: u32);
 
     /// Requests per second of the whole workspace, over all tokens and over every client of
     /// the same base URL in this process. Default: 7 (Fibery's per-workspace limit), or
     /// [`requests_per_second`](Self::requests_per_second) if that is set higher (a server
     /// with other limits than Fibery's). `0` removes this limit (the per-token one stays).
-    pub fn workspace_requests_per_second(mut self, n: u32) -> Self {
-        self.workspace_requests_per_second = Some(n);
-        self
-    }
+    workspace_requests_per_second(n: u32) => Some(n);
 
     /// Requests a token may send back to back (default 1: evenly spaced); at most
     /// [`requests_per_second`](Self::requests_per_second).
-    pub fn burst(mut self, n: u32) -> Self {
-        self.burst = n.max(1);
-        self
-    }
+    burst(n: u32) => n.max(1);
 
     /// Minimum pause between two requests, on top of the quota (default 0).
-    pub fn min_delay(mut self, d: Duration) -> Self {
-        self.min_delay = d;
-        self
-    }
+    min_delay(d: Duration);
 
     /// How late after its send a request may reach the server, as the pacer assumes (default
     /// 25 ms). Fibery counts requests in a sliding second by arrival; the pacer lets a request
@@ -268,49 +255,29 @@ impl ClientBuilder {
     /// allowed for before it causes a 429). So the margin costs nothing when responses come
     /// back quickly and at most one margin per second otherwise (25 ms: at least 0.975 of
     /// the limit); each 429 doubles it.
-    pub fn pacing_margin(mut self, d: Duration) -> Self {
-        self.pacing_margin = d;
-        self
-    }
+    pacing_margin(d: Duration);
 
     /// Commands per HTTP request (default 100). N commands cost `ceil(N / max)` requests.
-    pub fn max_commands_per_request(mut self, n: usize) -> Self {
-        self.max_commands_per_request = n.max(1);
-        self
-    }
+    max_commands_per_request(n: usize) => n.max(1);
 
     /// How long the automatic batcher waits for more commands from concurrent callers of
     /// [`Client::command`] before sending (default 10 ms). `Duration::ZERO` disables merging.
-    pub fn batch_window(mut self, d: Duration) -> Self {
-        self.batch_window = d;
-        self
-    }
+    batch_window(d: Duration);
 
     /// Page size used by [`Client::query_stream`] (default 500).
-    pub fn page_size(mut self, n: usize) -> Self {
-        self.page_size = n.max(1);
-        self
-    }
+    page_size(n: usize) => n.max(1);
 
     /// Pages [`Client::query_stream`] fetches per HTTP request (default 1: one keyset page
     /// per request); see [`QueryStream::pages_per_request`](crate::query::QueryStream::pages_per_request)
     /// for how `k > 1` works and its consistency trade-off.
-    pub fn pages_per_request(mut self, k: usize) -> Self {
-        self.pages_per_request = k.max(1);
-        self
-    }
+    pages_per_request(k: usize) => k.max(1);
 
     /// Documents per `create-or-update-documents` request (default 100: one request per
     /// chunk of written entities).
-    pub fn document_chunk(mut self, n: usize) -> Self {
-        self.document_chunk = n.max(1);
-        self
-    }
+    document_chunk(n: usize) => n.max(1);
 
     /// Retry policy (budget, backoff, max elapsed time).
-    pub fn retry(mut self, policy: RetryPolicy) -> Self {
-        self.retry = policy;
-        self
+    retry(policy: RetryPolicy);
     }
 
     /// Validates the configuration and builds the client.
@@ -344,10 +311,11 @@ impl ClientBuilder {
             connect_timeout: self.connect_timeout,
             user_agent: self.user_agent,
             pacing: PacingConfig {
-                per_token: self.requests_per_second,
-                per_workspace: self
-                    .workspace_requests_per_second
-                    .unwrap_or(FIBERY_WORKSPACE_LIMIT.max(self.requests_per_second)),
+                per_second: (
+                    self.requests_per_second,
+                    self.workspace_requests_per_second
+                        .unwrap_or(FIBERY_WORKSPACE_LIMIT.max(self.requests_per_second)),
+                ),
                 burst: self.burst,
                 margin: self.pacing_margin,
                 min_delay: self.min_delay,

@@ -18,10 +18,10 @@ use uuid::Uuid;
 
 mod common;
 mod issue13;
-mod records;
-mod sync;
 #[path = "emulator/pacing.rs"]
 mod pacing;
+mod records;
+mod sync;
 
 const TOKEN: &str = "emu-test-token-42";
 const TASK: &str = "Projects/Task";

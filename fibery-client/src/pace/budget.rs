@@ -212,10 +212,19 @@ impl Guard {
         };
         let rtt = at.saturating_duration_since(self.sent[i].at);
         // Without an earlier round trip to compare with, the whole round trip is excess.
-        let usual = self.rtts.iter().map(|(r, _)| *r).min().unwrap_or(Duration::ZERO);
+        let usual = self
+            .rtts
+            .iter()
+            .map(|(r, _)| *r)
+            .min()
+            .unwrap_or(Duration::ZERO);
         let excess = rtt.saturating_sub(usual);
         self.sent[i].answer = Some((at, excess));
-        let known = if self.rtts.is_empty() { Duration::ZERO } else { excess };
+        let known = if self.rtts.is_empty() {
+            Duration::ZERO
+        } else {
+            excess
+        };
         self.rtts.push_back((rtt, known));
         if self.rtts.len() > RTT_SAMPLES {
             self.rtts.pop_front();

@@ -21,10 +21,9 @@ pub(crate) use registry::token_key;
 /// The pacing settings of a [`ClientBuilder`](crate::ClientBuilder).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct PacingConfig {
-    /// Requests per second per token; 0 turns all pacing off (`min_delay` still applies).
-    pub(crate) per_token: u32,
-    /// Requests per second of the workspace, over all tokens; 0 = unlimited.
-    pub(crate) per_workspace: u32,
+    /// Requests per second per token (0 turns all pacing off; `min_delay` still applies)
+    /// and of the workspace over all tokens (0 = unlimited).
+    pub(crate) per_second: (u32, u32),
     /// Requests a token may send back to back (1: evenly spaced).
     pub(crate) burst: u32,
     /// Assumed bound on how late after its send a request reaches the server.
@@ -36,10 +35,9 @@ pub(crate) struct PacingConfig {
 impl PacingConfig {
     /// The per-token and per-workspace limits in force (`per_token == 0` turns both off).
     fn limits(&self) -> (u32, u32) {
-        if self.per_token == 0 {
-            (0, 0)
-        } else {
-            (self.per_token, self.per_workspace)
+        match self.per_second {
+            (0, _) => (0, 0),
+            limits => limits,
         }
     }
 }

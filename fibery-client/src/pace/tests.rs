@@ -11,8 +11,7 @@ const MARGIN: Duration = Duration::from_millis(25);
 
 fn cfg(per_token: u32, per_workspace: u32) -> PacingConfig {
     PacingConfig {
-        per_token,
-        per_workspace,
+        per_second: (per_token, per_workspace),
         burst: 1,
         margin: MARGIN,
         min_delay: Duration::ZERO,
