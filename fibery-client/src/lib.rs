@@ -91,7 +91,8 @@
 //! as arrived when its response head came back or at its send time plus the
 //! [`pacing_margin`](ClientBuilder::pacing_margin) (plus any round trip beyond the usual one),
 //! whichever is earlier: at zero latency it runs at the limit, at high latency at least
-//! `1 / (1 + margin)` of it. Several tokens of one workspace
+//! `1 / (1 + margin)` of it (each budget is a governor GCRA limiter plus that guard; see
+//! [`pace`]). Several tokens of one workspace
 //! ([`tokens`](ClientBuilder::tokens); off by default) share the requests: two give 6 per
 //! second, a third only adds up to the workspace's 7. No two requests go closer than
 //! [`min_delay`](ClientBuilder::min_delay). Commands are packed
