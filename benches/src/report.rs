@@ -127,7 +127,11 @@ fn other_tables(s: &mut String, f: &Figures) {
 
 /// The generated section (markers included).
 pub fn markdown(f: &Figures, machine: &str, when: &str) -> String {
-    let mut s = format!("{BEGIN}\n\nRun {when} on {machine}.\n\n");
+    let mut s = format!("{BEGIN}\n\nRun {when} on {machine}.");
+    if let Some(r) = f.latency.first() {
+        let _ = write!(s, " {} rows per latency run.", r.n);
+    }
+    s.push_str("\n\n");
     latency_table(&mut s, &f.latency);
     other_tables(&mut s, f);
     s.push_str("\nRequests per second over time (whole seconds from the first write chunk; the last, partial second is left out):\n\n");
