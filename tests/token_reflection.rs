@@ -243,10 +243,13 @@ async fn reflecting_server() -> (MockServer, Arc<Mutex<(Reply, Echo)>>) {
 }
 
 fn client(server: &MockServer, token: &str, scheme: AuthScheme) -> Client {
+    unpaced(server).token(token).auth_scheme(scheme).build().unwrap()
+}
+
+/// A builder for `server`: no pacing, no batching delay, one quick retry.
+fn unpaced(server: &MockServer) -> fibery_client::ClientBuilder {
     Client::builder()
         .base_url(server.uri())
-        .token(token)
-        .auth_scheme(scheme)
         .requests_per_second(0)
         .batch_window(Duration::ZERO)
         .retry(
@@ -254,8 +257,6 @@ fn client(server: &MockServer, token: &str, scheme: AuthScheme) -> Client {
                 .with_max_retries(1)
                 .with_initial_backoff(Duration::from_millis(1)),
         )
-        .build()
-        .unwrap()
 }
 
 fn query_cmd() -> Value {
@@ -524,4 +525,47 @@ async fn cli_stderr_and_rejects_file_never_show_a_reflected_token() {
             assert_clean(&format!("{what}: file {}", p.display()), &text);
         }
     }
+}
+
+/// A second token of the same workspace; it shares [`PIECES`], so [`assert_clean`] catches
+/// a leak of either.
+const SECOND: &str = "SeCrEt/9f8e+7d6c=5b4a.second-key";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_token_of_a_several_token_client_is_scrubbed() {
+    install();
+    let (server, state) = reflecting_server().await;
+    let c = unpaced(&server).tokens([SECOND, SECRET]).build().unwrap();
+    assert_clean("client Debug", &format!("{c:?}"));
+    for reply in [Reply::Auth401, Reply::Json400, Reply::Text400] {
+        for echo in Echo::ALL {
+            *state.lock().unwrap() = (reply, echo);
+            let what = format!("two tokens/{reply:?}/{echo:?}");
+            for e in errors(&c, reply).await {
+                assert_error_clean(&what, &e);
+                assert!(e.to_string().contains("redacted"), "{what}: {e}");
+            }
+        }
+    }
+    let presented: std::collections::HashSet<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter_map(|r| {
+            r.headers
+                .get("authorization")?
+                .to_str()
+                .ok()
+                .map(str::to_owned)
+        })
+        .collect();
+    for t in [SECOND, SECRET] {
+        assert!(
+            presented.contains(&format!("Token {t}")),
+            "a token was never used"
+        );
+    }
+    assert_clean("TRACE capture", &captured());
+    server.reset().await;
 }

@@ -15,6 +15,11 @@
 //! assert_eq!(Task::decode(&rows[0]).unwrap().name, "Task number 0");
 //! ```
 
+pub mod figure;
+pub mod latency;
+pub mod phase;
+pub mod report;
+
 use fibery_client::time::{Date, Month};
 use serde_json::{Value, json};
 use uuid::Uuid;

@@ -26,8 +26,14 @@ pub struct GlobalOpts {
     #[arg(long, env = "FIBERY_ACCOUNT", global = true)]
     pub account: Option<String>,
     /// API token (prefer the FIBERY_TOKEN environment variable; the value is never printed).
-    #[arg(long, env = "FIBERY_TOKEN", global = true, hide_env_values = true)]
-    pub token: Option<String>,
+    /// Repeat it (or use --token-file) to spread requests over several tokens of one
+    /// workspace: each keeps to --rps, all together to 7 requests/s (Fibery's limits).
+    #[arg(long, env = "FIBERY_TOKEN", global = true, hide_env_values = true, action = clap::ArgAction::Append)]
+    pub token: Vec<String>,
+    /// File of API tokens of one workspace, one per line (blank lines and `#` comments
+    /// skipped), used together with any --token/FIBERY_TOKEN.
+    #[arg(long, env = "FIBERY_TOKEN_FILE", global = true, value_name = "PATH")]
+    pub token_file: Option<PathBuf>,
     /// Base URL instead of --account (an emulator or a proxy), e.g. http://127.0.0.1:8080.
     #[arg(long, env = "FIBERY_BASE_URL", global = true)]
     pub base_url: Option<String>,

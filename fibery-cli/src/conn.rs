@@ -55,6 +55,31 @@ pub struct Conn {
     emulator: Option<fibery_emulator::Emulator>,
 }
 
+/// The tokens of --token/FIBERY_TOKEN and of --token-file, in that order (empty ones dropped).
+fn tokens(g: &GlobalOpts) -> Result<Vec<String>> {
+    let mut out: Vec<String> = g
+        .token
+        .iter()
+        .filter(|t| !t.trim().is_empty())
+        .cloned()
+        .collect();
+    if let Some(path) = &g.token_file {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            CliError::usage(format!(
+                "cannot read the token file {}: {e}",
+                path.display()
+            ))
+        })?;
+        out.extend(
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(str::to_owned),
+        );
+    }
+    Ok(out)
+}
+
 /// Whether the user gave --token on the command line (rather than FIBERY_TOKEN).
 pub fn warn_token_on_command_line(quiet: bool) {
     if !quiet {
@@ -78,11 +103,12 @@ impl Conn {
             .retry(fibery_client::RetryPolicy::default().with_max_retries(g.retries))
             .user_agent(concat!("fibery-cli/", env!("CARGO_PKG_VERSION")));
         let (target, emulator) = if remote {
-            let token = g.token.as_deref().filter(|t| !t.is_empty()).ok_or_else(|| {
-                CliError::usage("no API token")
-                    .hint("set FIBERY_TOKEN (Fibery: Settings > API Keys), or drop --account/--base-url to use the embedded emulator")
-            })?;
-            b = b.token(token);
+            let tokens = tokens(g)?;
+            if tokens.is_empty() {
+                return Err(CliError::usage("no API token")
+                    .hint("set FIBERY_TOKEN (Fibery: Settings > API Keys), or drop --account/--base-url to use the embedded emulator"));
+            }
+            b = b.tokens(tokens);
             let target = if let Some(u) = &g.base_url {
                 b = b.base_url(u.clone());
                 Target::Remote(u.clone())

@@ -967,3 +967,37 @@ async fn listen_prints_events_and_removes_its_webhook_on_ctrl_c() {
         "the path secret was printed"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_file_spreads_the_import_over_every_token() {
+    let second = "cli-test-token-second-key";
+    let emu = workspace().token(second).start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    good_csv(dir.path(), 60);
+    std::fs::write(
+        dir.path().join("tokens.txt"),
+        format!("# the second key of the workspace\n\n  {second}  \n"),
+    )
+    .unwrap();
+    // The file's tokens join FIBERY_TOKEN's.
+    let args = ["--token-file", "tokens.txt", "import", "tasks.csv"];
+    let mut args = args.to_vec();
+    args.extend(["-t", "Projects/Task", "--batch", "5"]);
+    let o = expect(&emu, dir.path(), 0, &args).await;
+    assert_each_task_once(&emu, 60);
+    let log = emu.request_log();
+    let per_token = |t: u32| log.iter().filter(|r| r.token == Some(t)).count();
+    assert!(per_token(0) >= 5 && per_token(1) >= 5, "{log:?}");
+    assert!(!text(&o).contains(second), "{}", text(&o));
+    // A token file that cannot be read is a usage error.
+    let missing = [
+        "--token-file",
+        "missing.txt",
+        "import",
+        "tasks.csv",
+        "-t",
+        "Projects/Task",
+    ];
+    expect(&emu, dir.path(), 2, &missing).await;
+    emu.shutdown().await;
+}

@@ -4,14 +4,32 @@ use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use crate::client::{Client, Limits};
 use crate::error::{Error, Result};
 use crate::oauth::{OAuthApp, Tokens};
+use crate::pace::PacingConfig;
 use crate::retry::RetryPolicy;
 use crate::transport::{AuthScheme, Transport, TransportConfig};
+
+/// Fibery's limit of requests per second for a whole workspace (all tokens together).
+const FIBERY_WORKSPACE_LIMIT: u32 = 7;
+
+/// Builder setters that store their argument (or the expression after `=>`) in the field
+/// of the same name and return the builder; each keeps its doc comment.
+macro_rules! setters {
+    ($($(#[$doc:meta])* $name:ident($arg:ident: $ty:ty) $(=> $value:expr)?;)*) => {$(
+        $(#[$doc])*
+        pub fn $name(mut self, $arg: $ty) -> Self {
+            self.$name = setters!(@value $arg $(, $value)?);
+            self
+        }
+    )*};
+    (@value $arg:ident) => { $arg };
+    (@value $arg:ident, $value:expr) => { $value };
+}
 
 impl Client {
     /// Starts configuring a client.
@@ -41,6 +59,7 @@ pub struct ClientBuilder {
     account: Option<String>,
     base_url: Option<String>,
     token: Option<SecretString>,
+    extra_tokens: Vec<SecretString>,
     token_from_env: bool,
     place_from_env: bool,
     scheme: AuthScheme,
@@ -49,6 +68,7 @@ pub struct ClientBuilder {
     connect_timeout: Duration,
     user_agent: String,
     requests_per_second: u32,
+    workspace_requests_per_second: Option<u32>,
     burst: u32,
     min_delay: Duration,
     pacing_margin: Duration,
@@ -67,6 +87,7 @@ impl fmt::Debug for ClientBuilder {
             .field("account", &self.account)
             .field("base_url", &self.base_url)
             .field("token", &self.token.as_ref().map(|_| "[REDACTED]"))
+            .field("extra_tokens", &self.extra_tokens.len())
             .field("scheme", &self.scheme)
             .field("requests_per_second", &self.requests_per_second)
             .field("min_delay", &self.min_delay)
@@ -81,6 +102,7 @@ impl Default for ClientBuilder {
             account: None,
             base_url: None,
             token: None,
+            extra_tokens: Vec::new(),
             token_from_env: false,
             place_from_env: false,
             scheme: AuthScheme::Token,
@@ -89,6 +111,7 @@ impl Default for ClientBuilder {
             connect_timeout: Duration::from_secs(10),
             user_agent: concat!("fibery-rs/", env!("CARGO_PKG_VERSION")).to_owned(),
             requests_per_second: 3,
+            workspace_requests_per_second: None,
             burst: 1,
             min_delay: Duration::ZERO,
             pacing_margin: Duration::from_millis(25),
@@ -104,30 +127,55 @@ impl Default for ClientBuilder {
 }
 
 impl ClientBuilder {
+    setters! {
     /// The workspace account: `acme` means `https://acme.fibery.io`. A pasted
     /// `https://acme.fibery.io` or `acme.fibery.io` is accepted too; anything that is not a
     /// single DNS label under `fibery.io` is rejected by [`build`](Self::build).
-    pub fn account(mut self, account: impl Into<String>) -> Self {
-        self.account = Some(account.into());
-        self
-    }
+    account(account: impl Into<String>) => Some(account.into());
 
     /// A full base URL instead of an account (the emulator, a proxy). `http://` is allowed
     /// only for loopback hosts.
-    pub fn base_url(mut self, url: impl Into<String>) -> Self {
-        self.base_url = Some(url.into());
-        self
+    base_url(url: impl Into<String>) => Some(url.into());
     }
 
-    /// The API token (held as a [`SecretString`], never printed).
-    pub fn token(mut self, token: impl Into<String>) -> Self {
-        self.token = Some(SecretString::from(token.into()));
-        self
+    /// The API token (held as a [`SecretString`], never printed); replaces any set before.
+    pub fn token(self, token: impl Into<String>) -> Self {
+        self.secret_token(SecretString::from(token.into()))
     }
 
-    /// The API token as a [`SecretString`].
+    /// The API token as a [`SecretString`]; replaces any set before.
     pub fn secret_token(mut self, token: SecretString) -> Self {
         self.token = Some(token);
+        self.extra_tokens.clear();
+        self
+    }
+
+    /// Several API tokens of one workspace (Fibery allows a user up to 3): requests are spread
+    /// over them, each token kept to [`requests_per_second`](Self::requests_per_second) and
+    /// all of them together to [`workspace_requests_per_second`](Self::workspace_requests_per_second)
+    /// (Fibery's limits: 3 per token, 7 per workspace, so two tokens give 6 requests/s and a
+    /// third adds only 1). Replaces any token set before; duplicates count once. Off by
+    /// default: a client uses one token. Every token is a secret, never printed, and is
+    /// scrubbed from server text like the first.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), fibery_client::Error> {
+    /// let client = fibery_client::Client::builder()
+    ///     .account("acme")
+    ///     .tokens(["first-api-token", "second-api-token"])
+    ///     .build()?;
+    /// let shown = format!("{client:?}");
+    /// assert!(!shown.contains("first-api-token") && !shown.contains("second-api-token"));
+    /// # Ok(()) }
+    /// ```
+    pub fn tokens<I, T>(mut self, tokens: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<String>,
+    {
+        let mut all = tokens.into_iter().map(|t| SecretString::from(t.into()));
+        self.token = all.next();
+        self.extra_tokens = all.collect();
         self
     }
 
@@ -162,99 +210,74 @@ impl ClientBuilder {
     /// and once after a `401` (see [`oauth`](crate::oauth)).
     pub fn oauth(mut self, app: OAuthApp, tokens: Tokens) -> Self {
         self.token = Some(tokens.access_token.clone());
+        self.extra_tokens.clear();
         self.scheme = AuthScheme::Bearer;
         self.oauth = Some((app, tokens));
         self
     }
 
+    setters! {
     /// Whole-request timeout (default 60 s).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
+    timeout(timeout: Duration);
 
     /// Timeout of file uploads and downloads, which may be large (default 1 h).
-    pub fn transfer_timeout(mut self, timeout: Duration) -> Self {
-        self.transfer_timeout = timeout;
-        self
-    }
+    transfer_timeout(timeout: Duration);
 
     /// Connect timeout (default 10 s).
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
+    connect_timeout(timeout: Duration);
 
     /// The `User-Agent` header (default `fibery-rs/<version>`).
-    pub fn user_agent(mut self, ua: impl Into<String>) -> Self {
-        self.user_agent = ua.into();
-        self
-    }
+    user_agent(ua: impl Into<String>) => ua.into();
 
-    /// Requests per second allowed by the client-side quota (default 3, Fibery's per-token
-    /// limit). `0` disables the quota.
-    pub fn requests_per_second(mut self, n: u32) -> Self {
-        self.requests_per_second = n;
-        self
-    }
+    /// Requests per second each token may send (default 3, Fibery's per-token limit). `0`
+    /// turns client-side pacing off altogether (the workspace limit too; `min_delay` stays).
+    requests_per_second(n: u32);
 
-    /// Burst size of the quota (default 1: requests are evenly spaced).
-    pub fn burst(mut self, n: u32) -> Self {
-        self.burst = n.max(1);
-        self
-    }
+    /// Requests per second of the whole workspace, over all tokens and over every client of
+    /// the same base URL in this process. Default: 7 (Fibery's per-workspace limit), or
+    /// [`requests_per_second`](Self::requests_per_second) if that is set higher (a server
+    /// with other limits than Fibery's). `0` removes this limit (the per-token one stays).
+    workspace_requests_per_second(n: u32) => Some(n);
+
+    /// Requests a token may send back to back (default 1: evenly spaced); at most
+    /// [`requests_per_second`](Self::requests_per_second).
+    burst(n: u32) => n.max(1);
 
     /// Minimum pause between two requests, on top of the quota (default 0).
-    pub fn min_delay(mut self, d: Duration) -> Self {
-        self.min_delay = d;
-        self
-    }
+    min_delay(d: Duration);
 
-    /// Extra spacing added to each quota period to absorb network jitter (default 25 ms), so
-    /// that the server, measuring arrival times, never sees more than the quota in a second.
-    pub fn pacing_margin(mut self, d: Duration) -> Self {
-        self.pacing_margin = d;
-        self
-    }
+    /// How late after its send a request may reach the server, as the pacer assumes (default
+    /// 25 ms). Fibery counts requests in a sliding second by arrival; the pacer lets a request
+    /// go once the one `requests_per_second` before it is a second old, counting that one as
+    /// arrived at its response head or at its send time plus this margin, whichever is
+    /// earlier (a round trip longer than the usual one, or a recent such one while the
+    /// request is still in flight, stretches the margin by that excess: a loaded host is
+    /// allowed for before it causes a 429). So the margin costs nothing when responses come
+    /// back quickly and at most one margin per second otherwise (25 ms: at least 0.975 of
+    /// the limit); each 429 doubles it.
+    pacing_margin(d: Duration);
 
     /// Commands per HTTP request (default 100). N commands cost `ceil(N / max)` requests.
-    pub fn max_commands_per_request(mut self, n: usize) -> Self {
-        self.max_commands_per_request = n.max(1);
-        self
-    }
+    max_commands_per_request(n: usize) => n.max(1);
 
     /// How long the automatic batcher waits for more commands from concurrent callers of
     /// [`Client::command`] before sending (default 10 ms). `Duration::ZERO` disables merging.
-    pub fn batch_window(mut self, d: Duration) -> Self {
-        self.batch_window = d;
-        self
-    }
+    batch_window(d: Duration);
 
     /// Page size used by [`Client::query_stream`] (default 500).
-    pub fn page_size(mut self, n: usize) -> Self {
-        self.page_size = n.max(1);
-        self
-    }
+    page_size(n: usize) => n.max(1);
 
     /// Pages [`Client::query_stream`] fetches per HTTP request (default 1: one keyset page
     /// per request); see [`QueryStream::pages_per_request`](crate::query::QueryStream::pages_per_request)
     /// for how `k > 1` works and its consistency trade-off.
-    pub fn pages_per_request(mut self, k: usize) -> Self {
-        self.pages_per_request = k.max(1);
-        self
-    }
+    pages_per_request(k: usize) => k.max(1);
 
     /// Documents per `create-or-update-documents` request (default 100: one request per
     /// chunk of written entities).
-    pub fn document_chunk(mut self, n: usize) -> Self {
-        self.document_chunk = n.max(1);
-        self
-    }
+    document_chunk(n: usize) => n.max(1);
 
     /// Retry policy (budget, backoff, max elapsed time).
-    pub fn retry(mut self, policy: RetryPolicy) -> Self {
-        self.retry = policy;
-        self
+    retry(policy: RetryPolicy);
     }
 
     /// Validates the configuration and builds the client.
@@ -265,18 +288,38 @@ impl ClientBuilder {
     /// [`build`](Self::build) reading environment variables through `env`.
     fn build_in(mut self, env: impl Fn(&str) -> Option<String>) -> Result<Client> {
         let (base, token) = self.place_and_token(&env)?;
+        if self.oauth.is_some() && !self.extra_tokens.is_empty() {
+            return Err(Error::Config(
+                "several tokens cannot be combined with OAuth".into(),
+            ));
+        }
+        let mut tokens = vec![token];
+        for t in std::mem::take(&mut self.extra_tokens) {
+            let seen = tokens
+                .iter()
+                .any(|u| u.expose_secret().trim() == t.expose_secret().trim());
+            if !seen {
+                tokens.push(t);
+            }
+        }
         let transport = Transport::new(TransportConfig {
             base,
-            token,
+            tokens,
             scheme: self.scheme,
             timeout: self.timeout,
             transfer_timeout: self.transfer_timeout,
             connect_timeout: self.connect_timeout,
             user_agent: self.user_agent,
-            requests_per_second: self.requests_per_second,
-            burst: self.burst,
-            min_delay: self.min_delay,
-            pacing_margin: self.pacing_margin,
+            pacing: PacingConfig {
+                per_second: (
+                    self.requests_per_second,
+                    self.workspace_requests_per_second
+                        .unwrap_or(FIBERY_WORKSPACE_LIMIT.max(self.requests_per_second)),
+                ),
+                burst: self.burst,
+                margin: self.pacing_margin,
+                min_delay: self.min_delay,
+            },
             retry: self.retry,
             oauth: self.oauth,
         })?;

@@ -80,19 +80,31 @@
 //!
 //! ## Pacing, batching, retries
 //!
-//! A client (and all its clones) sends at most
+//! Both of Fibery's limits are kept: each token sends at most
 //! [`requests_per_second`](ClientBuilder::requests_per_second) requests per second (default 3,
-//! Fibery's per-token limit, burst 1) and never two closer than
+//! evenly spaced) and the workspace at most
+//! [`workspace_requests_per_second`](ClientBuilder::workspace_requests_per_second) (default 7)
+//! over all its tokens. The limits are shared by a client's clones and, process-wide, by
+//! every client of the same base URL (and, per token, of the same token). Fibery counts
+//! requests by arrival in a sliding second; the pacer lets a request go once the
+//! `requests_per_second`-th one before it on that token is a second old, counting that one
+//! as arrived when its response head came back or at its send time plus the
+//! [`pacing_margin`](ClientBuilder::pacing_margin) (plus any round trip beyond the usual one),
+//! whichever is earlier: at zero latency it runs at the limit, at high latency at least
+//! `1 / (1 + margin)` of it (each budget is a governor GCRA limiter plus that guard; see
+//! [`pace`]). Several tokens of one workspace
+//! ([`tokens`](ClientBuilder::tokens); off by default) share the requests: two give 6 per
+//! second, a third only adds up to the workspace's 7. No two requests go closer than
 //! [`min_delay`](ClientBuilder::min_delay). Commands are packed
 //! [`max_commands_per_request`](ClientBuilder::max_commands_per_request) to a request, and
 //! commands issued concurrently through [`Client::command`] are merged within
-//! [`batch_window`](ClientBuilder::batch_window). 429s pause the whole client for
-//! `Retry-After` (or the backoff); 5xx, timeouts and resets are retried only for requests
-//! that are safe to repeat (see [`retry`]).
+//! [`batch_window`](ClientBuilder::batch_window). A 429 pauses every client of the workspace
+//! for `Retry-After` (or the backoff) and widens the margin; 5xx, timeouts and resets are
+//! retried only for requests that are safe to repeat (see [`retry`]).
 //!
 //! ## Secrets
 //!
-//! The token is kept as a [`SecretString`]; `Debug` output, errors and tracing events never
+//! Every token is kept as a [`SecretString`]; `Debug` output, errors and tracing events never
 //! contain it, and the `Authorization` header is marked sensitive and dropped on redirects to
 //! another host. Text from the server (error bodies, command error payloads, redirect URLs,
 //! decode messages) has the token replaced by `[redacted]` before it enters an [`Error`] or a

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::error::{Error, FiberyError, Result};
 use crate::oauth::{OAuthApp, Session, Tokens};
-use crate::pace::Pacer;
+use crate::pace::{Pacer, PacingConfig, token_key};
 use crate::retry::{
     MAX_CONNECT_BACKOFF, MAX_CONNECT_RETRIES, RetryPolicy, Safety, is_connect_failure, should_retry,
 };
@@ -35,16 +35,14 @@ pub enum AuthScheme {
 /// What the transport needs from a validated [`ClientBuilder`](crate::ClientBuilder).
 pub(crate) struct TransportConfig {
     pub(crate) base: String,
-    pub(crate) token: SecretString,
+    /// One or more tokens of the workspace; requests are spread over them.
+    pub(crate) tokens: Vec<SecretString>,
     pub(crate) scheme: AuthScheme,
     pub(crate) timeout: Duration,
     pub(crate) transfer_timeout: Duration,
     pub(crate) connect_timeout: Duration,
     pub(crate) user_agent: String,
-    pub(crate) requests_per_second: u32,
-    pub(crate) burst: u32,
-    pub(crate) min_delay: Duration,
-    pub(crate) pacing_margin: Duration,
+    pub(crate) pacing: PacingConfig,
     pub(crate) retry: RetryPolicy,
     /// An OAuth app and its tokens: the token above is their access token.
     pub(crate) oauth: Option<(OAuthApp, Tokens)>,
@@ -96,10 +94,11 @@ impl HttpResponse {
 pub(crate) struct Transport {
     http: reqwest::Client,
     base: String,
-    /// Replaced when an OAuth access token is refreshed.
-    auth: RwLock<HeaderValue>,
+    /// The `Authorization` header of each token, in the pacer's token order; the (only)
+    /// one is replaced when an OAuth access token is refreshed.
+    auth: RwLock<Vec<HeaderValue>>,
     oauth: Option<Arc<Session>>,
-    /// Removes the token from server text entering errors and logs.
+    /// Removes every token from server text entering errors and logs.
     pub(crate) scrub: Arc<Scrubber>,
     pacer: Pacer,
     retry: RetryPolicy,
@@ -118,14 +117,22 @@ impl std::fmt::Debug for Transport {
 }
 
 impl Transport {
-    /// Builds the `Authorization` header (marked sensitive) and the reqwest client.
+    /// Builds the `Authorization` headers (marked sensitive) and the reqwest client.
     pub(crate) fn new(cfg: TransportConfig) -> Result<Transport> {
-        let raw = cfg.token.expose_secret().trim();
-        if raw.is_empty() {
+        let raw: Vec<&str> = cfg
+            .tokens
+            .iter()
+            .map(|t| t.expose_secret().trim())
+            .collect();
+        if raw.is_empty() || raw.iter().any(|t| t.is_empty()) {
             return Err(Error::Config("the token is empty".into()));
         }
-        let auth = auth_header(cfg.scheme, raw)?;
-        let scrub = Arc::new(Scrubber::new(raw));
+        let auth = raw
+            .iter()
+            .map(|t| auth_header(cfg.scheme, t))
+            .collect::<Result<Vec<_>>>()?;
+        let keys: Vec<u64> = raw.iter().map(|t| token_key(t)).collect();
+        let scrub = Arc::new(Scrubber::many(raw.iter().copied()));
         let oauth = cfg
             .oauth
             .map(|(app, tokens)| Arc::new(Session::new(app, tokens, scrub.clone())));
@@ -140,16 +147,11 @@ impl Transport {
             .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
         Ok(Transport {
             http,
+            pacer: Pacer::shared(cfg.pacing, &cfg.base, &keys),
             base: cfg.base,
             auth: RwLock::new(auth),
             oauth,
             scrub,
-            pacer: Pacer::new(
-                cfg.requests_per_second,
-                cfg.burst,
-                cfg.min_delay,
-                cfg.pacing_margin,
-            ),
             retry: cfg.retry,
             transfer_timeout: cfg.transfer_timeout,
             stats: Counters::default(),
@@ -326,7 +328,7 @@ impl Transport {
     async fn refresh_auth(&self, o: &Session, seen: u64) -> Result<()> {
         let access = o.refresh(seen).await?;
         let header = auth_header(AuthScheme::Bearer, access.expose_secret().trim())?;
-        *self.auth.write().expect("auth lock") = header;
+        *self.auth.write().expect("auth lock") = vec![header];
         Ok(())
     }
 
@@ -342,12 +344,19 @@ impl Transport {
             self.refresh_auth(o, o.generation()).await?;
         }
         let generation = self.oauth.as_ref().map_or(0, |o| o.generation());
-        let auth = self.auth.read().expect("auth lock").clone();
-        let req = build(&self.http, &self.url(path))?.header(AUTHORIZATION, auth);
-        self.pacer.acquire().await;
+        let req = build(&self.http, &self.url(path))?;
+        let ticket = self.pacer.acquire().await;
+        let auth = self.auth.read().expect("auth lock")[ticket.token].clone();
+        let req = req.header(AUTHORIZATION, auth);
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
-        tracing::debug!(endpoint = path, "sending Fibery request");
+        tracing::debug!(
+            endpoint = path,
+            token = ticket.token,
+            "sending Fibery request"
+        );
         let resp = req.send().await.map_err(Error::from_reqwest)?;
+        self.pacer
+            .answered(&ticket, resp.status() == StatusCode::TOO_MANY_REQUESTS);
         Ok((resp, generation))
     }
 
@@ -431,7 +440,7 @@ impl Transport {
     }
 }
 
-/// `Authorization: <scheme> <token>`, marked sensitive.
+/// `Authorization: <scheme> <token>`, marked sensitive (never printed by reqwest/hyper).
 fn auth_header(scheme: AuthScheme, token: &str) -> Result<HeaderValue> {
     let prefix = match scheme {
         AuthScheme::Token => "Token",

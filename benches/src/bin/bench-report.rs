@@ -2,23 +2,27 @@
 //! per figure (`name key=value ...`) so runs can be compared line by line. See BENCHMARKS.md.
 //!
 //! ```text
-//! cargo build --release -p fibery-cli          # the CLI whose memory is measured
+//! cargo build --release -p fibery-cli          # the CLI whose speed and memory are measured
 //! cargo run --release -p fibery-benches --bin bench-report
 //! ```
 //!
-//! Environment: `BENCH_N` (entities of the main import, default 10000), `BENCH_FULL=1` (also
-//! 100,000 entities at the limit and 1,000,000 CLI rows; slow), `BENCH_SKIP` (comma list of
-//! figures to skip: import,sweep,baseline,export,pages,persist,rss), `BENCH_EXPORT_N` (entities
-//! of the pages-per-request export figure, default 100000), `BENCH_PERSIST_N` (entities of the
-//! in-memory against `--data` import figure, default 100000), `BENCH_CLI_ROWS` (comma list of
-//! row counts of the real CLI imports, default 10000,100000). The real CLI imports also print
-//! this process's peak RSS: the in-process emulator's when the other figures are skipped. The CLI memory figures include
-//! `--dry-run` imports of 100,000 and 1,000,000 rows (read, map, validate; nothing written).
+//! By default it runs, one after another, the write-phase figures (`latency`: `fibery import`, `create_all` and
+//! `upsert_all` of `BENCH_N` rows, default 10000, at server latency 0 / 250 / 1000 / 2000 ms;
+//! `tokens`: the import with two tokens; `richtext`: 1,000 rows with a Markdown column;
+//! `rss`: peak RSS of a 1,000,000-row dry run and a real import of `BENCH_CLI_ROWS` rows, a comma
+//! list, default 100000; it also prints the emulator process's peak RSS), then rewrites
+//! the generated part of BENCHMARKS.md and the SVG figures in `benches/figures/` (unless
+//! `BENCH_WRITE=0`). `BENCH_FIGURES` (comma list) picks figures instead: also `import`,
+//! `export`, `pages`, `persist`, `sweep`, `baseline` (the older throughput, export, in-memory
+//! against `--data` and batching figures); `BENCH_SKIP` removes some; `BENCH_FULL=1` adds
+//! 100,000 entities to `import`; `BENCH_EXPORT_N` sizes `pages` (default 100000),
+//! `BENCH_PERSIST_N` sizes `persist` (default 100000).
 
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use fibery_benches::{Task, task};
+use fibery_benches::report::{self, Rss};
+use fibery_benches::{Task, latency, task};
 use fibery_client::{Client, FiberyEntity, Query};
 use fibery_emulator::{Emulator, Faults, RateLimits};
 use fibery_tests::{TASK, TOKEN, emulator, fibery_bin, write_tasks_csv};
@@ -35,10 +39,18 @@ fn env_usize(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
+/// The figures run by default.
+const DEFAULT_FIGURES: &str = "latency,tokens,richtext,rss";
+
+fn listed(var: &str, default: &str, what: &str) -> bool {
+    std::env::var(var)
+        .unwrap_or_else(|_| default.to_owned())
+        .split(',')
+        .any(|x| x.trim() == what)
+}
+
 fn skipped(what: &str) -> bool {
-    std::env::var("BENCH_SKIP")
-        .map(|s| s.split(',').any(|x| x.trim() == what))
-        .unwrap_or(false)
+    !listed("BENCH_FIGURES", DEFAULT_FIGURES, what) || listed("BENCH_SKIP", "", what)
 }
 
 fn client(emu: &Emulator) -> fibery_client::ClientBuilder {
@@ -298,7 +310,7 @@ async fn export_pages_per_request(n: usize) {
 
 /// Peak RSS of `fibery import` (release build, create mode, batch 500) on `n` generated
 /// rows, against an emulator without rate limits. Uses GNU time's `%M` (KiB).
-async fn cli_rss(n: usize, dir: &std::path::Path, dry_run: bool) {
+async fn cli_rss(n: usize, dir: &std::path::Path, dry_run: bool) -> Rss {
     let emu = emulator(None, Faults::default()).await;
     let file = dir.join(format!("rows-{n}.csv"));
     if !file.exists() {
@@ -343,14 +355,22 @@ async fn cli_rss(n: usize, dir: &std::path::Path, dry_run: bool) {
     );
     let summary: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
     assert_eq!(summary["written"], n as u64, "{stderr}");
+    let r = Rss {
+        rows: n,
+        dry_run,
+        mib: rss / 1024.0,
+        secs,
+        cpu_s: user + sys,
+    };
     assert_eq!(emu.entities(TASK).len(), if dry_run { 0 } else { n });
     println!(
         "cli_import_peak_rss rows={n} dry_run={dry_run} peak_rss_mib={:.1} secs={secs:.2} rows_per_s={:.0} cli_cpu_s={:.2} emulator_process_peak_rss_mib={:.1}",
-        rss / 1024.0,
+        r.mib,
         n as f64 / secs,
-        user + sys,
+        r.cpu_s,
         self_peak_rss_kib() / 1024.0
     );
+    r
 }
 
 /// Peak RSS of this process (the in-process emulator and everything run before), from
@@ -387,6 +407,30 @@ async fn main() {
     let full = std::env::var("BENCH_FULL").is_ok_and(|v| v == "1");
     let n = env_usize("BENCH_N", 10_000);
     println!("machine {}", machine());
+    let dir = std::env::temp_dir().join(format!("fibery-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let mut out = report::Figures::default();
+    // One run at a time: on a loaded host, runs sharing the process delay each other's
+    // arrivals and the emulators, not the pacer, set the pace.
+    let lat = if skipped("latency") {
+        Vec::new()
+    } else {
+        latency_runs(n, &dir).await
+    };
+    let mut two = None;
+    if !skipped("tokens") {
+        two = Some(latency::cli_two_tokens(n, &dir).await);
+    }
+    let mut rich = None;
+    if !skipped("richtext") {
+        rich = Some(latency::cli_rich_text(1_000, &dir).await);
+    }
+    for r in two.iter().chain(&rich) {
+        println!("{}", r.line());
+    }
+    out.latency = lat;
+    out.two_tokens = two;
+    out.rich_text = rich;
     let mut ours = None;
     if !skipped("import") {
         let (eps, emu) = import_at_limit(n).await;
@@ -423,26 +467,34 @@ async fn main() {
         }
     }
     if !skipped("rss") {
-        let dir = std::env::temp_dir().join(format!("fibery-bench-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let mut sizes = vec![10_000, 100_000];
-        if full {
-            sizes.push(1_000_000);
+        // Unpaced and CPU-bound: run alone, after the paced figures.
+        let rows = std::env::var("BENCH_CLI_ROWS").unwrap_or_else(|_| "100000".into());
+        for n in rows.split(',').filter_map(|v| v.trim().parse().ok()) {
+            out.rss.push(cli_rss(n, &dir, false).await);
         }
-        if let Ok(list) = std::env::var("BENCH_CLI_ROWS") {
-            sizes = list
-                .split(',')
-                .filter_map(|v| v.trim().parse().ok())
-                .collect();
-        }
-        for rows in sizes {
-            cli_rss(rows, &dir, false).await;
-        }
-        // Read + map + validate only (nothing written): isolates the CLI from the emulator's
-        // per-create cost, so 1,000,000 rows fit in a normal run.
-        for rows in [100_000, 1_000_000] {
-            cli_rss(rows, &dir, true).await;
-        }
-        let _ = std::fs::remove_dir_all(&dir);
+        out.rss.push(cli_rss(1_000_000, &dir, true).await);
     }
+    let _ = std::fs::remove_dir_all(&dir);
+    if std::env::var("BENCH_WRITE").is_ok_and(|v| v == "0") || out.latency.is_empty() {
+        return;
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    report::write(&root, &out, &machine()).expect("write BENCHMARKS.md and the figures");
+}
+
+/// The latency table: every writer at every latency, one after another, each against an
+/// emulator of its own.
+async fn latency_runs(n: usize, dir: &std::path::Path) -> Vec<latency::Run> {
+    let mut runs = Vec::new();
+    for writer in ["cli", "create_all", "upsert_all"] {
+        for ms in latency::LATENCIES_MS {
+            let r = match writer {
+                "cli" => latency::cli_at_latency(n, ms, dir).await,
+                w => latency::library_at_latency(n, ms, w == "upsert_all").await,
+            };
+            println!("{}", r.line());
+            runs.push(r);
+        }
+    }
+    runs
 }

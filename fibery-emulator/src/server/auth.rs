@@ -27,6 +27,13 @@ pub(crate) struct TokenId(u32);
 /// Every OAuth access token (one emulated user) shares one rate-limit bucket.
 const OAUTH: TokenId = TokenId(u32::MAX);
 
+impl TokenId {
+    /// Index of the API key among the configured ones; `None` for an OAuth access token.
+    pub(crate) fn index(self) -> Option<u32> {
+        (self != OAUTH).then_some(self.0)
+    }
+}
+
 impl Tokens {
     pub fn new(tokens: Vec<String>) -> Self {
         Tokens(tokens)
@@ -67,7 +74,8 @@ pub(crate) fn presented(req: &Request) -> Option<&str> {
         .map(str::trim)
 }
 
-/// Answers 401 unless the request carries an accepted token; marks it with its [`TokenId`].
+/// Answers 401 unless the request carries an accepted token; marks it (and its response, for
+/// the request log) with its [`TokenId`].
 pub(crate) async fn layer(State(sh): State<Arc<Shared>>, mut req: Request, next: Next) -> Response {
     let id = presented(&req).and_then(|t| {
         sh.tokens
@@ -77,7 +85,9 @@ pub(crate) async fn layer(State(sh): State<Arc<Shared>>, mut req: Request, next:
     match id {
         Some(id) => {
             req.extensions_mut().insert(id);
-            next.run(req).await
+            let mut resp = next.run(req).await;
+            resp.extensions_mut().insert(id);
+            resp
         }
         None => text(StatusCode::UNAUTHORIZED, "Unauthorized"),
     }

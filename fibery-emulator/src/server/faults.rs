@@ -155,7 +155,7 @@ pub(crate) async fn layer(State(sh): State<Arc<Shared>>, req: Request, next: Nex
                 return text(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable");
             };
             if let Some(a) = req.extensions().get::<Arrival>() {
-                sh.log.record(a, 0, 0);
+                sh.log.record(a, 0, 0, None);
             }
             kill.0.notify_one();
             // The connection task ends this future with the connection: no answer at all.

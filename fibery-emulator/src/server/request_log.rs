@@ -8,6 +8,7 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 
+use super::auth::TokenId;
 use super::state::Shared;
 
 /// Log capacity (the oldest tenth is dropped when full).
@@ -24,6 +25,11 @@ pub struct RequestRecord {
     pub commands: usize,
     /// HTTP status answered (0 for a dropped connection).
     pub status: u16,
+    /// Index of the configured token the request presented (in the order the tokens were
+    /// given), if it presented one and was answered.
+    pub token: Option<u32>,
+    /// Body size from `Content-Length` (0 when absent).
+    pub bytes: u64,
 }
 
 /// When and where a request arrived; set by [`layer`] for layers that log themselves.
@@ -31,6 +37,7 @@ pub struct RequestRecord {
 pub(crate) struct Arrival {
     at: Instant,
     path: String,
+    bytes: u64,
 }
 
 /// Number of commands in a request, set on the response by the commands handler.
@@ -46,7 +53,7 @@ pub(crate) struct RequestLog {
 
 impl RequestLog {
     /// Appends an entry; a full log keeps its most recent entries.
-    pub fn record(&self, arrival: &Arrival, status: u16, commands: usize) {
+    pub fn record(&self, arrival: &Arrival, status: u16, commands: usize, token: Option<u32>) {
         if let Ok(mut l) = self.entries.lock() {
             if l.len() >= MAX_LOG {
                 l.drain(..MAX_LOG / 10);
@@ -56,6 +63,8 @@ impl RequestLog {
                 path: arrival.path.clone(),
                 commands,
                 status,
+                token,
+                bytes: arrival.bytes,
             });
         }
     }
@@ -77,10 +86,17 @@ pub(crate) async fn layer(State(sh): State<Arc<Shared>>, mut req: Request, next:
     let arrival = Arrival {
         at: Instant::now(),
         path: req.uri().path().to_string(),
+        bytes: req
+            .headers()
+            .get(axum::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse().ok())
+            .unwrap_or(0),
     };
     req.extensions_mut().insert(arrival.clone());
     let resp = next.run(req).await;
     let commands = resp.extensions().get::<CommandCount>().map_or(0, |c| c.0);
-    sh.log.record(&arrival, resp.status().as_u16(), commands);
+    let token = resp.extensions().get::<TokenId>().and_then(|t| t.index());
+    sh.log
+        .record(&arrival, resp.status().as_u16(), commands, token);
     resp
 }
