@@ -243,7 +243,11 @@ async fn reflecting_server() -> (MockServer, Arc<Mutex<(Reply, Echo)>>) {
 }
 
 fn client(server: &MockServer, token: &str, scheme: AuthScheme) -> Client {
-    unpaced(server).token(token).auth_scheme(scheme).build().unwrap()
+    unpaced(server)
+        .token(token)
+        .auth_scheme(scheme)
+        .build()
+        .unwrap()
 }
 
 /// A builder for `server`: no pacing, no batching delay, one quick retry.
