@@ -371,26 +371,43 @@ fn plan_field(schema: &Schema, f: &FieldDef, o: &Options) -> Option<Plan> {
         // Unknown and future kinds get no field.
         _ => return None,
     };
-    let mut flags = Vec::new();
-    if required {
-        flags.push("required");
-    }
-    if f.meta.unique {
-        flags.push("unique");
-    }
-    if f.meta.title {
-        flags.push("title");
-    }
-    if readonly {
-        flags.push("read-only");
-    }
-    let flags = if flags.is_empty() {
+    let options = ft
+        .enum_type()
+        .and_then(|t| o.enum_options.get(t))
+        .filter(|names| !names.is_empty())
+        .cloned();
+    Some(Plan {
+        attr,
+        options,
+        default: !required || has_default(&ft),
+        ty,
+        validate,
+        doc: format!("`{}`: {what}{}.", f.name, flags_note(f, required, readonly)),
+    })
+}
+
+/// The doc comment's flags, e.g. " (required, unique)"; empty without any.
+fn flags_note(f: &FieldDef, required: bool, readonly: bool) -> String {
+    let flags: Vec<&str> = [
+        (required, "required"),
+        (f.meta.unique, "unique"),
+        (f.meta.title, "title"),
+        (readonly, "read-only"),
+    ]
+    .into_iter()
+    .filter_map(|(on, flag)| on.then_some(flag))
+    .collect();
+    if flags.is_empty() {
         String::new()
     } else {
         format!(" ({})", flags.join(", "))
-    };
-    // Plain (required) types without a `Default`: dates and single relations.
-    let no_default = matches!(
+    }
+}
+
+/// Whether the plain (required) Rust type of a field has a `Default`: dates and single
+/// relations do not.
+fn has_default(ft: &FieldType) -> bool {
+    !matches!(
         ft,
         FieldType::Primitive(
             PrimitiveType::Date
@@ -401,20 +418,7 @@ fn plan_field(schema: &Schema, f: &FieldDef, o: &Options) -> Option<Plan> {
             collection: false,
             ..
         } | FieldType::User { collection: false }
-    );
-    let options = ft
-        .enum_type()
-        .and_then(|t| o.enum_options.get(t))
-        .filter(|names| !names.is_empty())
-        .cloned();
-    Some(Plan {
-        attr,
-        options,
-        default: !(required && no_default),
-        ty,
-        validate,
-        doc: format!("`{}`: {what}{flags}.", f.name),
-    })
+    )
 }
 
 /// The Rust type of one option of a select: its generated enum (named later) when the
