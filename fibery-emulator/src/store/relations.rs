@@ -30,6 +30,18 @@ impl Store {
         }
     }
 
+    /// Appends `item` without looking for it first: for the inverse end of a single reference
+    /// that just changed, which a consistent store cannot already hold (its old end was
+    /// pulled). The look-up would cost the size of the collection on every create.
+    fn raw_append(&mut self, ty: &str, id: &str, field: &str, item: &str) {
+        if let Some(e) = self.entity_mut(ty, id) {
+            match e.entry(field).or_insert(json!([])) {
+                Value::Array(a) => a.push(json!(item)),
+                other => *other = json!([item]),
+            }
+        }
+    }
+
     fn raw_pull(&mut self, ty: &str, id: &str, field: &str, item: &str) {
         if let Some(Value::Array(a)) = self.entity_mut(ty, id).and_then(|e| e.get_mut(field)) {
             a.retain(|x| x.as_str() != Some(item));
@@ -73,7 +85,7 @@ impl Store {
         );
         if let (Some(n), Some((tt, inv_f, inv_coll))) = (&new, &inv) {
             if *inv_coll {
-                self.raw_push(tt, n, inv_f, id);
+                self.raw_append(tt, n, inv_f, id);
             } else {
                 // One-to-one: the target's previous partner loses its link.
                 let prev = self.single_ref(tt, n, inv_f);
