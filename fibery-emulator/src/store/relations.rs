@@ -16,23 +16,9 @@ impl Store {
         }
     }
 
-    fn raw_push(&mut self, ty: &str, id: &str, field: &str, item: &str) {
-        if let Some(e) = self.entity_mut(ty, id) {
-            let a = e.entry(field).or_insert(json!([]));
-            if !a.is_array() {
-                *a = json!([]);
-            }
-            if let Value::Array(a) = a
-                && !a.iter().any(|x| x.as_str() == Some(item))
-            {
-                a.push(json!(item));
-            }
-        }
-    }
-
-    /// Appends `item` without looking for it first: for the inverse end of a single reference
-    /// that just changed, which a consistent store cannot already hold (its old end was
-    /// pulled). The look-up would cost the size of the collection on every create.
+    /// Appends `item` without looking for it first: callers know it is absent (a collection
+    /// just checked, or the other end of a link just made, which a consistent store cannot
+    /// already hold). A look-up would cost the size of the collection on every create.
     fn raw_append(&mut self, ty: &str, id: &str, field: &str, item: &str) {
         if let Some(e) = self.entity_mut(ty, id) {
             match e.entry(field).or_insert(json!([])) {
@@ -118,10 +104,10 @@ impl Store {
                 }
                 self.raw_set(&tt, item, &inv_f, json!(id));
             }
-            Some((tt, inv_f, true)) => self.raw_push(&tt, item, &inv_f, id),
+            Some((tt, inv_f, true)) => self.raw_append(&tt, item, &inv_f, id),
             None => {}
         }
-        self.raw_push(ty, id, field, item);
+        self.raw_append(ty, id, field, item);
     }
 
     /// Removes an item from a collection keeping the inverse side consistent (idempotent).
